@@ -1,0 +1,50 @@
+import AlzaCore
+import ArgumentParser
+import Foundation
+
+@main
+struct AlzaBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "alza-bench",
+        abstract: "Alza benchmarks: each figure is reported beside a physical limit measured in the same run.",
+        subcommands: [Crypto.self])
+}
+
+/// Options every suite takes.
+struct SuiteOptions: ParsableArguments {
+    @Flag(help: "Print the report as one JSON object on standard output.")
+    var json = false
+
+    @Flag(help: "Shorter runs with smaller inputs (for smoke tests, not for published figures).")
+    var quick = false
+
+    @Option(help: "Also write <suite>.json, <suite>.md and <suite>.svg into this folder (e.g. docs/benchmarks).")
+    var reportDir: String?
+
+    @Option(help: "Folder for temporary files (disk probe, lz4 input).")
+    var scratchDir: String = NSTemporaryDirectory() + "alza-bench"
+
+    func emit(_ report: BenchReport) throws {
+        if json {
+            print(report.json)
+        } else {
+            print(report.markdown)
+        }
+        if let reportDir { try report.write(to: reportDir) }
+    }
+}
+
+extension AlzaBench {
+    struct Crypto: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Ed25519 sign/verify, SHA-256, Merkle root of 1 M leaves, LZ4 frames vs the lz4 command.")
+
+        @OptionGroup var options: SuiteOptions
+
+        func run() throws {
+            let limits = PhysicalLimits.measure(scratchDirectory: options.scratchDir, quick: options.quick)
+            try options.emit(try CryptoBenchmark.run(limits: limits, quick: options.quick,
+                                                     scratchDirectory: options.scratchDir))
+        }
+    }
+}
