@@ -20,7 +20,7 @@ struct KeygenCommand: ParsableCommand {
         do {
             try KeyFile.write(key, to: out)
         } catch {
-            throw ValidationError(error.description)
+            throw CommandError(error)
         }
         print("wrote \(out) (mode 0600)")
         print("public key: \(key.publicKey.hex)")
