@@ -38,10 +38,28 @@ let package = Package(
             dependencies: ["CSodium", "CLZ4"],
             swiftSettings: alzaSwiftSettings
         ),
+        .target(
+            name: "AlzaLedger",
+            dependencies: ["AlzaCore"],
+            swiftSettings: alzaSwiftSettings
+        ),
+        .target(
+            name: "AlzaConsensus",
+            dependencies: ["AlzaCore", "AlzaLedger"],
+            swiftSettings: alzaSwiftSettings
+        ),
+        .target(
+            name: "AlzaSim",
+            dependencies: ["AlzaCore", "AlzaLedger", "AlzaConsensus"],
+            swiftSettings: alzaSwiftSettings
+        ),
         .executableTarget(
             name: "alza",
             dependencies: [
                 "AlzaCore",
+                "AlzaLedger",
+                "AlzaConsensus",
+                "AlzaSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: alzaSwiftSettings

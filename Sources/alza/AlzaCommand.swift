@@ -7,6 +7,6 @@ struct AlzaCommand: ParsableCommand {
         commandName: "alza",
         abstract: "Alza: a DPoS payment chain with off-chain payment fields and a replicated ledger store.",
         version: AlzaVersion.string,
-        subcommands: [VersionCommand.self, KeygenCommand.self]
+        subcommands: [VersionCommand.self, KeygenCommand.self, SimCommand.self]
     )
 }

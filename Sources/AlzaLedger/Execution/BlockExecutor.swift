@@ -1,0 +1,206 @@
+import AlzaCore
+
+/// A transaction left out of a block being produced, and why.
+public struct RejectedTransaction: Sendable {
+    public var transaction: SignedTransaction
+    public var error: LedgerError
+}
+
+/// A delayed action that came due in a block: applied, or dropped with the reason.
+public struct DelayedExecution: Equatable, Sendable {
+    public var id: UInt64
+    public var transactionId: Hash
+    public var error: LedgerError?
+}
+
+/// What applying a block's transactions did.
+public struct BlockExecutionResult: Sendable {
+    /// Transactions applied, in block order (in `.produce` mode, the ones that made it into the block).
+    public var included: [SignedTransaction] = []
+    public var outcomes: [TransactionOutcome] = []
+    /// In `.produce` mode: transactions that failed and were left out.
+    public var rejected: [RejectedTransaction] = []
+    /// Fees credited to the producer.
+    public var fees: Amount = 0
+    public var delayed: [DelayedExecution] = []
+    /// How many parallel waves the transactions ran in (1 = no parallelism possible).
+    public var waves: Int = 0
+}
+
+/// Applies a block's transactions to the state (DESIGN.md §3, §4):
+/// 1. delayed actions that came due, oldest first (bounded per block);
+/// 2. signature checks of every transaction, on all cores (through the verifier's cache);
+/// 3. the transactions, in waves: a transaction joins the first wave after every earlier transaction it shares
+///    a scope account with (and after the previous chain-wide writer). Transactions of one wave have disjoint
+///    scopes, so they run in parallel against one snapshot, and their writes merge in block order. The result
+///    is the same as running them one after another;
+/// 4. fees to the producer.
+public enum BlockExecutor {
+    public enum Mode: Sendable {
+        /// Every transaction must apply; the first failure rejects the block.
+        case validate
+        /// Failing transactions are left out (building a block from the mempool).
+        case produce
+    }
+
+    /// Waves at least this large run on all cores.
+    static let parallelWaveThreshold = 32
+
+    public static func execute(_ transactions: [SignedTransaction], on state: inout LedgerState, block: BlockContext,
+                               verifier: SignatureVerifier, mode: Mode,
+                               coinbaseAtIndexZero: Bool) throws(LedgerError) -> BlockExecutionResult {
+        var result = BlockExecutionResult()
+        result.delayed = executeDueDelayedActions(on: &state, block: block)
+
+        let signers = verifySignatures(transactions, verifier: verifier)
+        let waves = schedule(transactions)
+        result.waves = waves.count
+        var accepted = [Bool](repeating: false, count: transactions.count)
+        var outcomes = [TransactionOutcome?](repeating: nil, count: transactions.count)
+        for wave in waves {
+            let snapshot = state
+            let results = run(wave, transactions: transactions, signers: signers, snapshot: snapshot, block: block,
+                              coinbaseAtIndexZero: coinbaseAtIndexZero)
+            for (position, index) in wave.enumerated() {
+                switch results[position] {
+                case .success(let applied):
+                    state.apply(applied.entries)
+                    accepted[index] = true
+                    outcomes[index] = applied.outcome
+                case .failure(let error):
+                    if mode == .validate {
+                        throw .transactionFailed(index: index, id: transactions[index].id, reason: error.description)
+                    }
+                    result.rejected.append(RejectedTransaction(transaction: transactions[index], error: error))
+                }
+            }
+        }
+        for index in transactions.indices where accepted[index] {
+            result.included.append(transactions[index])
+            result.outcomes.append(outcomes[index]!)
+            result.fees = try Amounts.add(result.fees, outcomes[index]!.fee)
+        }
+        if result.fees > 0 {
+            var producer = state.accounts[block.producer]
+                ?? Account(address: block.producer, key: block.producer.publicKey, createdAtHeight: block.height)
+            producer.balance = try Amounts.add(producer.balance, result.fees)
+            state.setAccount(producer)
+        }
+        return result
+    }
+
+    // MARK: Phases
+
+    private static func executeDueDelayedActions(on state: inout LedgerState, block: BlockContext) -> [DelayedExecution] {
+        var executions: [DelayedExecution] = []
+        for action in state.dueDelayedActions(at: block.time, limit: state.parameters.maxDelayedExecutionsPerBlock) {
+            var context = TransactionContext(base: state, block: block)
+            var failure: LedgerError?
+            do throws(LedgerError) {
+                try TransactionExecutor.executeDelayed(action, context: &context)
+                state.apply(context.entries)
+            } catch {
+                failure = error
+            }
+            // Bookkeeping outside the messages' scopes: the action is done either way.
+            state.write(.delayed(action.id), nil)
+            if var payer = state.accounts[action.payer] {
+                payer.pendingDelayed -= 1
+                state.setAccount(payer)
+            }
+            executions.append(DelayedExecution(id: action.id, transactionId: action.transactionId, error: failure))
+        }
+        return executions
+    }
+
+    /// The signing keys of each transaction, or why its signatures are invalid. System transactions have none.
+    static func verifySignatures(_ transactions: [SignedTransaction],
+                                 verifier: SignatureVerifier) -> [Result<Set<PublicKey>, LedgerError>] {
+        var results = [Result<Set<PublicKey>, LedgerError>](repeating: .success([]), count: transactions.count)
+        let verifyOne = { (index: Int) -> Result<Set<PublicKey>, LedgerError> in
+            let transaction = transactions[index]
+            if transaction.transaction.isSystem { return .success([]) }
+            if transaction.signatures.isEmpty { return .failure(.malformedTransaction("the transaction is not signed")) }
+            return verifier.verify(transaction)
+        }
+        if transactions.count < 16 {
+            for index in transactions.indices { results[index] = verifyOne(index) }
+            return results
+        }
+        results.withUnsafeMutableBufferPointer { buffer in
+            let output = buffer
+            ParallelLoop.chunks(count: transactions.count, minimumChunk: 8) { range in
+                for index in range { output[index] = verifyOne(index) }
+            }
+        }
+        return results
+    }
+
+    /// Groups transaction indices into waves of pairwise disjoint scopes, preserving the block order of any two
+    /// transactions that share an account, and of any two that write chain-wide records.
+    static func schedule(_ transactions: [SignedTransaction]) -> [[Int]] {
+        var lastWave: [Address: Int] = [:]
+        var lastGlobalWave = -1
+        var waves: [[Int]] = []
+        for (index, transaction) in transactions.enumerated() {
+            var keys = Set<Address>()
+            var global = transaction.header.delaySeconds > 0
+            for message in transaction.messages {
+                keys.formUnion(message.scope)
+                keys.formUnion(message.authorization.map(\.account))
+                if message.code.writesGlobalState { global = true }
+            }
+            var wave = 0
+            for key in keys { if let last = lastWave[key] { wave = max(wave, last + 1) } }
+            if global {
+                wave = max(wave, lastGlobalWave + 1)
+                lastGlobalWave = wave
+            }
+            for key in keys { lastWave[key] = wave }
+            if wave == waves.count { waves.append([]) }
+            waves[wave].append(index)
+        }
+        return waves
+    }
+
+    private struct Applied {
+        var entries: [StateEntry]
+        var outcome: TransactionOutcome
+    }
+
+    private static func run(_ wave: [Int], transactions: [SignedTransaction],
+                            signers: [Result<Set<PublicKey>, LedgerError>], snapshot: LedgerState, block: BlockContext,
+                            coinbaseAtIndexZero: Bool) -> [Result<Applied, LedgerError>] {
+        let runOne = { (index: Int) -> Result<Applied, LedgerError> in
+            let keys: Set<PublicKey>
+            switch signers[index] {
+            case .success(let verified): keys = verified
+            case .failure(let error): return .failure(error)
+            }
+            var context = TransactionContext(base: snapshot, block: block)
+            do throws(LedgerError) {
+                let outcome = try TransactionExecutor.execute(
+                    transactions[index], signers: keys, allowCoinbase: coinbaseAtIndexZero && index == 0,
+                    context: &context)
+                if coinbaseAtIndexZero && index == 0 && transactions[0].messages.first?.code != .coinbase {
+                    return .failure(.coinbaseMismatch("the first transaction of this block must be the coinbase"))
+                }
+                return .success(Applied(entries: context.entries, outcome: outcome))
+            } catch {
+                return .failure(error)
+            }
+        }
+        var results = [Result<Applied, LedgerError>](repeating: .failure(.overflow("not run")), count: wave.count)
+        if wave.count < parallelWaveThreshold || ParallelLoop.width == 1 {
+            for (position, index) in wave.enumerated() { results[position] = runOne(index) }
+            return results
+        }
+        results.withUnsafeMutableBufferPointer { buffer in
+            let output = buffer
+            ParallelLoop.chunks(count: wave.count, minimumChunk: 8) { range in
+                for position in range { output[position] = runOne(wave[position]) }
+            }
+        }
+        return results
+    }
+}

@@ -1,0 +1,184 @@
+import AlzaCore
+
+/// The state one transaction executes against: reads fall through an overlay of its own writes to a snapshot
+/// of the state, and writes go to the overlay only. The overlay becomes part of the state only if the whole
+/// transaction succeeds (atomicity), and transactions with disjoint scopes can run at once on one snapshot.
+///
+/// Scope is enforced here: while a message runs, any access to an account-owned record (account, producer,
+/// member) of an account outside the message's `scope` fails with `outOfScope`.
+struct TransactionContext {
+    let base: LedgerState
+    let block: BlockContext
+    private(set) var overlay: [StateKey: StateValue?] = [:]
+    /// Scope of the message running now.
+    private var scope: Set<Address> = []
+    private var code: MessageCode = .transfer
+    /// Messages of codes that write global state may touch chain-wide records.
+    private var mayWriteGlobal = false
+
+    init(base: LedgerState, block: BlockContext) {
+        self.base = base
+        self.block = block
+    }
+
+    var parameters: ChainParameters { base.parameters }
+
+    /// Enters the scope of `message`.
+    mutating func enter(_ message: Message) {
+        scope = Set(message.scope)
+        code = message.code
+        mayWriteGlobal = message.code.writesGlobalState
+    }
+
+    /// Bookkeeping outside any message (fees and nonces of the payer, delayed-action records): a scope of
+    /// exactly `accounts`.
+    mutating func enterBookkeeping(for accounts: [Address], global: Bool) {
+        scope = Set(accounts)
+        mayWriteGlobal = global
+    }
+
+    var entries: [StateEntry] { overlay.map { StateEntry(key: $0.key, value: $0.value) } }
+
+    /// Replaces how the context sees one account, without touching the base state (previewing a queued
+    /// transaction as if its predecessors had applied).
+    mutating func override(_ account: Account) {
+        overlay[.account(account.address)] = .some(.account(account))
+    }
+
+    // MARK: Raw access
+
+    private func read(_ key: StateKey) -> StateValue? {
+        if let local = overlay[key] { return local }
+        return base.value(key)
+    }
+
+    private mutating func write(_ key: StateKey, _ value: StateValue?) {
+        overlay[key] = .some(value)
+    }
+
+    private func checkScope(_ address: Address) throws(LedgerError) {
+        guard scope.contains(address) else { throw .outOfScope(account: address, code: code) }
+    }
+
+    private func checkGlobal() {
+        precondition(mayWriteGlobal, "\(code) wrote chain-wide state without being marked writesGlobalState")
+    }
+
+    // MARK: Accounts
+
+    /// The account at `address` with unbonding released as of the block time, or nil.
+    mutating func account(_ address: Address) throws(LedgerError) -> Account? {
+        try checkScope(address)
+        guard case .account(var account)? = read(.account(address)) else { return nil }
+        try account.releaseUnbonding(at: block.time)
+        return account
+    }
+
+    mutating func existingAccount(_ address: Address) throws(LedgerError) -> Account {
+        guard let account = try account(address) else { throw .unknownAccount(address) }
+        return account
+    }
+
+    mutating func setAccount(_ account: Account) throws(LedgerError) {
+        try checkScope(account.address)
+        write(.account(account.address), .account(account))
+    }
+
+    mutating func removeAccount(_ address: Address, retiringNonce nonce: UInt64) throws(LedgerError) {
+        try checkScope(address)
+        write(.account(address), nil)
+        write(.retiredNonce(address), .retiredNonce(nonce))
+    }
+
+    /// The nonce a re-created account continues from (0 for a new one); clears the retired record.
+    mutating func takeRetiredNonce(_ address: Address) throws(LedgerError) -> UInt64 {
+        try checkScope(address)
+        guard case .retiredNonce(let nonce)? = read(.retiredNonce(address)) else { return 0 }
+        write(.retiredNonce(address), nil)
+        return nonce
+    }
+
+    // MARK: Producers and members (owned by their account)
+
+    mutating func producer(_ address: Address) throws(LedgerError) -> ProducerInfo? {
+        try checkScope(address)
+        guard case .producer(let producer)? = read(.producer(address)) else { return nil }
+        return producer
+    }
+
+    mutating func setProducer(_ producer: ProducerInfo) throws(LedgerError) {
+        try checkScope(producer.account)
+        write(.producer(producer.account), .producer(producer))
+    }
+
+    /// Producer records can be read without scope for vote validation (a vote reads, never writes, them).
+    func producerForReading(_ address: Address) -> ProducerInfo? {
+        guard case .producer(let producer)? = read(.producer(address)) else { return nil }
+        return producer
+    }
+
+    mutating func member(_ address: Address) throws(LedgerError) -> Member? {
+        try checkScope(address)
+        guard case .member(let member)? = read(.member(address)) else { return nil }
+        return member
+    }
+
+    mutating func setMember(_ member: Member) throws(LedgerError) {
+        try checkScope(member.id)
+        write(.member(member.id), .member(member))
+    }
+
+    // MARK: Delayed actions (owned by their payer)
+
+    func delayedAction(_ id: UInt64) -> DelayedAction? {
+        guard case .delayed(let action)? = read(.delayed(id)) else { return nil }
+        return action
+    }
+
+    mutating func setDelayedAction(_ action: DelayedAction?, id: UInt64, payer: Address) throws(LedgerError) {
+        try checkScope(payer)
+        write(.delayed(id), action.map(StateValue.delayed))
+    }
+
+    // MARK: Chain-wide records
+
+    var chain: ChainRecord {
+        guard case .chain(let record)? = read(.chain) else { preconditionFailure("state has no chain record") }
+        return record
+    }
+
+    mutating func setChain(_ record: ChainRecord) {
+        checkGlobal()
+        write(.chain, .chain(record))
+    }
+
+    func nameOwner(_ name: AccountName) -> Address? {
+        guard case .name(let address)? = read(.name(name)) else { return nil }
+        return address
+    }
+
+    mutating func setName(_ name: AccountName, owner: Address?) {
+        checkGlobal()
+        write(.name(name), owner.map(StateValue.name))
+    }
+
+    func evidenceRecorded(producer: Address, slot: UInt64) -> Bool {
+        read(.evidence(producer: producer, slot: slot)) != nil
+    }
+
+    mutating func recordEvidence(producer: Address, slot: UInt64, transaction: Hash) {
+        checkGlobal()
+        write(.evidence(producer: producer, slot: slot), .evidence(transaction))
+    }
+
+    /// Appends to the audit log.
+    mutating func audit(actor: Address, target: Address, transaction: Hash, detail: String) {
+        checkGlobal()
+        var record = chain
+        let entry = AuditEntry(sequence: record.nextAuditSequence, actor: actor, code: code, target: target,
+                               height: block.height, transactionId: transaction, detail: detail)
+        write(.audit(entry.sequence), .audit(entry))
+        record.nextAuditSequence += 1
+        setChain(record)
+    }
+}

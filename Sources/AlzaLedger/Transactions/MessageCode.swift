@@ -1,0 +1,71 @@
+import AlzaCore
+
+/// The built-in functions a message can call (seed §3.1.1 "code"; DESIGN.md §3). Encoded as a varint.
+public enum MessageCode: UInt16, Hashable, Sendable, CaseIterable, CanonicalCodable, CustomStringConvertible {
+    case transfer = 1
+    case accountRegister = 2
+    case accountUpdate = 3
+    case accountDelete = 4
+    case permissionUpdate = 5
+    case stake = 6
+    case unstake = 7
+    case delegateVote = 8
+    case producerRegister = 9
+    case producerUnregister = 10
+    case producerRecover = 11
+    case equivocationEvidence = 12
+    case cancelDelayed = 13
+    case privilegeGrant = 14
+    case privilegeRevoke = 15
+    case memberRegister = 16
+    case coinbase = 17
+
+    public var description: String {
+        switch self {
+        case .transfer: "transfer"
+        case .accountRegister: "account-register"
+        case .accountUpdate: "account-update"
+        case .accountDelete: "account-delete"
+        case .permissionUpdate: "permission-update"
+        case .stake: "stake"
+        case .unstake: "unstake"
+        case .delegateVote: "delegate-vote"
+        case .producerRegister: "producer-register"
+        case .producerUnregister: "producer-unregister"
+        case .producerRecover: "producer-recover"
+        case .equivocationEvidence: "equivocation-evidence"
+        case .cancelDelayed: "cancel-delayed"
+        case .privilegeGrant: "privilege-grant"
+        case .privilegeRevoke: "privilege-revoke"
+        case .memberRegister: "member-register"
+        case .coinbase: "coinbase"
+        }
+    }
+
+    /// Codes that a node creates, not a user: they carry no signatures and pay no fee, and their validity
+    /// comes from their content (a coinbase must equal the computed rewards; evidence carries two signatures).
+    public var isSystem: Bool { self == .coinbase || self == .equivocationEvidence }
+
+    /// Codes that write chain-wide records (name table, counters, audit log, supply, evidence). Transactions
+    /// with such a message never share a parallel execution wave with another such transaction.
+    public var writesGlobalState: Bool {
+        switch self {
+        case .accountRegister, .accountUpdate, .accountDelete, .equivocationEvidence, .privilegeGrant,
+             .privilegeRevoke, .memberRegister, .coinbase:
+            true
+        case .transfer, .permissionUpdate, .stake, .unstake, .delegateVote, .producerRegister,
+             .producerUnregister, .producerRecover, .cancelDelayed:
+            false
+        }
+    }
+
+    public func encode(to encoder: inout CanonicalEncoder) { encoder.encodeVarint(UInt64(rawValue)) }
+
+    public init(from decoder: inout CanonicalDecoder) throws(CodecError) {
+        let (tag, offset) = try decoder.decodeTag()
+        guard tag <= UInt64(UInt16.max), let code = MessageCode(rawValue: UInt16(tag)) else {
+            throw .unknownTag(offset: offset, tag: tag, type: "MessageCode")
+        }
+        self = code
+    }
+}

@@ -1,0 +1,424 @@
+import AlzaConsensus
+import AlzaCore
+import AlzaLedger
+import Foundation
+
+/// A whole network of consensus cores in one thread, in virtual time (DESIGN.md §1): every node has its own
+/// simulated disk and recovers from it after a crash; messages cross a simulated network with latency, loss and
+/// partitions; faults come from the configuration; all randomness comes from the seed. Same seed, same run.
+public final class Simulation {
+    public let configuration: SimulationConfiguration
+    public let genesis: Genesis
+    /// Shared by every core: it memoizes a pure function (signature validity), so sharing changes no outcome.
+    public let verifier = SignatureVerifier(capacity: 1_000_000)
+
+    private var random: DeterministicRandom
+    private var queue = EventQueue<Event>()
+    public private(set) var nodes: [Node] = []
+    public private(set) var time: UInt64
+    private var network: SimulatedNetwork
+    private let endTime: UInt64
+
+    // Observations.
+    private var finalized: [UInt64: Hash] = [:]
+    /// Transfers in each finalized block, by height (the same on every node, finality being safe).
+    private var finalizedTransfers: [UInt64: UInt64] = [:]
+    private var finalizedConflicts: UInt64 = 0
+    private var maxLibLag: UInt64 = 0
+    private var transfersSubmitted: UInt64 = 0
+    private var delivered: UInt64 = 0
+    private var lost: UInt64 = 0
+    private var restarts: UInt64 = 0
+    private var recoveryLog: [String] = []
+    private var nonces: [Int: UInt64] = [:]
+
+    enum Event {
+        case tick(node: Int, generation: Int)
+        case deliver(node: Int, generation: Int, message: ConsensusMessage, from: Int)
+        case submit(node: Int, transaction: SignedTransaction)
+        case crash(node: Int)
+        case restart(node: Int)
+        case setPartition([Set<Int>])
+        case setLoss(Double)
+        case damageLog(node: Int, bytes: Int, corrupt: Bool)
+        case slotStart(UInt64)
+    }
+
+    /// One simulated node: producer `index`, its disk, and (while up) its core.
+    public final class Node {
+        public let index: Int
+        public let name: String
+        public let peer: PeerID
+        public let storage = SimulatedStorage()
+        let identity: ProducerIdentity
+        public fileprivate(set) var core: ConsensusCore?
+        fileprivate var chainStorage: ChainStorage
+        fileprivate var generation = 0
+        fileprivate var nextTick: UInt64?
+        fileprivate var equivocateAt: UInt64?
+
+        init(index: Int, genesis: Genesis) {
+            self.index = index
+            name = "supernode-\(index)"
+            peer = PeerID(name)
+            let key = SimulationConfiguration.producerKey(index)
+            identity = ProducerIdentity(account: Address(key.publicKey), accountKey: key, signingKey: key)
+            chainStorage = ChainStorage(storage: storage, genesis: genesis, segmentBytes: 4 << 20)
+        }
+
+        public var isOnline: Bool { core != nil }
+    }
+
+    public init(configuration: SimulationConfiguration) throws {
+        self.configuration = configuration
+        genesis = try Genesis(configuration.genesisFile())
+        random = DeterministicRandom(seed: configuration.seed)
+        network = configuration.network
+        time = configuration.genesisTime
+        endTime = configuration.genesisTime + configuration.durationMilliseconds + configuration.slotMilliseconds / 2
+        nodes = (0..<configuration.producers).map { Node(index: $0, genesis: genesis) }
+        for node in nodes { try start(node) }
+        scheduleFaults()
+        queue.schedule(.slotStart(1), at: slotStart(1))
+    }
+
+    private func slotStart(_ slot: UInt64) -> UInt64 { configuration.genesisTime + slot * configuration.slotMilliseconds }
+
+    /// The last slot of the run.
+    public var lastSlot: UInt64 { configuration.durationMilliseconds / configuration.slotMilliseconds }
+
+    private func scheduleFaults() {
+        let start = configuration.genesisTime
+        for fault in configuration.faults {
+            switch fault {
+            case .offline(let node, let from, let to):
+                queue.schedule(.crash(node: node), at: start + from)
+                queue.schedule(.restart(node: node), at: start + to)
+            case .partition(let sizes, let from, let to):
+                var groups: [Set<Int>] = []
+                var next = 0
+                for size in sizes {
+                    groups.append(Set(next..<min(configuration.producers, next + size)))
+                    next += size
+                }
+                queue.schedule(.setPartition(groups), at: start + from)
+                queue.schedule(.setPartition([]), at: start + to)
+            case .equivocate(let node, let at):
+                nodes[node].equivocateAt = start + at
+            case .truncateBlockLog(let node, let at, let bytes):
+                queue.schedule(.damageLog(node: node, bytes: bytes, corrupt: false), at: start + at)
+            case .corruptBlockLog(let node, let at, let fromEnd):
+                queue.schedule(.damageLog(node: node, bytes: fromEnd, corrupt: true), at: start + at)
+            case .loss(let probability, let from, let to):
+                queue.schedule(.setLoss(probability), at: start + from)
+                queue.schedule(.setLoss(configuration.network.loss), at: start + to)
+            }
+        }
+    }
+
+    // MARK: Running
+
+    /// Runs to the end and reports.
+    public func run() -> SimulationReport {
+        let wallStart = Date()
+        run(until: endTime)
+        return report(wallSeconds: Date().timeIntervalSince(wallStart))
+    }
+
+    /// Processes events up to virtual time `limit` (for tests that inspect the network mid-run).
+    public func run(until limit: UInt64) {
+        while let next = queue.nextTime, next <= limit, let (eventTime, event) = queue.pop() {
+            time = eventTime
+            dispatch(event)
+        }
+        time = max(time, limit)
+    }
+
+    private func dispatch(_ event: Event) {
+        switch event {
+        case .tick(let index, let generation):
+            let node = nodes[index]
+            guard node.generation == generation, node.core != nil else { return }
+            node.nextTick = nil
+            if let at = node.equivocateAt, time >= at, isScheduled(node) {
+                node.equivocateAt = nil
+                equivocate(node)
+            } else {
+                feed(node, .tick(now: time))
+            }
+        case .deliver(let index, let generation, let message, let from):
+            let node = nodes[index]
+            guard node.generation == generation, node.core != nil else { return }
+            delivered += 1
+            feed(node, .received(message, from: nodes[from].peer))
+        case .submit(let index, let transaction):
+            guard nodes[index].core != nil else { return }
+            feed(nodes[index], .submitted(transaction))
+        case .crash(let index):
+            crash(nodes[index])
+        case .restart(let index):
+            let node = nodes[index]
+            guard node.core == nil else { return }
+            restarts += 1
+            do { try start(node) } catch { recoveryLog.append("\(node.name): restart failed: \(error)") }
+        case .setPartition(let groups):
+            network.partition = groups
+        case .setLoss(let probability):
+            network.loss = probability
+        case .damageLog(let index, let bytes, let corrupt):
+            let node = nodes[index]
+            guard node.core == nil,
+                  let segment = ((try? node.storage.list()) ?? []).filter({ $0.hasPrefix("blocks-") }).max(),
+                  let size = try? node.storage.size(segment), size > 0
+            else { return }
+            if corrupt {
+                node.storage.corrupt(segment, at: max(0, size - bytes))
+            } else {
+                node.storage.chop(segment, bytes: bytes)
+            }
+        case .slotStart(let slot):
+            onSlot(slot)
+            if slot < lastSlot { queue.schedule(.slotStart(slot + 1), at: slotStart(slot + 1)) }
+        }
+    }
+
+    private func start(_ node: Node) throws {
+        node.chainStorage = ChainStorage(storage: node.storage, genesis: genesis, segmentBytes: 4 << 20)
+        let recovered = try node.chainStorage.open()
+        recoveryLog += recovered.log.map { "\(node.name): \($0)" }
+        let watermark = try node.chainStorage.readWatermark()
+        var configuration = ConsensusConfiguration(producer: node.identity)
+        configuration.syncTimeoutMilliseconds = 2 * self.configuration.slotMilliseconds
+        let (core, effects) = ConsensusCore.start(recovered: recovered, configuration: configuration, verifier: verifier,
+                                                  watermark: watermark, now: time)
+        node.core = core
+        node.generation += 1
+        node.nextTick = nil
+        perform(effects, for: node)
+        // Introduce the node to its peers (they answer with their status).
+        for other in nodes where other.index != node.index && other.core != nil {
+            feed(node, .peerConnected(other.peer))
+        }
+    }
+
+    private func crash(_ node: Node) {
+        guard node.core != nil else { return }
+        node.core = nil
+        node.generation += 1
+        node.nextTick = nil
+        node.storage.crash(random: &random)
+    }
+
+    private func feed(_ node: Node, _ event: ConsensusEvent) {
+        guard var core = node.core else { return }
+        node.core = nil  // keep the core uniquely referenced while it runs (no copy-on-write copies)
+        let effects = core.handle(event)
+        node.core = core
+        perform(effects, for: node)
+    }
+
+    // MARK: Effects
+
+    private func perform(_ effects: [ConsensusEffect], for node: Node) {
+        for effect in effects {
+            switch effect {
+            case .broadcast(let message, let relay):
+                // The simulated network is a full mesh: every node already received the original broadcast.
+                if relay { continue }
+                for other in nodes where other.index != node.index { transmit(message, from: node, to: other) }
+            case .send(let message, let peer):
+                if let other = nodes.first(where: { $0.peer == peer }) { transmit(message, from: node, to: other) }
+            case .serveBlocks(let peer, let heights, let reversible, let more):
+                var blocks: [Block] = []
+                if let heights {
+                    for height in heights {
+                        guard let block = try? node.chainStorage.block(at: height) else { break }
+                        blocks.append(block)
+                    }
+                }
+                blocks += reversible
+                if let other = nodes.first(where: { $0.peer == peer }) {
+                    transmit(.blockResponse(BlockResponse(blocks: blocks, more: more)), from: node, to: other)
+                }
+            case .persistWatermark(let slot):
+                try? node.chainStorage.writeWatermark(slot)
+            case .commit(let blocks, let state):
+                let last = blocks.last!.block.height
+                do {
+                    try node.chainStorage.commit(blocks, checkpoint: node.chainStorage.checkpointDue(at: last) ? state : nil)
+                } catch {
+                    recoveryLog.append("\(node.name): commit failed: \(error)")
+                }
+                for committed in blocks {
+                    if let known = finalized[committed.block.height], known != committed.block.id {
+                        finalizedConflicts += 1
+                    } else {
+                        finalized[committed.block.height] = committed.block.id
+                        finalizedTransfers[committed.block.height] = Self.transferCount(committed.block)
+                    }
+                }
+            case .repairJournal(let blocks):
+                try? node.chainStorage.appendJournal(blocks)
+            case .scheduleTick(let at):
+                if let pending = node.nextTick, pending <= at { continue }
+                node.nextTick = at
+                queue.schedule(.tick(node: node.index, generation: node.generation), at: at)
+            case .transactionAccepted, .transactionRejected, .notify:
+                continue
+            }
+        }
+    }
+
+    private func transmit(_ message: ConsensusMessage, from: Node, to: Node) {
+        guard to.core != nil, network.reachable(from.index, to.index) else { return }
+        if random.chance(network.loss) {
+            lost += 1
+            return
+        }
+        let delay = random.uniform(network.latency)
+        queue.schedule(.deliver(node: to.index, generation: to.generation, message: message, from: from.index),
+                       at: time + delay)
+    }
+
+    static func transferCount(_ block: Block) -> UInt64 {
+        UInt64(block.transactions.reduce(0) { $0 + $1.messages.filter { $0.code == .transfer }.count })
+    }
+
+    // MARK: Byzantine producer
+
+    private func isScheduled(_ node: Node) -> Bool {
+        guard let core = node.core else { return false }
+        let slot = core.head.slot(at: time)
+        return slot > core.headReference.slot
+            && ProducerSchedule.producer(at: slot, after: core.head) == node.identity.account
+    }
+
+    /// Lets the core produce its block A as usual, builds a second block B for the same slot (with an extra
+    /// self-transfer, so its content differs), and sends A to one half of the peers and B to the other.
+    private func equivocate(_ node: Node) {
+        guard var core = node.core else { return }
+        var parentState = core.head
+        let parent = core.headReference
+        let slot = parentState.slot(at: time)
+        node.core = nil
+        let effects = core.handle(.tick(now: time))
+        node.core = core
+        guard let blockA = effects.lazy.compactMap({ effect -> Block? in
+            if case .broadcast(.block(let block), false) = effect { return block }
+            return nil
+        }).first else {
+            perform(effects, for: node)
+            return
+        }
+        let account = node.identity.account
+        let header = TransactionHeader(chainId: genesis.chainId, expiration: time + 600_000,
+                                       nonce: parentState.nextNonce(of: account), fee: genesis.parameters.minimumFee)
+        let selfTransfer = SignedTransaction.sign(
+            Transaction(header: header, messages: [Message(.transfer(inputs: [AmountEntry(account, 1)],
+                                                                     outputs: [AmountEntry(account, 1)], memo: [1]),
+                                                           authorizer: account)]),
+            with: [node.identity.accountKey])
+        guard let produced = try? BlockProcessor.produce(on: &parentState, parent: parent, slot: slot,
+                                                         producerKey: node.identity.signingKey, producer: account,
+                                                         candidates: [selfTransfer], verifier: verifier),
+              produced.block.id != blockA.id
+        else {
+            perform(effects, for: node)
+            return
+        }
+        let blockB = produced.block
+        let others = nodes.filter { $0.index != node.index }
+        for effect in effects {
+            if case .broadcast(.block(let block), false) = effect, block.id == blockA.id {
+                for (position, other) in others.enumerated() {
+                    transmit(.block(position % 2 == 0 ? blockA : blockB), from: node, to: other)
+                }
+            } else {
+                perform([effect], for: node)
+            }
+        }
+    }
+
+    // MARK: Workload and sampling
+
+    private func onSlot(_ slot: UInt64) {
+        for node in nodes {
+            guard let core = node.core else { continue }
+            maxLibLag = max(maxLibLag, core.headReference.slot - min(core.headReference.slot, core.lib.slot))
+        }
+        guard configuration.transfersPerSlot > 0 else { return }
+        let users = configuration.userAccounts
+        for count in 0..<configuration.transfersPerSlot {
+            let senderIndex = Int((slot * UInt64(configuration.transfersPerSlot) + UInt64(count)) % UInt64(users))
+            var receiverIndex = Int(random.uniform(0...UInt64(users - 1)))
+            if receiverIndex == senderIndex { receiverIndex = (receiverIndex + 1) % users }
+            // Each user talks to one node (its wallet's node), the next online one if that is down.
+            var nodeIndex = senderIndex % nodes.count
+            for _ in 0..<nodes.count where nodes[nodeIndex].core == nil { nodeIndex = (nodeIndex + 1) % nodes.count }
+            guard let core = nodes[nodeIndex].core else { return }
+            let sender = SimulationConfiguration.userKey(senderIndex)
+            let senderAddress = Address(sender.publicKey)
+            let receiver = Address(SimulationConfiguration.userKey(receiverIndex).publicKey)
+            let amount = random.uniform(1...1_000) * 1_000
+            let header = TransactionHeader(chainId: genesis.chainId, expiration: time + 600_000,
+                                           nonce: core.mempool.nextNonce(for: senderAddress, state: core.head),
+                                           fee: genesis.parameters.minimumFee)
+            let message = Message(.transfer(inputs: [AmountEntry(senderAddress, amount)],
+                                            outputs: [AmountEntry(receiver, amount)], memo: []), authorizer: senderAddress)
+            let transaction = SignedTransaction.sign(Transaction(header: header, messages: [message]), with: [sender])
+            transfersSubmitted += 1
+            queue.schedule(.submit(node: nodeIndex, transaction: transaction), at: time + 200)
+        }
+    }
+
+    // MARK: Report
+
+    public func report(wallSeconds: Double) -> SimulationReport {
+        let online = nodes.filter { $0.core != nil }
+        let reference = online.max { ($0.core!.headReference.height, $1.index) < ($1.core!.headReference.height, $0.index) }
+        let slots = lastSlot
+        let blocks = reference?.core?.headReference.height ?? 0
+        var heads: [SimulationReport.NodeHead] = []
+        var libs: [SimulationReport.NodeHead] = []
+        var roots: [String: String] = [:]
+        var forkSwitches: UInt64 = 0
+        var syncRequests: UInt64 = 0
+        for node in nodes {
+            guard let core = node.core else {
+                heads.append(.init(node: node.name, online: false, height: node.chainStorage.height, id: ""))
+                libs.append(.init(node: node.name, online: false, height: node.chainStorage.height, id: ""))
+                continue
+            }
+            heads.append(.init(node: node.name, online: true, height: core.headReference.height, id: core.headReference.id.hex))
+            libs.append(.init(node: node.name, online: true, height: core.lib.height, id: core.lib.id.hex))
+            var state = core.head
+            roots[node.name] = state.root().hex
+            forkSwitches += core.statistics.forkSwitches
+            syncRequests += core.statistics.syncRequests
+        }
+        let referenceState = reference?.core?.head
+        var removed: [SimulationReport.RemovedProducer] = []
+        if let state = referenceState {
+            for node in nodes {
+                if let producer = state.producers[node.identity.account], producer.status != .active {
+                    removed.append(.init(node: node.index, account: node.identity.account.description,
+                                         status: producer.status.description))
+                }
+            }
+        }
+        let reversibleTransfers = reference?.core?.reversibleBlocks.reduce(UInt64(0)) { $0 + Self.transferCount($1) } ?? 0
+        let referenceLib = reference?.core?.lib.height ?? 0
+        let finalTransfers = finalizedTransfers.filter { $0.key <= referenceLib }.values.reduce(0, +)
+        let agreed = !online.isEmpty && Set(online.map { $0.core!.headReference.id }).count == 1
+            && Set(roots.values).count == 1 && Set(online.map { $0.core!.lib.id }).count == 1
+        return SimulationReport(
+            seed: configuration.seed, producers: configuration.producers, slots: slots, blocks: blocks,
+            missedSlots: slots - min(slots, blocks), forkSwitches: forkSwitches, maxLibLagSlots: maxLibLag,
+            heads: heads, libs: libs, finalizedReverted: finalizedConflicts,
+            equivocationsDetected: UInt64(referenceState?.evidence.count ?? 0), removedProducers: removed,
+            rewardsPaid: referenceState?.chain.totalRewardsPaid ?? 0, totalSupply: referenceState?.chain.totalSupply ?? 0,
+            transfersSubmitted: transfersSubmitted, transfersApplied: finalTransfers + reversibleTransfers,
+            stateRoots: roots, agreed: agreed, messagesDelivered: delivered, messagesLost: lost,
+            syncRequests: syncRequests, restarts: restarts, recoveryLog: recoveryLog, wallSeconds: wallSeconds)
+    }
+}

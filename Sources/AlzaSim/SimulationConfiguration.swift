@@ -1,0 +1,69 @@
+import AlzaCore
+import AlzaLedger
+
+/// A fault injected at a virtual time (milliseconds from the start of the run).
+public enum SimulationFault: Sendable, Equatable {
+    /// The node is down (crashed: unsynced disk writes lost or torn) from `from` and restarts at `to` with its disk.
+    case offline(node: Int, from: UInt64, to: UInt64)
+    /// The nodes split into groups of the given sizes (in node order) from `from` until `to`.
+    case partition(sizes: [Int], from: UInt64, to: UInt64)
+    /// At its first slot at or after `at`, the producer signs two different blocks and sends one to each half.
+    case equivocate(node: Int, at: UInt64)
+    /// While the node is down, cut `bytes` off the tail of its newest block-log segment.
+    case truncateBlockLog(node: Int, at: UInt64, bytes: Int)
+    /// While the node is down, flip a byte `fromEnd` bytes before the end of its newest block-log segment.
+    case corruptBlockLog(node: Int, at: UInt64, fromEnd: Int)
+    /// Message loss probability between `from` and `to`.
+    case loss(probability: Double, from: UInt64, to: UInt64)
+}
+
+/// Everything that determines a simulation run (together with the seed).
+public struct SimulationConfiguration: Sendable {
+    public var producers: Int
+    public var durationMilliseconds: UInt64
+    public var seed: UInt64
+    public var slotMilliseconds: UInt64 = 3_000
+    public var inactivityRemovalSlots: UInt64 = 14_400
+    public var checkpointIntervalBlocks: UInt64 = 2_000
+    public var network = SimulatedNetwork()
+    public var faults: [SimulationFault] = []
+    /// Transfers submitted per slot (from a pool of user accounts, to random users).
+    public var transfersPerSlot: Int = 0
+    public var userAccounts: Int = 64
+    /// Unix milliseconds of slot 0.
+    public var genesisTime: UInt64 = 1_767_225_600_000
+
+    public init(producers: Int, durationMilliseconds: UInt64, seed: UInt64) {
+        self.producers = producers
+        self.durationMilliseconds = durationMilliseconds
+        self.seed = seed
+    }
+
+    /// The deterministic key of producer `index` (its account key and block-signing key).
+    public static func producerKey(_ index: Int) -> SigningKey { SigningKey(deterministicLabel: "alza-sim-producer-\(index)") }
+    public static func userKey(_ index: Int) -> SigningKey { SigningKey(deterministicLabel: "alza-sim-user-\(index)") }
+
+    /// The genesis of the simulated chain: every producer self-staked equally, users funded.
+    public func genesisFile() -> GenesisFile {
+        var parameters = ChainParameters()
+        parameters.producerCount = producers
+        parameters.slotMilliseconds = slotMilliseconds
+        parameters.inactivityRemovalSlots = inactivityRemovalSlots
+        parameters.checkpointIntervalBlocks = checkpointIntervalBlocks
+        var accounts: [GenesisFile.Account] = []
+        var producerEntries: [GenesisFile.Producer] = []
+        for index in 0..<producers {
+            let key = Self.producerKey(index).publicKey
+            let address = Address(key)
+            accounts.append(GenesisFile.Account(publicKey: key.hex, balance: 1_000_000 * Amounts.unit,
+                                                stake: 100_000 * Amounts.unit, vote: address.description))
+            producerEntries.append(GenesisFile.Producer(account: address.description, signingKey: key.hex,
+                                                        url: "sim://producer-\(index)", timeZone: Int8(index % 24 - 11)))
+        }
+        for index in 0..<userAccounts {
+            accounts.append(GenesisFile.Account(publicKey: Self.userKey(index).publicKey.hex, balance: 10_000 * Amounts.unit))
+        }
+        return GenesisFile(chainName: "alza-sim", genesisTime: genesisTime, parameters: parameters, accounts: accounts,
+                           producers: producerEntries)
+    }
+}

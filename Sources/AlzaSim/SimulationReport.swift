@@ -1,0 +1,58 @@
+import AlzaCore
+import AlzaLedger
+
+/// The outcome of a run, printed by `alza sim --json`.
+public struct SimulationReport: Codable, Sendable, Equatable {
+    public struct NodeHead: Codable, Sendable, Equatable {
+        public var node: String
+        public var online: Bool
+        public var height: UInt64
+        public var id: String
+    }
+
+    public struct RemovedProducer: Codable, Sendable, Equatable {
+        public var node: Int
+        public var account: String
+        public var status: String
+    }
+
+    public var seed: UInt64
+    public var producers: Int
+    public var slots: UInt64
+    public var blocks: UInt64
+    public var missedSlots: UInt64
+    public var forkSwitches: UInt64
+    public var maxLibLagSlots: UInt64
+    public var heads: [NodeHead]
+    public var libs: [NodeHead]
+    public var finalizedReverted: UInt64
+    public var equivocationsDetected: UInt64
+    public var removedProducers: [RemovedProducer]
+    /// Base units minted by coinbases.
+    public var rewardsPaid: UInt64
+    public var totalSupply: UInt64
+    public var transfersSubmitted: UInt64
+    public var transfersApplied: UInt64
+    public var stateRoots: [String: String]
+    public var agreed: Bool
+    public var messagesDelivered: UInt64
+    public var messagesLost: UInt64
+    public var syncRequests: UInt64
+    public var restarts: UInt64
+    public var recoveryLog: [String]
+    public var wallSeconds: Double
+
+    /// Equality of everything the seed determines (wall time excluded).
+    public static func == (lhs: SimulationReport, rhs: SimulationReport) -> Bool {
+        var left = lhs
+        var right = rhs
+        left.wallSeconds = 0
+        right.wallSeconds = 0
+        return left.seed == right.seed && left.slots == right.slots && left.blocks == right.blocks
+            && left.heads == right.heads && left.libs == right.libs && left.stateRoots == right.stateRoots
+            && left.forkSwitches == right.forkSwitches && left.maxLibLagSlots == right.maxLibLagSlots
+            && left.rewardsPaid == right.rewardsPaid && left.transfersApplied == right.transfersApplied
+            && left.messagesDelivered == right.messagesDelivered && left.messagesLost == right.messagesLost
+            && left.removedProducers == right.removedProducers && left.recoveryLog == right.recoveryLog
+    }
+}

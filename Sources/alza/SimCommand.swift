@@ -1,0 +1,113 @@
+import AlzaCore
+import AlzaSim
+import ArgumentParser
+import Foundation
+
+struct SimCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sim",
+        abstract: "Run a simulated network of producers in virtual time and report what happened.",
+        discussion: """
+            Every core runs in one thread with a virtual clock, a seeded RNG and a simulated network; the same \
+            seed gives the same run. Times are offsets from the start: 90s, 30m, 1h, 13h. Node indices K are \
+            0-based producers.
+            Example: alza sim --producers 23 --hours 24 --seed 1 --offline 4@0h-13h --json
+            """)
+
+    @Option(help: "Number of producers (SuperNodes).") var producers = 23
+    @Option(help: "Simulated hours.") var hours: Double = 1
+    @Option(help: "Seed of every random choice.") var seed: UInt64 = 1
+    @Option(name: .customLong("slot-ms"), help: "Slot length in milliseconds.") var slotMilliseconds: UInt64 = 3_000
+    @Option(help: "Slots of silence before a producer leaves the rotation (default: 12 h of slots).")
+    var inactivitySlots: UInt64?
+    @Option(parsing: .singleValue, help: "Producer K offline (crashed, then restarted with its disk): K@FROM-TO.")
+    var offline: [String] = []
+    @Option(parsing: .singleValue, help: "Partition into groups of sizes A and B: A/B@FROM-TO.")
+    var partition: [String] = []
+    @Option(parsing: .singleValue, help: "Producer K signs two blocks for one slot at or after AT: K@AT.")
+    var equivocate: [String] = []
+    @Option(help: "Transfers submitted per slot.") var transfers = 0
+    @Option(help: "One-way network latency range in ms, MIN-MAX.") var latency = "20-120"
+    @Option(help: "Message loss probability (0...1).") var loss: Double = 0
+    @Flag(help: "Print one JSON object as the last line.") var json = false
+
+    func run() throws {
+        guard producers >= 1 else { throw ValidationError("--producers must be at least 1") }
+        guard hours > 0 else { throw ValidationError("--hours must be positive") }
+        guard slotMilliseconds >= 10 else { throw ValidationError("--slot-ms must be at least 10") }
+        guard (0...1).contains(loss) else { throw ValidationError("--loss must be between 0 and 1") }
+        var configuration = SimulationConfiguration(
+            producers: producers, durationMilliseconds: UInt64(hours * 3_600_000), seed: seed)
+        configuration.slotMilliseconds = slotMilliseconds
+        configuration.inactivityRemovalSlots = inactivitySlots ?? max(1, 43_200_000 / slotMilliseconds)
+        configuration.transfersPerSlot = transfers
+        let latencyBounds = latency.split(separator: "-").compactMap { UInt64($0) }
+        guard latencyBounds.count == 2, latencyBounds[0] <= latencyBounds[1] else {
+            throw ValidationError("--latency must be MIN-MAX in milliseconds, e.g. 20-120")
+        }
+        configuration.network = SimulatedNetwork(latency: latencyBounds[0]...latencyBounds[1], loss: loss)
+        for text in offline {
+            let (node, window) = try Self.nodeAndWindow(text, option: "--offline")
+            try check(node: node, option: "--offline")
+            configuration.faults.append(.offline(node: node, from: window.lowerBound, to: window.upperBound))
+        }
+        for text in partition {
+            let parts = text.split(separator: "@", maxSplits: 1).map(String.init)
+            let sizes = parts.first?.split(separator: "/").compactMap { Int($0) } ?? []
+            guard parts.count == 2, sizes.count == 2, sizes.allSatisfy({ $0 >= 0 }), sizes.reduce(0, +) <= producers else {
+                throw ValidationError("--partition must look like 12/11@1h-2h (sizes summing to at most --producers)")
+            }
+            let window = try Self.window(parts[1], option: "--partition")
+            configuration.faults.append(.partition(sizes: sizes, from: window.lowerBound, to: window.upperBound))
+        }
+        for text in equivocate {
+            let parts = text.split(separator: "@").map(String.init)
+            guard parts.count == 2, let node = Int(parts[0]), let at = Self.duration(parts[1]) else {
+                throw ValidationError("--equivocate must look like 3@2h")
+            }
+            try check(node: node, option: "--equivocate")
+            configuration.faults.append(.equivocate(node: node, at: at))
+        }
+        let simulation = try Simulation(configuration: configuration)
+        if !json {
+            print("simulating \(producers) producers for \(hours) h (\(simulation.lastSlot) slots of \(slotMilliseconds) ms), seed \(seed)")
+        }
+        let report = simulation.run()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = json ? [.sortedKeys] : [.sortedKeys, .prettyPrinted]
+        let text = String(decoding: try encoder.encode(report), as: UTF8.self)
+        print(text)
+    }
+
+    private func check(node: Int, option: String) throws {
+        guard (0..<producers).contains(node) else {
+            throw ValidationError("\(option): producer index \(node) is outside 0..<\(producers)")
+        }
+    }
+
+    /// "30m", "1h", "13h", "90s", "1500ms", "1.5h" in milliseconds.
+    static func duration(_ text: String) -> UInt64? {
+        let units: [(String, Double)] = [("ms", 1), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)]
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            guard let value = Double(text.dropLast(suffix.count)), value >= 0, value.isFinite else { return nil }
+            return UInt64(value * factor)
+        }
+        return nil
+    }
+
+    static func window(_ text: String, option: String) throws -> ClosedRange<UInt64> {
+        let parts = text.split(separator: "-").map(String.init)
+        guard parts.count == 2, let from = duration(parts[0]), let to = duration(parts[1]), from < to else {
+            throw ValidationError("\(option): \(text) must be FROM-TO with FROM before TO, e.g. 1h-2h")
+        }
+        return from...to
+    }
+
+    static func nodeAndWindow(_ text: String, option: String) throws -> (Int, ClosedRange<UInt64>) {
+        let parts = text.split(separator: "@", maxSplits: 1).map(String.init)
+        guard parts.count == 2, let node = Int(parts[0]) else {
+            throw ValidationError("\(option) must look like 4@0h-13h")
+        }
+        return (node, try window(parts[1], option: option))
+    }
+}
