@@ -21,6 +21,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swhitty/FlyingFox.git", from: "0.27.1"),
     ],
     targets: [
         .systemLibrary(
@@ -33,9 +35,13 @@ let package = Package(
             pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]
         ),
+        // SHA-256 on the x86 SHA extensions; libsodium stays the fallback (docs/decisions.md, D1).
+        .target(
+            name: "CAlzaSHA"
+        ),
         .target(
             name: "AlzaCore",
-            dependencies: ["CSodium", "CLZ4"],
+            dependencies: ["CSodium", "CLZ4", "CAlzaSHA"],
             swiftSettings: alzaSwiftSettings
         ),
         .target(
@@ -46,6 +52,15 @@ let package = Package(
         .target(
             name: "AlzaConsensus",
             dependencies: ["AlzaCore", "AlzaLedger"],
+            swiftSettings: alzaSwiftSettings
+        ),
+        .target(
+            name: "AlzaNet",
+            dependencies: [
+                "AlzaCore",
+                .product(name: "FlyingSocks", package: "FlyingFox"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: alzaSwiftSettings
         ),
         .target(
@@ -68,6 +83,9 @@ let package = Package(
             name: "alza-bench",
             dependencies: [
                 "AlzaCore",
+                "AlzaLedger",
+                "AlzaConsensus",
+                "AlzaSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -77,6 +95,26 @@ let package = Package(
         .testTarget(
             name: "AlzaCoreTests",
             dependencies: ["AlzaCore"],
+            swiftSettings: alzaSwiftSettings
+        ),
+        .testTarget(
+            name: "AlzaLedgerTests",
+            dependencies: ["AlzaCore", "AlzaLedger"],
+            swiftSettings: alzaSwiftSettings
+        ),
+        .testTarget(
+            name: "AlzaConsensusTests",
+            dependencies: ["AlzaCore", "AlzaLedger", "AlzaConsensus"],
+            swiftSettings: alzaSwiftSettings
+        ),
+        .testTarget(
+            name: "AlzaNetTests",
+            dependencies: ["AlzaCore", "AlzaNet", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: alzaSwiftSettings
+        ),
+        .testTarget(
+            name: "AlzaSimTests",
+            dependencies: ["AlzaCore", "AlzaLedger", "AlzaConsensus", "AlzaSim"],
             swiftSettings: alzaSwiftSettings
         ),
     ]

@@ -7,7 +7,7 @@ struct AlzaBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alza-bench",
         abstract: "Alza benchmarks: each figure is reported beside a physical limit measured in the same run.",
-        subcommands: [Crypto.self])
+        subcommands: [Crypto.self, Chain.self])
 }
 
 /// Options every suite takes.
@@ -35,6 +35,19 @@ struct SuiteOptions: ParsableArguments {
 }
 
 extension AlzaBench {
+    struct Chain: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Transfers applied per second, 10,000-transaction block production, 24 h simulator wall time.")
+
+        @OptionGroup var options: SuiteOptions
+
+        func run() throws {
+            let limits = PhysicalLimits.measure(scratchDirectory: options.scratchDir, quick: options.quick)
+            try options.emit(try ChainBenchmark.run(limits: limits, quick: options.quick,
+                                                    scratchDirectory: options.scratchDir))
+        }
+    }
+
     struct Crypto: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Ed25519 sign/verify, SHA-256, Merkle root of 1 M leaves, LZ4 frames vs the lz4 command.")

@@ -59,8 +59,8 @@ public enum ConsensusEffect: Sendable {
     /// Persist the double-sign watermark before anything that follows leaves the node.
     case persistWatermark(slot: UInt64)
     /// Append newly irreversible blocks to the block log and journal; `committedState` is the state after the
-    /// last of them (for a checkpoint, when one is due).
-    case commit([CommittedBlock], committedState: LedgerState)
+    /// last of them (for a checkpoint, when one is due). Boxed: a state is large and effects are moved often.
+    indirect case commit([CommittedBlock], committedState: LedgerState)
     /// Journal entries for blocks re-executed from the log at start.
     case repairJournal([CommittedBlock])
     /// Call `handle(.tick)` again at this time.

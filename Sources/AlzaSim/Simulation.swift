@@ -32,7 +32,8 @@ public final class Simulation {
     private var recoveryLog: [String] = []
     private var nonces: [Int: UInt64] = [:]
 
-    enum Event {
+    /// Boxed cases keep queue items small (a heap moves them on every push and pop).
+    indirect enum Event {
         case tick(node: Int, generation: Int)
         case deliver(node: Int, generation: Int, message: ConsensusMessage, from: Int)
         case submit(node: Int, transaction: SignedTransaction)
@@ -210,10 +211,8 @@ public final class Simulation {
     }
 
     private func feed(_ node: Node, _ event: ConsensusEvent) {
-        guard var core = node.core else { return }
-        node.core = nil  // keep the core uniquely referenced while it runs (no copy-on-write copies)
-        let effects = core.handle(event)
-        node.core = core
+        // Mutated in place through the node: the core is neither copied nor its buffers shared.
+        guard let effects = node.core?.handle(event) else { return }
         perform(effects, for: node)
     }
 

@@ -1,3 +1,4 @@
+import CAlzaSHA
 import CSodium
 
 /// A SHA-256 digest. Ids in Alza (blocks, transactions, the chain itself) are hashes of canonical bytes.
@@ -35,14 +36,20 @@ public struct Hash: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     // MARK: SHA-256
 
-    /// SHA-256 of `buffer`.
+    /// SHA-256 of `buffer`, on the CPU's SHA extensions when it has them (see `SHA256Implementation`).
     public static func sha256(_ buffer: UnsafeRawBufferPointer) -> Hash {
+        sha256(buffer, using: .preferred)
+    }
+
+    /// SHA-256 of `buffer` with a chosen implementation (for tests and benchmarks comparing the two).
+    public static func sha256(_ buffer: UnsafeRawBufferPointer, using implementation: SHA256Implementation) -> Hash {
         Hash(bytes32: Bytes32 { out in
-            _ = crypto_hash_sha256(
-                out.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                buffer.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                UInt64(buffer.count)
-            )
+            let input = buffer.baseAddress?.assumingMemoryBound(to: UInt8.self)
+            let output = out.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            switch implementation {
+            case .hardware: alza_sha256(input, buffer.count, output)
+            case .portable: _ = crypto_hash_sha256(output, input, UInt64(buffer.count))
+            }
         })
     }
 
@@ -57,17 +64,40 @@ public struct Hash: Hashable, Comparable, Sendable, CustomStringConvertible {
     }
 }
 
+/// The two SHA-256 implementations: libsodium's portable C (the reference, and the fallback) and Alza's use of
+/// the x86 SHA extensions, about eight times faster (docs/decisions.md, D1). Both give identical digests.
+public enum SHA256Implementation: Sendable, CaseIterable, CustomStringConvertible {
+    case hardware
+    case portable
+
+    /// Whether this CPU has the SHA extensions.
+    public static let hardwareAvailable = alza_sha256_hardware_available() != 0
+    /// The implementation `Hash.sha256` uses.
+    public static let preferred: SHA256Implementation = hardwareAvailable ? .hardware : .portable
+
+    public var description: String { self == .hardware ? "x86 SHA extensions" : "libsodium (portable C)" }
+}
+
 /// Incremental SHA-256 over several pieces, without concatenating them first.
 public struct SHA256Hasher: ~Copyable {
-    private var state = crypto_hash_sha256_state()
+    private var hardware = alza_sha256_context()
+    private var portable = crypto_hash_sha256_state()
+    private let implementation: SHA256Implementation
 
-    public init() {
-        crypto_hash_sha256_init(&state)
+    public init(using implementation: SHA256Implementation = .preferred) {
+        self.implementation = implementation
+        switch implementation {
+        case .hardware: alza_sha256_init(&hardware)
+        case .portable: crypto_hash_sha256_init(&portable)
+        }
     }
 
     public mutating func update(_ buffer: UnsafeRawBufferPointer) {
-        _ = crypto_hash_sha256_update(
-            &state, buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(buffer.count))
+        let input = buffer.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        switch implementation {
+        case .hardware: alza_sha256_update(&hardware, input, buffer.count)
+        case .portable: _ = crypto_hash_sha256_update(&portable, input, UInt64(buffer.count))
+        }
     }
 
     public mutating func update(_ bytes: [UInt8]) {
@@ -79,9 +109,15 @@ public struct SHA256Hasher: ~Copyable {
     }
 
     public consuming func finalize() -> Hash {
-        var state = self.state
+        var hardware = self.hardware
+        var portable = self.portable
+        let implementation = self.implementation
         return Hash(bytes32: Bytes32 { out in
-            _ = crypto_hash_sha256_final(&state, out.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            let output = out.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            switch implementation {
+            case .hardware: alza_sha256_final(&hardware, output)
+            case .portable: _ = crypto_hash_sha256_final(&portable, output)
+            }
         })
     }
 }

@@ -105,25 +105,38 @@ public struct SignedBlockHeader: Hashable, Sendable, CanonicalCodable {
 /// body differently); ids and roots never cover it: the id covers the header, the header covers the
 /// transaction root.
 public struct Block: Hashable, Sendable, CanonicalCodable {
-    public let signedHeader: SignedBlockHeader
-    public let transactions: [SignedTransaction]
+    /// The block's immutable content, shared by every copy: a block travels through queues, messages and the
+    /// fork database as one pointer instead of hundreds of bytes.
+    private final class Content: Sendable {
+        let signedHeader: SignedBlockHeader
+        let transactions: [SignedTransaction]
+        let bodyFrame: [UInt8]
+
+        init(signedHeader: SignedBlockHeader, transactions: [SignedTransaction], bodyFrame: [UInt8]) {
+            self.signedHeader = signedHeader
+            self.transactions = transactions
+            self.bodyFrame = bodyFrame
+        }
+    }
+
+    private let content: Content
+
+    public var signedHeader: SignedBlockHeader { content.signedHeader }
+    public var transactions: [SignedTransaction] { content.transactions }
     /// The LZ4 frame of the canonical body.
-    public let bodyFrame: [UInt8]
+    public var bodyFrame: [UInt8] { content.bodyFrame }
 
     /// The decompression bound of a body when no chain parameters are at hand (decoding from the wire).
     public static let maximumBodyBytes = 64 << 20
     public static let maximumTransactions = 200_000
 
     public init(signedHeader: SignedBlockHeader, transactions: [SignedTransaction]) {
-        self.signedHeader = signedHeader
-        self.transactions = transactions
-        bodyFrame = LZ4Frame.compress(Block.bodyBytes(transactions))
+        self.init(signedHeader: signedHeader, transactions: transactions,
+                  bodyFrame: LZ4Frame.compress(Block.bodyBytes(transactions)))
     }
 
     public init(signedHeader: SignedBlockHeader, transactions: [SignedTransaction], bodyFrame: [UInt8]) {
-        self.signedHeader = signedHeader
-        self.transactions = transactions
-        self.bodyFrame = bodyFrame
+        content = Content(signedHeader: signedHeader, transactions: transactions, bodyFrame: bodyFrame)
     }
 
     public var header: BlockHeader { signedHeader.header }

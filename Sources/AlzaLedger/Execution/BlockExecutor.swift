@@ -11,6 +11,12 @@ public struct DelayedExecution: Equatable, Sendable {
     public var id: UInt64
     public var transactionId: Hash
     public var error: LedgerError?
+
+    public init(id: UInt64, transactionId: Hash, error: LedgerError?) {
+        self.id = id
+        self.transactionId = transactionId
+        self.error = error
+    }
 }
 
 /// What applying a block's transactions did.
@@ -81,10 +87,10 @@ public enum BlockExecutor {
             result.fees = try Amounts.add(result.fees, outcomes[index]!.fee)
         }
         if result.fees > 0 {
-            var producer = state.accounts[block.producer]
-                ?? Account(address: block.producer, key: block.producer.publicKey, createdAtHeight: block.height)
+            var producer = state.accounts[block.producer] ?? state.newAccount(block.producer, createdAtHeight: block.height)
             producer.balance = try Amounts.add(producer.balance, result.fees)
             state.setAccount(producer)
+            state.write(.retiredNonce(block.producer), nil)
         }
         return result
     }
@@ -93,24 +99,40 @@ public enum BlockExecutor {
 
     private static func executeDueDelayedActions(on state: inout LedgerState, block: BlockContext) -> [DelayedExecution] {
         var executions: [DelayedExecution] = []
-        for action in state.dueDelayedActions(at: block.time, limit: state.parameters.maxDelayedExecutionsPerBlock) {
-            var context = TransactionContext(base: state, block: block)
-            var failure: LedgerError?
-            do throws(LedgerError) {
-                try TransactionExecutor.executeDelayed(action, context: &context)
-                state.apply(context.entries)
-            } catch {
-                failure = error
-            }
-            // Bookkeeping outside the messages' scopes: the action is done either way.
+        for due in state.dueDelayedActions(at: block.time, limit: state.parameters.maxDelayedExecutionsPerBlock) {
+            // An earlier action of this block may have cancelled this one.
+            guard let action = state.delayedActions[due.id] else { continue }
+            // The action leaves the books before its messages run: it cannot cancel itself, and an account
+            // deleting itself by a delayed action no longer counts it as pending.
             state.write(.delayed(action.id), nil)
-            if var payer = state.accounts[action.payer] {
+            if var payer = state.accounts[action.payer], payer.pendingDelayed > 0 {
                 payer.pendingDelayed -= 1
                 state.setAccount(payer)
             }
+            let failure = apply(action, on: &state, block: block)
             executions.append(DelayedExecution(id: action.id, transactionId: action.transactionId, error: failure))
         }
         return executions
+    }
+
+    /// Runs one delayed action in its own context (released before the merge, so the state is not copied).
+    private static func apply(_ action: DelayedAction, on state: inout LedgerState, block: BlockContext) -> LedgerError? {
+        let outcome: Result<[StateEntry], LedgerError> = {
+            var context = TransactionContext(base: state, block: block)
+            do throws(LedgerError) {
+                try TransactionExecutor.executeDelayed(action, context: &context)
+                return .success(context.entries)
+            } catch {
+                return .failure(error)
+            }
+        }()
+        switch outcome {
+        case .success(let entries):
+            state.apply(entries)
+            return nil
+        case .failure(let error):
+            return error
+        }
     }
 
     /// The signing keys of each transaction, or why its signatures are invalid. System transactions have none.
@@ -143,11 +165,13 @@ public enum BlockExecutor {
         var lastGlobalWave = -1
         var waves: [[Int]] = []
         for (index, transaction) in transactions.enumerated() {
-            var keys = Set<Address>()
+            var keys: [Address] = []
             var global = transaction.header.delaySeconds > 0
             for message in transaction.messages {
-                keys.formUnion(message.scope)
-                keys.formUnion(message.authorization.map(\.account))
+                for key in message.scope where !keys.contains(key) { keys.append(key) }
+                for authorization in message.authorization where !keys.contains(authorization.account) {
+                    keys.append(authorization.account)
+                }
                 if message.code.writesGlobalState { global = true }
             }
             var wave = 0

@@ -37,7 +37,8 @@ enum MessageExecutor {
         case .delegateVote(let producer):
             var account = try context.existingAccount(try authorizer(of: message))
             if let producer {
-                guard let info = context.producerForReading(producer) else { throw .notAProducer(producer) }
+                // The producer is in the vote's scope: a vote orders after any change to it in the same block.
+                guard let info = try context.producer(producer) else { throw .notAProducer(producer) }
                 guard info.status == .active || info.status == .inactive else {
                     throw .producerState(account: producer, reason: "is \(info.status) and cannot receive votes")
                 }
@@ -71,7 +72,7 @@ enum MessageExecutor {
                 throw .missingAuthorization(account: action.payer, code: .cancelDelayed)
             }
             var payer = try context.existingAccount(action.payer)
-            payer.pendingDelayed -= 1
+            payer.pendingDelayed = payer.pendingDelayed > 0 ? payer.pendingDelayed - 1 : 0
             try context.setAccount(payer)
             try context.setDelayedAction(nil, id: id, payer: action.payer)
         case .privilegeGrant(let target, let privileges), .privilegeRevoke(let target, let privileges):
@@ -122,16 +123,15 @@ enum MessageExecutor {
     private static func transfer(inputs: [AmountEntry], outputs: [AmountEntry], message: Message,
                                  context: inout TransactionContext) throws(LedgerError) {
         guard !inputs.isEmpty, !outputs.isEmpty else { throw .invalidTransfer("needs at least one input and one output") }
-        guard Set(inputs.map(\.account)).count == inputs.count else { throw .invalidTransfer("an input account repeats") }
-        guard Set(outputs.map(\.account)).count == outputs.count else { throw .invalidTransfer("an output account repeats") }
+        guard !hasDuplicate(inputs.map(\.account)) else { throw .invalidTransfer("an input account repeats") }
+        guard !hasDuplicate(outputs.map(\.account)) else { throw .invalidTransfer("an output account repeats") }
         guard inputs.allSatisfy({ $0.amount > 0 }), outputs.allSatisfy({ $0.amount > 0 }) else {
             throw .invalidTransfer("amounts must be positive")
         }
         let totalIn = try Amounts.sum(inputs.map(\.amount))
         let totalOut = try Amounts.sum(outputs.map(\.amount))
         guard totalIn == totalOut else { throw .invalidTransfer("inputs sum to \(totalIn), outputs to \(totalOut)") }
-        let recipients = Set(message.recipients)
-        for output in outputs where !recipients.contains(output.account) {
+        for output in outputs where !message.recipients.contains(output.account) {
             throw .invalidTransfer("output \(output.account.short) is not among the recipients")
         }
         for input in inputs {
@@ -152,6 +152,12 @@ enum MessageExecutor {
             account.balance = try Amounts.add(account.balance, output.amount)
             try context.setAccount(account)
         }
+    }
+
+    /// Whether `values` repeats an element (quadratic: transfer lists are short, and this allocates nothing).
+    private static func hasDuplicate(_ values: [Address]) -> Bool {
+        for (index, value) in values.enumerated() where values[(index + 1)...].contains(value) { return true }
+        return false
     }
 
     // MARK: Accounts

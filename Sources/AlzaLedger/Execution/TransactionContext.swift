@@ -10,8 +10,8 @@ struct TransactionContext {
     let base: LedgerState
     let block: BlockContext
     private(set) var overlay: [StateKey: StateValue?] = [:]
-    /// Scope of the message running now.
-    private var scope: Set<Address> = []
+    /// Scope of the message running now (a handful of accounts: an array beats a set here).
+    private var scope: [Address] = []
     private var code: MessageCode = .transfer
     /// Messages of codes that write global state may touch chain-wide records.
     private var mayWriteGlobal = false
@@ -25,7 +25,7 @@ struct TransactionContext {
 
     /// Enters the scope of `message`.
     mutating func enter(_ message: Message) {
-        scope = Set(message.scope)
+        scope = message.scope
         code = message.code
         mayWriteGlobal = message.code.writesGlobalState
     }
@@ -33,7 +33,7 @@ struct TransactionContext {
     /// Bookkeeping outside any message (fees and nonces of the payer, delayed-action records): a scope of
     /// exactly `accounts`.
     mutating func enterBookkeeping(for accounts: [Address], global: Bool) {
-        scope = Set(accounts)
+        scope = accounts
         mayWriteGlobal = global
     }
 
@@ -109,12 +109,6 @@ struct TransactionContext {
     mutating func setProducer(_ producer: ProducerInfo) throws(LedgerError) {
         try checkScope(producer.account)
         write(.producer(producer.account), .producer(producer))
-    }
-
-    /// Producer records can be read without scope for vote validation (a vote reads, never writes, them).
-    func producerForReading(_ address: Address) -> ProducerInfo? {
-        guard case .producer(let producer)? = read(.producer(address)) else { return nil }
-        return producer
     }
 
     mutating func member(_ address: Address) throws(LedgerError) -> Member? {

@@ -5,6 +5,11 @@ public struct TransactionOutcome: Hashable, Sendable {
     public var fee: Amount
     /// Set when the transaction was delayed: the id of its pending action.
     public var delayedActionId: UInt64?
+
+    public init(fee: Amount, delayedActionId: UInt64?) {
+        self.fee = fee
+        self.delayedActionId = delayedActionId
+    }
 }
 
 /// Applies one transaction to a context (DESIGN.md §3, §4): chain id, size, expiry, fee and nonce of the payer,

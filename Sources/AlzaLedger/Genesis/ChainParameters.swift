@@ -62,7 +62,24 @@ public struct ChainParameters: Hashable, Sendable, Codable {
         guard maxBlockBodyBytes >= maxTransactionBytes, maxTransactionBytes >= 256 else {
             throw .invalidGenesis("maxTransactionBytes must be 256...maxBlockBodyBytes")
         }
-        guard checkpointIntervalBlocks >= 1 else { throw .invalidGenesis("checkpointIntervalBlocks must be positive") }
+        guard checkpointIntervalBlocks >= 1, checkpointIntervalBlocks <= 1_000_000_000 else {
+            throw .invalidGenesis("checkpointIntervalBlocks must be 1...1,000,000,000")
+        }
+        // Time parameters are multiplied into the millisecond clock: keep them far from overflow.
+        let tenYears: UInt64 = 10 * 366 * 86_400
+        guard maxTransactionLifetimeSeconds >= 1, maxTransactionLifetimeSeconds <= tenYears else {
+            throw .invalidGenesis("maxTransactionLifetimeSeconds must be 1 s...10 years")
+        }
+        guard unbondingSeconds <= tenYears else { throw .invalidGenesis("unbondingSeconds must be at most 10 years") }
+        guard slotMilliseconds <= 3_600_000, inactivityRemovalSlots <= 1_000_000_000 else {
+            throw .invalidGenesis("slotMilliseconds must be at most 1 h and inactivityRemovalSlots at most 10^9")
+        }
+        guard maxUnbondingEntries <= Account.maximumUnbondingEntries else {
+            throw .invalidGenesis("maxUnbondingEntries must be at most \(Account.maximumUnbondingEntries)")
+        }
+        guard maxDelayedPerAccount <= 1_000_000, maxDelayedExecutionsPerBlock >= 1 else {
+            throw .invalidGenesis("maxDelayedPerAccount must be at most 10^6 and maxDelayedExecutionsPerBlock positive")
+        }
     }
 
     enum CodingKeys: String, CodingKey {

@@ -28,11 +28,21 @@ public struct Account: Hashable, Sendable, CanonicalCodable {
         public var amount: Amount
         /// Unix time in milliseconds at which the amount returns to the balance.
         public var releaseAt: UInt64
+
+        public init(amount: Amount, releaseAt: UInt64) {
+            self.amount = amount
+            self.releaseAt = releaseAt
+        }
     }
 
     public struct DelayRule: Hashable, Sendable {
         public var code: MessageCode
         public var minimumSeconds: UInt32
+
+        public init(code: MessageCode, minimumSeconds: UInt32) {
+            self.code = code
+            self.minimumSeconds = minimumSeconds
+        }
     }
 
     public static let maximumDelayRules = 32

@@ -26,6 +26,11 @@ public struct LedgerState: Sendable {
     public struct EvidenceKey: Hashable, Sendable {
         public var producer: Address
         public var slot: UInt64
+
+        public init(producer: Address, slot: UInt64) {
+            self.producer = producer
+            self.slot = slot
+        }
     }
 
     // Derived indices (not committed: rebuilt from the records by `write`).
@@ -127,8 +132,7 @@ public struct LedgerState: Sendable {
 
     /// Sets (or with nil deletes) one record, keeping derived indices, commitment and undo log consistent.
     public mutating func write(_ key: StateKey, _ value: StateValue?) {
-        let old = self.value(key)
-        if recorded != nil, recorded![key] == nil { recorded![key] = .some(old) }
+        if recorded != nil, recorded![key] == nil { recorded![key] = .some(self.value(key)) }
         switch (key, value) {
         case (.chain, .chain(let record)?):
             chain = record
@@ -252,6 +256,15 @@ extension LedgerState {
     public func spendableBalance(of address: Address, at time: UInt64) -> Amount {
         guard let account = accounts[address] else { return 0 }
         return account.unbonding.filter { $0.releaseAt <= time }.reduce(account.balance) { $0 &+ $1.amount }
+    }
+
+    /// A new account for `address` controlled by the address's key, continuing the nonce of a deleted account
+    /// there (so the deleted account's old transactions can never replay). The caller writes it and clears the
+    /// retired record.
+    public func newAccount(_ address: Address, createdAtHeight height: UInt64) -> Account {
+        var account = Account(address: address, key: address.publicKey, createdAtHeight: height)
+        account.nonce = retiredNonces[address] ?? 0
+        return account
     }
 
     /// The next nonce a transaction paid by `address` must carry.

@@ -21,6 +21,13 @@ public struct RecoveredChain: Sendable {
     public var blocksToReplay: [Block]
     /// One line per repair or notable finding (torn tail truncated, corrupt checkpoint skipped, ...).
     public var log: [String]
+
+    public init(state: LedgerState, stateBlock: BlockReference, blocksToReplay: [Block], log: [String]) {
+        self.state = state
+        self.stateBlock = stateBlock
+        self.blocksToReplay = blocksToReplay
+        self.log = log
+    }
 }
 
 /// The persistent chain of one node (DESIGN.md §4): an append-only block log of irreversible blocks in

@@ -228,7 +228,10 @@ extension Message {
             scope.append(address)
             recipients = [address]
         case .delegateVote(let producer):
-            if let producer { recipients = [producer] }
+            if let producer {
+                scope.append(producer)
+                recipients = [producer]
+            }
         case .privilegeGrant(let account, _), .privilegeRevoke(let account, _):
             scope.append(account)
             recipients = [account]

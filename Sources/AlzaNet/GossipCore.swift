@@ -1,0 +1,196 @@
+import AlzaCore
+
+/// Gossip (DESIGN.md §8, after libp2p gossipsub) as a pure state machine: a message is pushed in full to a mesh
+/// of `meshDegree` peers (kept between `meshLow` and `meshHigh`), announced lazily (`ihave`) to the other peers,
+/// who fetch it (`iwant`) only if they lack it. A seen-cache makes every node deliver a message once; a message
+/// cache serves `iwant` for `messageCacheMilliseconds`.
+///
+/// A received message is delivered to the application but not forwarded: the application forwards it (with
+/// `publish`) once it has validated it, so invalid messages do not spread.
+public struct GossipCore: Sendable {
+    public struct Configuration: Sendable {
+        public var meshDegree = 6
+        public var meshLow = 4
+        public var meshHigh = 12
+        public var seenMilliseconds: UInt64 = 120_000
+        public var messageCacheMilliseconds: UInt64 = 120_000
+        public var messageCacheLimit = 20_000
+        /// An `iwant` not answered within this time may be sent to another announcer.
+        public var iwantTimeoutMilliseconds: UInt64 = 3_000
+        public init() {}
+    }
+
+    public enum Effect: Sendable, Equatable {
+        case send(Frame, to: String)
+        /// Give the message to the application (first time seen).
+        case deliver(GossipMessage, id: Hash, from: String)
+    }
+
+    public let configuration: Configuration
+    private var random: SeededRandom
+    private var peers: [String] = []
+    public private(set) var mesh: Set<String> = []
+    /// id → peers it came from (never sent back to them).
+    private var seen: [Hash: Set<String>] = [:]
+    private var seenExpiry: [(expiry: UInt64, id: Hash)] = []
+    private var seenExpiryStart = 0
+    private var cache: [Hash: GossipMessage] = [:]
+    private var cacheOrder: [(expiry: UInt64, id: Hash)] = []
+    private var cacheOrderStart = 0
+    private var requested: [Hash: UInt64] = [:]
+    /// Ids to announce per peer at the next flush.
+    private var announcements: [String: [Hash]] = [:]
+
+    public init(configuration: Configuration = Configuration(), seed: UInt64) {
+        self.configuration = configuration
+        random = SeededRandom(seed: seed)
+    }
+
+    public var connectedPeers: [String] { peers }
+
+    // MARK: Peers
+
+    public mutating func peerConnected(_ peer: String) {
+        guard !peers.contains(peer) else { return }
+        peers.append(peer)
+        if mesh.count < configuration.meshDegree { mesh.insert(peer) }
+    }
+
+    public mutating func peerDisconnected(_ peer: String) {
+        peers.removeAll { $0 == peer }
+        mesh.remove(peer)
+        announcements[peer] = nil
+    }
+
+    // MARK: Messages
+
+    /// Sends `message` (this node's own, or one it received and validated) to the mesh, and queues an `ihave`
+    /// for the other peers. Peers it came from are skipped.
+    public mutating func publish(_ message: GossipMessage, now: UInt64) -> [Effect] {
+        let id = message.id
+        let sources = seen[id] ?? []
+        if seen[id] == nil { markSeen(id, now: now) }
+        remember(message, id: id, now: now)
+        var effects: [Effect] = []
+        let frame = Frame(kind: .gossip, message: message)
+        for peer in peers where !sources.contains(peer) {
+            if mesh.contains(peer) {
+                effects.append(.send(frame, to: peer))
+            } else {
+                announcements[peer, default: []].append(id)
+            }
+        }
+        return effects
+    }
+
+    /// A full message from `peer`: delivered once, remembered for `iwant`.
+    public mutating func received(_ message: GossipMessage, from peer: String, now: UInt64) -> [Effect] {
+        let id = message.id
+        requested[id] = nil
+        if seen[id] != nil {
+            seen[id]?.insert(peer)
+            return []
+        }
+        markSeen(id, now: now)
+        seen[id] = [peer]
+        remember(message, id: id, now: now)
+        return [.deliver(message, id: id, from: peer)]
+    }
+
+    public mutating func receivedIHave(_ ids: [Hash], from peer: String, now: UInt64) -> [Effect] {
+        var wanted: [Hash] = []
+        for id in ids where seen[id] == nil {
+            if let asked = requested[id], now < asked + configuration.iwantTimeoutMilliseconds { continue }
+            requested[id] = now
+            wanted.append(id)
+        }
+        guard !wanted.isEmpty else { return [] }
+        return [.send(Frame(kind: .iwant, message: MessageIds(wanted)), to: peer)]
+    }
+
+    public mutating func receivedIWant(_ ids: [Hash], from peer: String) -> [Effect] {
+        ids.compactMap { id in cache[id].map { .send(Frame(kind: .gossip, message: $0), to: peer) } }
+    }
+
+    /// Periodic work: flush announcements, keep the mesh between its bounds, forget expired entries.
+    public mutating func tick(now: UInt64) -> [Effect] {
+        var effects: [Effect] = []
+        for peer in announcements.keys.sorted() {
+            guard let ids = announcements[peer], !ids.isEmpty else { continue }
+            for start in stride(from: 0, to: ids.count, by: MessageIds.maximum) {
+                let chunk = Array(ids[start..<min(ids.count, start + MessageIds.maximum)])
+                effects.append(.send(Frame(kind: .ihave, message: MessageIds(chunk)), to: peer))
+            }
+        }
+        announcements.removeAll(keepingCapacity: true)
+        maintainMesh()
+        expire(now: now)
+        return effects
+    }
+
+    private mutating func maintainMesh() {
+        if mesh.count < configuration.meshLow {
+            var candidates = peers.filter { !mesh.contains($0) }
+            while mesh.count < configuration.meshDegree, !candidates.isEmpty {
+                mesh.insert(candidates.remove(at: Int(random.next() % UInt64(candidates.count))))
+            }
+        } else if mesh.count > configuration.meshHigh {
+            var members = mesh.sorted()
+            while members.count > configuration.meshDegree {
+                members.remove(at: Int(random.next() % UInt64(members.count)))
+            }
+            mesh = Set(members)
+        }
+    }
+
+    private mutating func markSeen(_ id: Hash, now: UInt64) {
+        seen[id] = []
+        seenExpiry.append((now + configuration.seenMilliseconds, id))
+    }
+
+    private mutating func remember(_ message: GossipMessage, id: Hash, now: UInt64) {
+        guard cache[id] == nil else { return }
+        cache[id] = message
+        cacheOrder.append((now + configuration.messageCacheMilliseconds, id))
+        while cache.count > configuration.messageCacheLimit, cacheOrderStart < cacheOrder.count {
+            cache[cacheOrder[cacheOrderStart].id] = nil
+            cacheOrderStart += 1
+        }
+    }
+
+    private mutating func expire(now: UInt64) {
+        while seenExpiryStart < seenExpiry.count, seenExpiry[seenExpiryStart].expiry <= now {
+            seen[seenExpiry[seenExpiryStart].id] = nil
+            seenExpiryStart += 1
+        }
+        if seenExpiryStart > 4_096 {
+            seenExpiry.removeFirst(seenExpiryStart)
+            seenExpiryStart = 0
+        }
+        while cacheOrderStart < cacheOrder.count, cacheOrder[cacheOrderStart].expiry <= now {
+            cache[cacheOrder[cacheOrderStart].id] = nil
+            cacheOrderStart += 1
+        }
+        if cacheOrderStart > 4_096 {
+            cacheOrder.removeFirst(cacheOrderStart)
+            cacheOrderStart = 0
+        }
+        requested = requested.filter { now < $0.value + configuration.iwantTimeoutMilliseconds }
+    }
+
+    /// Entries in the seen-cache (bounded by the message rate times `seenMilliseconds`).
+    public var seenCount: Int { seen.count }
+}
+
+/// SplitMix64: the seeded randomness of the network cores (mesh choice, backoff jitter).
+public struct SeededRandom: Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

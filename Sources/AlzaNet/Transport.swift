@@ -1,0 +1,497 @@
+import AlzaCore
+import FlyingSocks
+import Foundation
+import Logging
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Settings of a node's transport.
+public struct NetworkConfiguration: Sendable {
+    public var chainId: Hash
+    public var nodeKey: SigningKey
+    public var roles: NodeRoles
+    /// `host:port` to accept connections on (port 0 picks a free one); nil: do not listen.
+    public var listenAddress: String?
+    /// Addresses to connect to and keep connected.
+    public var seeds: [String]
+    public var maximumFramePayload = 32 << 20
+    public var handshakeTimeoutMilliseconds: UInt64 = 5_000
+    public var sendQueueLimitBytes = 64 << 20
+    public var sendQueueLimitFrames = 16_384
+    public var maximumPeers = 64
+    public var dialIntervalMilliseconds: UInt64 = 250
+    public var heartbeatMilliseconds: UInt64 = 100
+    public var requestTimeoutMilliseconds: UInt64 = 10_000
+    public var gossip = GossipCore.Configuration()
+    public var agent = "alza/\(AlzaVersion.string)"
+    /// Seeds the mesh choice and backoff jitter.
+    public var randomSeed: UInt64 = SecureRandom.uint64()
+
+    public init(chainId: Hash, nodeKey: SigningKey, roles: NodeRoles, listenAddress: String?, seeds: [String]) {
+        self.chainId = chainId
+        self.nodeKey = nodeKey
+        self.roles = roles
+        self.listenAddress = listenAddress
+        self.seeds = seeds
+    }
+}
+
+/// An authenticated peer.
+public struct PeerInfo: Sendable, Hashable {
+    /// The peer's node key in hex: its identity.
+    public var id: String
+    public var nodeKey: PublicKey
+    public var roles: NodeRoles
+    public var listenAddress: String
+    public var remoteAddress: String
+    public var inbound: Bool
+    public var agent: String
+}
+
+/// What the transport reports to the node.
+public enum TransportEvent: Sendable {
+    case peerConnected(PeerInfo)
+    case peerDisconnected(PeerInfo, reason: String)
+    /// A gossip message seen for the first time (forward it with `Transport.publish` once validated).
+    case gossip(GossipMessage, id: Hash, from: String)
+    case direct([UInt8], from: String)
+    /// A request to answer with `Transport.respond`.
+    case request([UInt8], requestId: UInt64, from: String)
+    /// A connection refused or closed because of the peer's misbehaviour (also logged).
+    case refused(address: String, NetworkError)
+}
+
+/// Counters of the transport (exported as metrics).
+public struct TransportStatistics: Sendable, Equatable {
+    public var peers = 0
+    public var framesSent: UInt64 = 0
+    public var bytesSent: UInt64 = 0
+    public var bytesReceived: UInt64 = 0
+    public var gossipReceived: UInt64 = 0
+    public var gossipDuplicates: UInt64 = 0
+    public var refusals: UInt64 = 0
+    public var droppedSlowPeers: UInt64 = 0
+}
+
+/// The node's network (DESIGN.md §8): TCP on BSD sockets (FlyingSocks' epoll pool), framing, mutual handshake,
+/// gossip with a mesh and lazy announcements, point-to-point messages and requests, peer exchange, reconnect with
+/// backoff, bounded per-peer send queues. An actor: its state changes one event at a time; the gossip,
+/// handshake and peer-table logic are pure cores it feeds.
+public actor Transport {
+    public let configuration: NetworkConfiguration
+    private let logger: Logger
+    private let pool: any AsyncSocketPool
+    private var listener: Socket?
+    public private(set) var boundAddress: String?
+
+    private struct Link {
+        var connection: PeerConnection
+        var handshake: HandshakeCore
+        var peer: PeerInfo?
+        var opened: UInt64
+    }
+
+    private var links: [UInt64: Link] = [:]
+    private var byPeer: [String: UInt64] = [:]
+    private var nextConnectionId: UInt64 = 1
+    private var gossip: GossipCore
+    private var peerTable: PeerTable
+    private var requests: [UInt64: CheckedContinuation<[UInt8], any Error>] = [:]
+    private var nextRequestId: UInt64 = 1
+    private var tasks: [Task<Void, Never>] = []
+    private var running = false
+    private var counters = TransportStatistics()
+
+    public nonisolated let events: AsyncStream<TransportEvent>
+    private let sink: AsyncStream<TransportEvent>.Continuation
+
+    public init(configuration: NetworkConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        pool = SocketPool.make(maxEvents: 64)
+        gossip = GossipCore(configuration: configuration.gossip, seed: configuration.randomSeed)
+        peerTable = PeerTable(seeds: configuration.seeds, ownAddress: configuration.listenAddress ?? "",
+                              seed: configuration.randomSeed &+ 1)
+        (events, sink) = AsyncStream.makeStream(of: TransportEvent.self, bufferingPolicy: .bufferingOldest(100_000))
+    }
+
+    public nonisolated var nodeId: String { configuration.nodeKey.publicKey.hex }
+
+    static func now() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+
+    // MARK: Lifecycle
+
+    /// Binds the listener (if any) and starts accepting, dialing and the heartbeat.
+    public func start() async throws(NetworkError) {
+        guard !running else { return }
+        running = true
+        do {
+            try await pool.prepare()
+        } catch {
+            throw .socket("cannot prepare the socket pool: \(error)")
+        }
+        let pool = self.pool
+        tasks.append(Task { try? await pool.run() })
+        if let listenAddress = configuration.listenAddress {
+            let (host, port) = try Self.parse(listenAddress)
+            do {
+                let socket = try Socket(domain: AF_INET, type: .stream)
+                try socket.setValue(true, for: .localAddressReuse)
+                try socket.bind(to: .inet(ip4: host, port: port))
+                try socket.listen(maxPendingConnection: 128)
+                listener = socket
+                if case .ip4(let boundHost, let boundPort) = try socket.sockname() {
+                    boundAddress = "\(boundHost):\(boundPort)"
+                }
+            } catch {
+                throw .socket("cannot listen on \(listenAddress): \(error)")
+            }
+            let listening = try? AsyncSocket(socket: listener!, pool: pool)
+            if let listening {
+                tasks.append(Task { await self.acceptLoop(listening) })
+            }
+        }
+        tasks.append(Task { await self.dialLoop() })
+        tasks.append(Task { await self.heartbeatLoop() })
+    }
+
+    /// Closes every connection and stops all tasks.
+    public func stop() async {
+        guard running else { return }
+        running = false
+        for (_, link) in links { link.connection.shutdownSocket() }
+        for task in tasks { task.cancel() }
+        tasks.removeAll()
+        try? listener?.close()
+        listener = nil
+        for (_, continuation) in requests { continuation.resume(throwing: NetworkError.requestTimeout(peer: "shutdown")) }
+        requests.removeAll()
+        sink.finish()
+    }
+
+    static func parse(_ address: String) throws(NetworkError) -> (String, UInt16) {
+        let parts = address.split(separator: ":")
+        guard parts.count == 2, let port = UInt16(parts[1]), !parts[0].isEmpty else { throw .invalidAddress(address) }
+        let host = parts[0] == "localhost" ? "127.0.0.1" : String(parts[0])
+        return (host, port)
+    }
+
+    // MARK: Connections
+
+    private func acceptLoop(_ listening: AsyncSocket) async {
+        while running && !Task.isCancelled {
+            do {
+                let accepted = try await listening.accept()
+                let remote = (try? accepted.socket.remotePeer()).map { address -> String in
+                    if case .ip4(let host, let port) = address { return "\(host):\(port)" }
+                    return "\(address)"
+                } ?? "?"
+                guard links.count < configuration.maximumPeers * 2 else {
+                    try? accepted.socket.close()
+                    continue
+                }
+                open(accepted.socket, inbound: true, address: remote)
+            } catch {
+                if !running || Task.isCancelled { return }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        }
+    }
+
+    private func dialLoop() async {
+        while running && !Task.isCancelled {
+            let now = Self.now()
+            let established = byPeer.count
+            if established < configuration.maximumPeers {
+                for address in peerTable.dialCandidates(now: now, limit: 8) {
+                    peerTable.attempting(address, now: now)
+                    let pool = self.pool
+                    Task { await self.dial(address, pool: pool) }
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(configuration.dialIntervalMilliseconds))
+        }
+    }
+
+    /// Connects to `address` now (besides the seeds, which are dialed automatically).
+    public func connect(to address: String) {
+        peerTable.learn([address])
+        let pool = self.pool
+        Task { await self.dial(address, pool: pool) }
+    }
+
+    private func dial(_ address: String, pool: any AsyncSocketPool) async {
+        do {
+            let (host, port) = try Self.parse(address)
+            let socket = try await AsyncSocket.connected(to: try sockaddr_in.inet(ip4: host, port: port), pool: pool,
+                                                         timeout: 3)
+            guard running else {
+                try? socket.socket.close()
+                return
+            }
+            open(socket.socket, inbound: false, address: address)
+        } catch {
+            peerTable.disconnected(address, now: Self.now())
+        }
+    }
+
+    private func open(_ socket: Socket, inbound: Bool, address: String) {
+        let id = nextConnectionId
+        nextConnectionId += 1
+        let connection = PeerConnection(id: id, socket: socket, pool: pool, inbound: inbound, address: address,
+                                        maximumQueuedBytes: configuration.sendQueueLimitBytes,
+                                        maximumQueuedFrames: configuration.sendQueueLimitFrames)
+        let hello = Hello(chainId: configuration.chainId, nodeKey: configuration.nodeKey.publicKey, roles: configuration.roles,
+                          listenAddress: boundAddress ?? "", nonce: Bytes32(SecureRandom.bytes(32))!,
+                          agent: configuration.agent)
+        let handshake = HandshakeCore(local: hello, key: configuration.nodeKey)
+        links[id] = Link(connection: connection, handshake: handshake, peer: nil, opened: Self.now())
+        _ = connection.enqueue(handshake.openingFrame)
+        let maximumPayload = configuration.maximumFramePayload
+        let timeout = configuration.handshakeTimeoutMilliseconds
+        // Ends when the socket is shut down (by `refuse`, `stop` or the peer); then the link is forgotten.
+        Task {
+            let reason = await connection.run(maximumPayload: maximumPayload) { frames in
+                await self.received(frames, on: id)
+            }
+            self.closed(id, reason: reason)
+        }
+        Task {
+            try? await Task.sleep(for: .milliseconds(timeout))
+            self.checkHandshake(id, timeout: timeout)
+        }
+    }
+
+    private func checkHandshake(_ id: UInt64, timeout: UInt64) {
+        guard let link = links[id], link.peer == nil else { return }
+        refuse(id, .handshakeTimeout(seconds: Double(timeout) / 1000))
+    }
+
+    /// Logs one clear line, reports the refusal, tells the peer why, and closes the connection.
+    private func refuse(_ id: UInt64, _ error: NetworkError) {
+        guard let link = links[id] else { return }
+        report(error, link: link)
+        if case .slowPeer = error {
+            link.connection.shutdownSocket()   // it does not read: nothing more can be flushed to it
+        } else {
+            link.connection.closeAfterFlush(last: Frame(kind: .goodbye, payload: Array(error.description.utf8)))
+            Task {
+                try? await Task.sleep(for: .seconds(1))
+                link.connection.shutdownSocket()
+            }
+        }
+    }
+
+    private func report(_ error: NetworkError, link: Link) {
+        counters.refusals += 1
+        if case .slowPeer = error { counters.droppedSlowPeers += 1 }
+        let who = link.peer.map { "\($0.id.prefix(16)) at \(link.connection.address)" } ?? link.connection.address
+        logger.warning("connection \(who) refused: \(error.description)", metadata: ["code": .string(error.code)])
+        sink.yield(.refused(address: link.connection.address, error))
+    }
+
+    private func closed(_ id: UInt64, reason: NetworkError) {
+        guard let link = links.removeValue(forKey: id) else { return }
+        // Bytes that are not frames end the connection in the reader: report them like any refusal.
+        if case .frame = reason { report(reason, link: link) }
+        if !link.connection.inbound { peerTable.disconnected(link.connection.address, now: Self.now()) }
+        guard let peer = link.peer, byPeer[peer.id] == id else { return }
+        byPeer[peer.id] = nil
+        if !peer.listenAddress.isEmpty { peerTable.disconnected(peer.listenAddress, now: Self.now()) }
+        gossip.peerDisconnected(peer.id)
+        logger.info("peer \(peer.id.prefix(16)) disconnected: \(reason.description)")
+        sink.yield(.peerDisconnected(peer, reason: reason.description))
+    }
+
+    // MARK: Frames
+
+    /// Returns false to stop reading (the connection is being closed).
+    private func received(_ frames: [Frame], on id: UInt64) -> Bool {
+        for frame in frames {
+            guard var link = links[id] else { return false }
+            if link.peer == nil {
+                switch link.handshake.receive(frame) {
+                case .send(let reply):
+                    links[id]?.handshake = link.handshake
+                    _ = link.connection.enqueue(reply)
+                case .wait:
+                    links[id]?.handshake = link.handshake
+                case .established(let hello):
+                    links[id]?.handshake = link.handshake
+                    establish(id, hello: hello)
+                case .failed(let error):
+                    refuse(id, error)
+                    return false
+                }
+                continue
+            }
+            let peer = link.peer!
+            do throws(NetworkError) {
+                try handle(frame, from: peer, link: &link)
+            } catch {
+                refuse(id, error)
+                return false
+            }
+        }
+        return true
+    }
+
+    private func establish(_ id: UInt64, hello: Hello) {
+        guard let link = links[id] else { return }
+        let peer = PeerInfo(id: hello.nodeKey.hex, nodeKey: hello.nodeKey, roles: hello.roles,
+                            listenAddress: hello.listenAddress, remoteAddress: link.connection.address,
+                            inbound: link.connection.inbound, agent: hello.agent)
+        if let existing = byPeer[peer.id], existing != id {
+            // Both sides dialed: keep the connection dialed by the node with the lower key, on both sides.
+            let keepOutbound = configuration.nodeKey.publicKey < hello.nodeKey
+            if link.connection.inbound == keepOutbound {
+                links[id]?.peer = peer
+                link.connection.shutdownSocket()
+                return
+            }
+            links[existing]?.connection.shutdownSocket()
+        }
+        links[id]?.peer = peer
+        byPeer[peer.id] = id
+        if !link.connection.inbound { peerTable.connected(link.connection.address) }
+        if !hello.listenAddress.isEmpty {
+            peerTable.learn([hello.listenAddress])
+            peerTable.connected(hello.listenAddress)
+        }
+        gossip.peerConnected(peer.id)
+        let known = peerTable.knownAddresses + (boundAddress.map { [$0] } ?? [])
+        _ = link.connection.enqueue(Frame(kind: .peers, message: PeerAddresses(Array(known.prefix(PeerAddresses.maximum)))))
+        logger.info("peer \(peer.id.prefix(16)) connected (\(peer.inbound ? "inbound from" : "outbound to") \(link.connection.address), roles \(peer.roles))")
+        sink.yield(.peerConnected(peer))
+    }
+
+    private func handle(_ frame: Frame, from peer: PeerInfo, link: inout Link) throws(NetworkError) {
+        func decode<Message: CanonicalDecodable>(_: Message.Type) throws(NetworkError) -> Message {
+            do {
+                return try Message(canonicalBytes: frame.payload)
+            } catch {
+                throw .malformed(kind: frame.kind, reason: error.description)
+            }
+        }
+        switch frame.kind {
+        case .hello, .proof:
+            throw .unexpectedFrame(frame.kind, during: "established connection")
+        case .gossip:
+            let message = try decode(GossipMessage.self)
+            let effects = gossip.received(message, from: peer.id, now: Self.now())
+            if effects.isEmpty { counters.gossipDuplicates += 1 } else { counters.gossipReceived += 1 }
+            perform(effects)
+        case .ihave:
+            perform(gossip.receivedIHave(try decode(MessageIds.self).ids, from: peer.id, now: Self.now()))
+        case .iwant:
+            perform(gossip.receivedIWant(try decode(MessageIds.self).ids, from: peer.id))
+        case .direct:
+            sink.yield(.direct(frame.payload, from: peer.id))
+        case .request:
+            let request = try decode(Correlated.self)
+            sink.yield(.request(request.payload, requestId: request.id, from: peer.id))
+        case .response:
+            let response = try decode(Correlated.self)
+            requests.removeValue(forKey: response.id)?.resume(returning: response.payload)
+        case .ping:
+            _ = link.connection.enqueue(Frame(kind: .pong, payload: frame.payload))
+        case .pong:
+            break
+        case .peers:
+            peerTable.learn(try decode(PeerAddresses.self).addresses)
+        case .goodbye:
+            throw .closedByPeer(reason: String(decoding: frame.payload.prefix(200), as: UTF8.self))
+        }
+    }
+
+    private func perform(_ effects: [GossipCore.Effect]) {
+        for effect in effects {
+            switch effect {
+            case .send(let frame, let peer):
+                send(frame, to: peer)
+            case .deliver(let message, let id, let from):
+                sink.yield(.gossip(message, id: id, from: from))
+            }
+        }
+    }
+
+    private func send(_ frame: Frame, to peer: String) {
+        guard let id = byPeer[peer], let link = links[id] else { return }
+        if !link.connection.enqueue(frame) {
+            refuse(id, .slowPeer(queuedBytes: link.connection.queuedBytes, limit: configuration.sendQueueLimitBytes))
+        }
+    }
+
+    private func heartbeatLoop() async {
+        var beats: UInt64 = 0
+        while running && !Task.isCancelled {
+            perform(gossip.tick(now: Self.now()))
+            beats += 1
+            // Keepalive every 10 s: a peer that vanished without closing is found by the failed write.
+            if beats % max(1, 10_000 / configuration.heartbeatMilliseconds) == 0 {
+                for (_, link) in links where link.peer != nil {
+                    _ = link.connection.enqueue(Frame(kind: .ping, payload: withUnsafeBytes(of: beats) { Array($0) }))
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(configuration.heartbeatMilliseconds))
+        }
+    }
+
+    // MARK: Sending
+
+    /// Gossips a message: this node's own, or one it received and validated (forwarding it).
+    public func publish(_ topic: GossipTopic, payload: [UInt8]) {
+        perform(gossip.publish(GossipMessage(topic: topic, payload: payload), now: Self.now()))
+    }
+
+    /// Sends a point-to-point message.
+    public func sendDirect(_ payload: [UInt8], to peer: String) throws(NetworkError) {
+        guard byPeer[peer] != nil else { throw .notConnected(peer: peer) }
+        send(Frame(kind: .direct, payload: payload), to: peer)
+    }
+
+    /// Sends a request and waits for its response.
+    public func request(_ payload: [UInt8], to peer: String, timeoutMilliseconds: UInt64? = nil) async throws -> [UInt8] {
+        guard byPeer[peer] != nil else { throw NetworkError.notConnected(peer: peer) }
+        let id = nextRequestId
+        nextRequestId += 1
+        let timeout = timeoutMilliseconds ?? configuration.requestTimeoutMilliseconds
+        Task {
+            try? await Task.sleep(for: .milliseconds(timeout))
+            self.expireRequest(id, peer: peer)
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            requests[id] = continuation
+            send(Frame(kind: .request, message: Correlated(id: id, payload: payload)), to: peer)
+        }
+    }
+
+    private func expireRequest(_ id: UInt64, peer: String) {
+        requests.removeValue(forKey: id)?.resume(throwing: NetworkError.requestTimeout(peer: String(peer.prefix(16))))
+    }
+
+    /// Answers a request received as `.request`.
+    public func respond(to peer: String, requestId: UInt64, payload: [UInt8]) {
+        send(Frame(kind: .response, message: Correlated(id: requestId, payload: payload)), to: peer)
+    }
+
+    // MARK: Inspection
+
+    public var peers: [PeerInfo] { byPeer.values.compactMap { links[$0]?.peer }.sorted { $0.id < $1.id } }
+
+    public var meshPeers: Set<String> { gossip.mesh }
+
+    public var statistics: TransportStatistics {
+        var statistics = counters
+        statistics.peers = byPeer.count
+        for (_, link) in links {
+            let connection = link.connection.statistics
+            statistics.framesSent += connection.framesSent
+            statistics.bytesSent += connection.bytesSent
+            statistics.bytesReceived += connection.bytesReceived
+        }
+        return statistics
+    }
+}

@@ -1,0 +1,128 @@
+import AlzaConsensus
+import AlzaCore
+import AlzaLedger
+import Testing
+
+@Suite struct ConsensusCoreTests {
+    @Test func singleProducerProducesEverySlotAndFinalizesAtOnce() {
+        let fixture = ChainFixture(producers: 1, users: 2)
+        var (core, _) = fixture.core(producer: 0)
+        var produced: [Block] = []
+        for slot in UInt64(1)...20 {
+            let effects = core.handle(.tick(now: fixture.slotStart(slot)))
+            produced += effects.broadcastBlocks
+            // The watermark is persisted before the block leaves the node.
+            if let watermark = effects.firstIndex(where: { if case .persistWatermark = $0 { true } else { false } }),
+               let broadcast = effects.firstIndex(where: { if case .broadcast(.block, _) = $0 { true } else { false } }) {
+                #expect(watermark < broadcast)
+            }
+            #expect(effects.committedHeights == [slot])
+        }
+        #expect(produced.count == 20)
+        #expect(core.headReference.height == 20)
+        #expect(core.lib.height == 20)
+        #expect(core.watermark == 20)
+    }
+
+    @Test func submittedTransferIsIncludedInTheNextBlock() {
+        let fixture = ChainFixture(producers: 1, users: 2)
+        var (core, _) = fixture.core(producer: 0, now: fixture.slotStart(1) - 10)
+        let transfer = fixture.transfer(from: 0, to: 1, amount: 5 * Amounts.unit, nonce: 0)
+        let accepted = core.handle(.submitted(transfer))
+        #expect(accepted.contains { if case .transactionAccepted(transfer.id) = $0 { true } else { false } })
+        let effects = core.handle(.tick(now: fixture.slotStart(1)))
+        #expect(effects.broadcastBlocks.first?.transactions.map(\.id) == [transfer.id])
+        #expect(core.head.accounts[fixture.user(1)]?.balance == 1_005 * Amounts.unit)
+        #expect(core.mempool.count == 0)
+    }
+
+    @Test func submittedInvalidTransactionIsRejectedWithItsError() {
+        let fixture = ChainFixture(producers: 1, users: 2)
+        var (core, _) = fixture.core(producer: 0)
+        let other = Hash.sha256(utf8: "another chain")
+        let transaction = fixture.transfer(from: 0, to: 1, amount: 1, nonce: 0, chainId: other)
+        let effects = core.handle(.submitted(transaction))
+        let rejection = effects.compactMap { effect -> MempoolError? in
+            if case .transactionRejected(_, let error) = effect { return error } else { return nil }
+        }
+        #expect(rejection == [.ledger(.wrongChain(expected: fixture.genesis.chainId, actual: other))])
+    }
+
+    @Test func followerAppliesBlocksAndRejectsForgedOnes() throws {
+        let fixture = ChainFixture(producers: 1, users: 2)
+        var (producer, _) = fixture.core(producer: 0)
+        var (follower, _) = fixture.core(producer: nil)
+        let peer = PeerID("producer")
+        let block = try #require(producer.handle(.tick(now: fixture.slotStart(1))).broadcastBlocks.first)
+        _ = follower.handle(.tick(now: fixture.slotStart(1)))
+        let applied = follower.handle(.received(.block(block), from: peer))
+        #expect(follower.headReference.id == block.id)
+        // A valid block is relayed after validation.
+        #expect(applied.contains { if case .broadcast(.block(let relayed), true) = $0 { relayed.id == block.id } else { false } })
+
+        // A block signed by a key that is not the producer's.
+        let next = try #require(producer.handle(.tick(now: fixture.slotStart(2))).broadcastBlocks.first)
+        let intruder = SigningKey(deterministicLabel: "intruder")
+        let forged = Block(signedHeader: SignedBlockHeader.sign(next.header, with: intruder, chainId: fixture.genesis.chainId),
+                           transactions: next.transactions)
+        _ = follower.handle(.tick(now: fixture.slotStart(2)))
+        let rejected = follower.handle(.received(.block(forged), from: peer))
+        #expect(rejected.rejectedBlocks.map(\.1) == [.badBlockSignature(producer: fixture.producer(0))])
+        #expect(follower.headReference.id == block.id)
+        // The genuine block still applies.
+        _ = follower.handle(.received(.block(next), from: peer))
+        #expect(follower.headReference.id == next.id)
+    }
+
+    @Test func blockFromTheFutureIsRejected() throws {
+        let fixture = ChainFixture(producers: 1, users: 1)
+        var (producer, _) = fixture.core(producer: 0)
+        var (follower, _) = fixture.core(producer: nil)
+        let block = try #require(producer.handle(.tick(now: fixture.slotStart(5))).broadcastBlocks.first)
+        _ = follower.handle(.tick(now: fixture.slotStart(1)))
+        let effects = follower.handle(.received(.block(block), from: PeerID("p")))
+        #expect(effects.rejectedBlocks.map(\.1) == [.fromTheFuture(slot: 5, currentSlot: 1)])
+        #expect(follower.headReference.height == 0)
+    }
+
+    @Test func blockFromTheWrongProducerIsRejectedWhenApplied() throws {
+        let fixture = ChainFixture(producers: 2, users: 1)
+        var state = fixture.state()
+        let slot: UInt64 = 1
+        let scheduled = ProducerSchedule.producer(at: slot, after: state)!
+        let wrongIndex = fixture.producer(0) == scheduled ? 1 : 0
+        let header = BlockHeader(height: 1, slot: slot, previous: fixture.genesis.chainId, producer: fixture.producer(wrongIndex),
+                                 transactionRoot: Block.transactionRoot([]), fieldRoot: BlockProcessor.emptyFieldRoot,
+                                 stateRoot: .zero, timestamp: fixture.slotStart(slot))
+        let block = Block(signedHeader: SignedBlockHeader.sign(header, with: fixture.producerKeys[wrongIndex],
+                                                               chainId: fixture.genesis.chainId), transactions: [])
+        #expect(throws: ConsensusError.wrongProducer(slot: slot, expected: scheduled, actual: fixture.producer(wrongIndex))) {
+            try BlockProcessor.apply(block, parent: BlockReference(height: 0, slot: 0, id: fixture.genesis.chainId),
+                                     to: &state, verifier: fixture.verifier)
+        }
+    }
+
+    @Test func lateNodeSyncsThroughARequestForBlocks() throws {
+        let fixture = ChainFixture(producers: 1, users: 1)
+        var (producer, _) = fixture.core(producer: 0)
+        var latest: Block?
+        for slot in UInt64(1)...30 { latest = producer.handle(.tick(now: fixture.slotStart(slot))).broadcastBlocks.first ?? latest }
+        var (late, _) = fixture.core(producer: nil)
+        _ = late.handle(.tick(now: fixture.slotStart(30)))
+        // The newest block does not link: the late node asks the sender with a locator.
+        let gap = late.handle(.received(.block(try #require(latest)), from: PeerID("producer")))
+        let request = try #require(gap.compactMap { effect -> BlockRequest? in
+            if case .send(.blockRequest(let request), _) = effect { return request } else { return nil }
+        }.first)
+        #expect(request.locator.last?.height == 0)
+        // The producer serves blocks from its log (committed) — here all are committed, so the shell reads them.
+        let served = producer.handle(.received(.blockRequest(request), from: PeerID("late")))
+        guard case .serveBlocks(_, let committed?, let reversible, let more) = served.first else {
+            Issue.record("expected serveBlocks, got \(served)")
+            return
+        }
+        #expect(committed == 1...30)
+        #expect(reversible.isEmpty)
+        #expect(!more)
+    }
+}
