@@ -63,10 +63,23 @@ enum ChainBenchmark {
         let producer = Address(work.producerKey.publicKey)
         let context = BlockContext(height: 1, slot: 1, time: work.blockTime, producer: producer)
 
-        // 1. Validate and apply every transfer as one block, signatures not seen before (cold cache).
-        var best = Double.infinity
-        var applyLatency = LatencyRecorder()
-        for _ in 0..<3 {
+        // 1. Validate and apply every transfer as one block, signatures not seen before (cold cache). The machine's
+        // speed drifts (a shared VM), so each round measures the single-core verify rate right before applying,
+        // and the round with the median ratio is reported.
+        struct Round {
+            var limit: Double
+            var applied: Double
+            var ratio: Double
+        }
+        var rounds: [Round] = []
+        let cores = Double(limits.cores)
+        let key = SigningKey(deterministicLabel: "chain-bench-limit")
+        let digest = Hash.sha256(utf8: "limit")
+        let signature = key.sign(digest)
+        for _ in 0..<(quick ? 3 : 5) {
+            let limit = measureRate(rounds: 1, minimumSeconds: quick ? 0.15 : 0.4, batch: 32) { batch in
+                for _ in 0..<batch { precondition(key.publicKey.isValidSignature(signature, for: digest)) }
+            }
             var state = genesisState
             _ = state.root()
             let verifier = SignatureVerifier(capacity: transferCount * 2)
@@ -77,21 +90,25 @@ enum ChainBenchmark {
                 _ = state.root()
             }
             precondition(result?.included.count == transferCount)
-            best = min(best, seconds)
+            let applied = Double(transferCount) / seconds
+            rounds.append(Round(limit: limit, applied: applied, ratio: applied / (0.8 * limit * cores)))
         }
-        let appliedPerSecond = Double(transferCount) / best
-        let cores = Double(limits.cores)
-        let goal = 0.8 * limits.ed25519VerifyPerSecondPerCore * cores
+        rounds.sort { $0.ratio < $1.ratio }
+        let median = rounds[rounds.count / 2]
         report.add(BenchFigure(key: "transfersAppliedPerSecond", label: "transfers validated + applied per second",
-                               value: appliedPerSecond, unit: "/s", limitLabel: "Ed25519 verify/s × \(limits.cores) cores",
-                               limitValue: limits.ed25519VerifyPerSecondPerCore * cores,
-                               ratio: appliedPerSecond / (limits.ed25519VerifyPerSecondPerCore * cores)))
-        report.extras.append(("goalRatio", appliedPerSecond / goal))
+                               value: median.applied, unit: "/s", limitLabel: "Ed25519 verify/s × \(limits.cores) cores",
+                               limitValue: median.limit * cores, ratio: median.applied / (median.limit * cores)))
+        report.add(BenchFigure(key: "verifyPerSecondPerCoreSameRound", label: "Ed25519 verify/s, one core, same round",
+                               value: median.limit, unit: "/s"))
+        report.extras.append(("goalRatio", median.ratio))
+        report.extras.append(("goalRatioBestRound", rounds.last!.ratio))
+        report.extras.append(("goalRatioWorstRound", rounds.first!.ratio))
 
         // Per-block latency of 1,000-transfer blocks (cold signatures), as HdrHistogram percentiles.
         var state = genesisState
         _ = state.root()
         let verifier = SignatureVerifier(capacity: transferCount * 2)
+        var applyLatency = LatencyRecorder()
         let blockSize = 1_000
         var height: UInt64 = 1
         for start in stride(from: 0, to: transferCount, by: blockSize) {
@@ -145,7 +162,9 @@ enum ChainBenchmark {
             "Transfers: \(transferCount) signed transfers between \(quick ? 2_000 : 20_000) accounts, applied as one block "
                 + "with a cold signature cache: every signature is verified (on all cores), then transactions run in "
                 + "waves of disjoint scopes (on all cores), then the state root is computed.",
-            "Goal: transfers/s ≥ 0.8 × Ed25519 verify/s per core × cores (\(limits.cores)); `goalRatio` ≥ 1 meets it.",
+            "Goal: transfers/s ≥ 0.8 × Ed25519 verify/s per core × cores (\(limits.cores)); `goalRatio` ≥ 1 meets it. "
+                + "Each of the rounds measures the one-core verify rate just before applying (this VM's speed drifts "
+                + "by ±20 % between seconds); the median round is reported, the best and worst beside it.",
             "Production reuses the mempool's verified signatures (as a producer does) and includes LZ4-framing the body.",
         ]
         return report

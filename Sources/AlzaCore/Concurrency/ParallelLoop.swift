@@ -21,10 +21,11 @@ public enum ParallelLoop {
         }
     }
 
-    /// Splits `0..<count` into at most `width` contiguous chunks and runs `body(range)` for each in parallel.
+    /// Splits `0..<count` into contiguous chunks (several per core, so a core slowed by other work does not hold
+    /// up the rest: Dispatch hands chunks to whichever thread is free) and runs `body(range)` for each in parallel.
     public static func chunks(count: Int, minimumChunk: Int = 1, _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
-        let chunkCount = max(1, min(width, count / max(1, minimumChunk)))
+        let chunkCount = max(1, min(width * 8, count / max(1, minimumChunk)))
         let size = (count + chunkCount - 1) / chunkCount
         run(iterations: chunkCount) { chunk in
             let start = chunk * size

@@ -1,4 +1,5 @@
 import AlzaCore
+import Dispatch
 
 /// A transaction left out of a block being produced, and why.
 public struct RejectedTransaction: Sendable {
@@ -35,12 +36,12 @@ public struct BlockExecutionResult: Sendable {
 
 /// Applies a block's transactions to the state (DESIGN.md §3, §4):
 /// 1. delayed actions that came due, oldest first (bounded per block);
-/// 2. signature checks of every transaction, on all cores (through the verifier's cache);
-/// 3. the transactions, in waves: a transaction joins the first wave after every earlier transaction it shares
+/// 2. the transactions, in waves: a transaction joins the first wave after every earlier transaction it shares
 ///    a scope account with (and after the previous chain-wide writer). Transactions of one wave have disjoint
-///    scopes, so they run in parallel against one snapshot, and their writes merge in block order. The result
-///    is the same as running them one after another;
-/// 4. fees to the producer.
+///    scopes, so they run in parallel against one snapshot, each on a worker that first checks its signatures
+///    (through the verifier's cache) and, after executing it, hashes the commitment updates of its writes; the
+///    writes then merge in block order. The result is the same as running the transactions one after another;
+/// 3. fees to the producer.
 public enum BlockExecutor {
     public enum Mode: Sendable {
         /// Every transaction must apply; the first failure rejects the block.
@@ -50,7 +51,7 @@ public enum BlockExecutor {
     }
 
     /// Waves at least this large run on all cores.
-    static let parallelWaveThreshold = 32
+    static let parallelWaveThreshold = 8
 
     public static func execute(_ transactions: [SignedTransaction], on state: inout LedgerState, block: BlockContext,
                                verifier: SignatureVerifier, mode: Mode,
@@ -58,19 +59,24 @@ public enum BlockExecutor {
         var result = BlockExecutionResult()
         result.delayed = executeDueDelayedActions(on: &state, block: block)
 
-        let signers = verifySignatures(transactions, verifier: verifier)
         let waves = schedule(transactions)
         result.waves = waves.count
         var accepted = [Bool](repeating: false, count: transactions.count)
         var outcomes = [TransactionOutcome?](repeating: nil, count: transactions.count)
-        for wave in waves {
-            let snapshot = state
-            let results = run(wave, transactions: transactions, signers: signers, snapshot: snapshot, block: block,
+        for (waveIndex, wave) in waves.enumerated() {
+            // `run` borrows the state; no copy of it may outlive the call, or the merge below would copy every table.
+            let results = run(wave, transactions: transactions, verifier: verifier, snapshot: state, block: block,
                               coinbaseAtIndexZero: coinbaseAtIndexZero)
+            // While this thread merges, another core checks the signatures of the start of the next wave
+            // (about as many as the merge takes the time of), so neither core idles.
+            let prefetch = waveIndex + 1 < waves.count && wave.count >= parallelWaveThreshold
+                ? Array(waves[waveIndex + 1].prefix(max(1, wave.count / 16))) : []
+            let background = prefetch.isEmpty ? nil : prefetchSignatures(prefetch, of: transactions, verifier: verifier)
+            defer { background?.wait() }
             for (position, index) in wave.enumerated() {
                 switch results[position] {
                 case .success(let applied):
-                    state.apply(applied.entries)
+                    state.apply(applied.writes)
                     accepted[index] = true
                     outcomes[index] = applied.outcome
                 case .failure(let error):
@@ -118,10 +124,11 @@ public enum BlockExecutor {
     /// Runs one delayed action in its own context (released before the merge, so the state is not copied).
     private static func apply(_ action: DelayedAction, on state: inout LedgerState, block: BlockContext) -> LedgerError? {
         let outcome: Result<[StateEntry], LedgerError> = {
-            var context = TransactionContext(base: state, block: block)
+            let snapshot = StateSnapshot(state)
+            var context = TransactionContext(snapshot: snapshot, block: block)
             do throws(LedgerError) {
                 try TransactionExecutor.executeDelayed(action, context: &context)
-                return .success(context.entries)
+                return withExtendedLifetime(snapshot) { .success(context.entries) }
             } catch {
                 return .failure(error)
             }
@@ -135,27 +142,27 @@ public enum BlockExecutor {
         }
     }
 
-    /// The signing keys of each transaction, or why its signatures are invalid. System transactions have none.
-    static func verifySignatures(_ transactions: [SignedTransaction],
-                                 verifier: SignatureVerifier) -> [Result<Set<PublicKey>, LedgerError>] {
-        var results = [Result<Set<PublicKey>, LedgerError>](repeating: .success([]), count: transactions.count)
-        let verifyOne = { (index: Int) -> Result<Set<PublicKey>, LedgerError> in
-            let transaction = transactions[index]
-            if transaction.transaction.isSystem { return .success([]) }
-            if transaction.signatures.isEmpty { return .failure(.malformedTransaction("the transaction is not signed")) }
-            return verifier.verify(transaction)
+    /// Verifies the signatures of `indices` on a background thread (into the verifier's cache).
+    private static func prefetchSignatures(_ indices: [Int], of transactions: [SignedTransaction],
+                                           verifier: SignatureVerifier) -> DispatchGroup {
+        let group = DispatchGroup()
+        let work = UncheckedTransactions(transactions: transactions, indices: indices)
+        DispatchQueue.global().async(group: group) {
+            for index in work.indices { _ = signers(of: work.transactions[index], verifier: verifier) }
         }
-        if transactions.count < 16 {
-            for index in transactions.indices { results[index] = verifyOne(index) }
-            return results
-        }
-        results.withUnsafeMutableBufferPointer { buffer in
-            let output = buffer
-            ParallelLoop.chunks(count: transactions.count, minimumChunk: 8) { range in
-                for index in range { output[index] = verifyOne(index) }
-            }
-        }
-        return results
+        return group
+    }
+
+    private struct UncheckedTransactions: Sendable {
+        let transactions: [SignedTransaction]
+        let indices: [Int]
+    }
+
+    /// The signing keys of a transaction, or why its signatures are invalid. System transactions have none.
+    static func signers(of transaction: SignedTransaction, verifier: SignatureVerifier) -> Result<Set<PublicKey>, LedgerError> {
+        if transaction.transaction.isSystem { return .success([]) }
+        if transaction.signatures.isEmpty { return .failure(.malformedTransaction("the transaction is not signed")) }
+        return verifier.verify(transaction)
     }
 
     /// Groups transaction indices into waves of pairwise disjoint scopes, preserving the block order of any two
@@ -188,20 +195,22 @@ public enum BlockExecutor {
     }
 
     private struct Applied {
-        var entries: [StateEntry]
+        var writes: [PreparedWrite]
         var outcome: TransactionOutcome
     }
 
-    private static func run(_ wave: [Int], transactions: [SignedTransaction],
-                            signers: [Result<Set<PublicKey>, LedgerError>], snapshot: LedgerState, block: BlockContext,
+    private static func run(_ wave: [Int], transactions: [SignedTransaction], verifier: SignatureVerifier,
+                            snapshot: LedgerState, block: BlockContext,
                             coinbaseAtIndexZero: Bool) -> [Result<Applied, LedgerError>] {
+        let shared = StateSnapshot(snapshot)
+        defer { withExtendedLifetime(shared) {} }
         let runOne = { (index: Int) -> Result<Applied, LedgerError> in
             let keys: Set<PublicKey>
-            switch signers[index] {
+            switch signers(of: transactions[index], verifier: verifier) {
             case .success(let verified): keys = verified
             case .failure(let error): return .failure(error)
             }
-            var context = TransactionContext(base: snapshot, block: block)
+            var context = TransactionContext(snapshot: shared, block: block)
             do throws(LedgerError) {
                 let outcome = try TransactionExecutor.execute(
                     transactions[index], signers: keys, allowCoinbase: coinbaseAtIndexZero && index == 0,
@@ -209,19 +218,20 @@ public enum BlockExecutor {
                 if coinbaseAtIndexZero && index == 0 && transactions[0].messages.first?.code != .coinbase {
                     return .failure(.coinbaseMismatch("the first transaction of this block must be the coinbase"))
                 }
-                return .success(Applied(entries: context.entries, outcome: outcome))
+                return .success(Applied(writes: context.preparedWrites, outcome: outcome))
             } catch {
                 return .failure(error)
             }
         }
         var results = [Result<Applied, LedgerError>](repeating: .failure(.overflow("not run")), count: wave.count)
+        // Small waves run here; checking signatures makes even modest waves worth the parallel loop.
         if wave.count < parallelWaveThreshold || ParallelLoop.width == 1 {
             for (position, index) in wave.enumerated() { results[position] = runOne(index) }
             return results
         }
         results.withUnsafeMutableBufferPointer { buffer in
             let output = buffer
-            ParallelLoop.chunks(count: wave.count, minimumChunk: 8) { range in
+            ParallelLoop.chunks(count: wave.count, minimumChunk: 4) { range in
                 for position in range { output[position] = runOne(wave[position]) }
             }
         }

@@ -282,7 +282,7 @@ enum MessageExecutor {
         guard first.header.slot == second.header.slot else { throw .invalidEvidence("the headers are for different slots") }
         guard first.id != second.id else { throw .invalidEvidence("the two headers are the same block") }
         guard var producer = try context.producer(producerAddress) else { throw .notAProducer(producerAddress) }
-        let chainId = context.base.chainId
+        let chainId = context.chainId
         guard first.isSigned(by: producer.signingKey, chainId: chainId),
               second.isSigned(by: producer.signingKey, chainId: chainId)
         else { throw .invalidEvidence("a header is not signed by the producer's key") }

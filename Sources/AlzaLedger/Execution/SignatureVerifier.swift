@@ -15,13 +15,21 @@ public final class SignatureVerifier: Sendable {
         case digest(digest: Hash, key: PublicKey, signature: Signature)
     }
 
-    private let cache: Mutex<[Witness: Bool]>
-    private let capacity: Int
-    private let counters = Mutex<(hits: UInt64, misses: UInt64)>((0, 0))
+    /// The cache in independently locked shards, so cores verifying a block in parallel rarely contend.
+    private final class Shard: Sendable {
+        let entries: Mutex<[Witness: Bool]>
+        init(capacity: Int) { entries = Mutex(Dictionary(minimumCapacity: capacity)) }
+    }
+
+    private static let shardCount = 16
+    private let shards: [Shard]
+    private let shardCapacity: Int
+    private let hits = Atomic<UInt64>(0)
+    private let misses = Atomic<UInt64>(0)
 
     public init(capacity: Int = 200_000) {
-        cache = Mutex([:])
-        self.capacity = capacity
+        shardCapacity = max(16, capacity / Self.shardCount)
+        shards = (0..<Self.shardCount).map { _ in Shard(capacity: min(1 << 14, max(16, capacity / Self.shardCount))) }
     }
 
     /// Checks every signature of `transaction` over its signing digest. Returns the signing keys, or the first
@@ -57,17 +65,20 @@ public final class SignatureVerifier: Sendable {
         }
     }
 
-    public var statistics: (hits: UInt64, misses: UInt64) { counters.withLock { $0 } }
+    public var statistics: (hits: UInt64, misses: UInt64) {
+        (hits.load(ordering: .relaxed), misses.load(ordering: .relaxed))
+    }
 
     private func memoized(_ witness: Witness, _ verify: () -> Bool) -> Bool {
-        if let known = cache.withLock({ $0[witness] }) {
-            counters.withLock { $0.hits += 1 }
+        let shard = shards[Int(UInt(bitPattern: witness.hashValue) % UInt(Self.shardCount))]
+        if let known = shard.entries.withLock({ $0[witness] }) {
+            hits.add(1, ordering: .relaxed)
             return known
         }
-        counters.withLock { $0.misses += 1 }
+        misses.add(1, ordering: .relaxed)
         let valid = verify()
-        cache.withLock { cache in
-            if cache.count >= capacity { cache.removeAll(keepingCapacity: true) }
+        shard.entries.withLock { cache in
+            if cache.count >= shardCapacity { cache.removeAll(keepingCapacity: true) }
             cache[witness] = valid
         }
         return valid

@@ -7,21 +7,27 @@ import AlzaCore
 /// Scope is enforced here: while a message runs, any access to an account-owned record (account, producer,
 /// member) of an account outside the message's `scope` fails with `outOfScope`.
 struct TransactionContext {
-    let base: LedgerState
+    /// Read without reference counting: the caller keeps the snapshot alive for the context's lifetime. (Copying
+    /// the state into every context would retain a dozen shared buffers per transaction, and cores executing a
+    /// wave in parallel would then fight over those reference counts.)
+    unowned(unsafe) let snapshot: StateSnapshot
     let block: BlockContext
-    private(set) var overlay: [StateKey: StateValue?] = [:]
+    /// This transaction's writes, newest value per key. A transaction touches a handful of records, so a
+    /// linear scan beats hashing enum keys into a dictionary.
+    private var overlay: [StateEntry] = []
     /// Scope of the message running now (a handful of accounts: an array beats a set here).
     private var scope: [Address] = []
     private var code: MessageCode = .transfer
     /// Messages of codes that write global state may touch chain-wide records.
     private var mayWriteGlobal = false
 
-    init(base: LedgerState, block: BlockContext) {
-        self.base = base
+    init(snapshot: StateSnapshot, block: BlockContext) {
+        self.snapshot = snapshot
         self.block = block
     }
 
-    var parameters: ChainParameters { base.parameters }
+    var parameters: ChainParameters { snapshot.state.parameters }
+    var chainId: Hash { snapshot.state.chainId }
 
     /// Enters the scope of `message`.
     mutating func enter(_ message: Message) {
@@ -37,23 +43,30 @@ struct TransactionContext {
         mayWriteGlobal = global
     }
 
-    var entries: [StateEntry] { overlay.map { StateEntry(key: $0.key, value: $0.value) } }
+    var entries: [StateEntry] { overlay }
+
+    /// The writes with their commitment updates hashed here (on the worker core that ran the transaction).
+    var preparedWrites: [PreparedWrite] { overlay.map(PreparedWrite.init) }
 
     /// Replaces how the context sees one account, without touching the base state (previewing a queued
     /// transaction as if its predecessors had applied).
     mutating func override(_ account: Account) {
-        overlay[.account(account.address)] = .some(.account(account))
+        write(.account(account.address), .account(account))
     }
 
     // MARK: Raw access
 
     private func read(_ key: StateKey) -> StateValue? {
-        if let local = overlay[key] { return local }
-        return base.value(key)
+        if let local = overlay.first(where: { $0.key == key }) { return local.value }
+        return snapshot.state.value(key)
     }
 
     private mutating func write(_ key: StateKey, _ value: StateValue?) {
-        overlay[key] = .some(value)
+        if let index = overlay.firstIndex(where: { $0.key == key }) {
+            overlay[index].value = value
+        } else {
+            overlay.append(StateEntry(key: key, value: value))
+        }
     }
 
     private func checkScope(_ address: Address) throws(LedgerError) {
@@ -175,4 +188,11 @@ struct TransactionContext {
         record.nextAuditSequence += 1
         setChain(record)
     }
+}
+
+/// A state read by transaction contexts (see `TransactionContext.snapshot`). Must be released before the state
+/// it was made from is written again, or the write copies every table.
+final class StateSnapshot: @unchecked Sendable {
+    let state: LedgerState
+    init(_ state: LedgerState) { self.state = state }
 }

@@ -20,8 +20,8 @@ enum TransactionExecutor {
                         context: inout TransactionContext) throws(LedgerError) -> TransactionOutcome {
         let parameters = context.parameters
         let header = transaction.header
-        guard header.chainId == context.base.chainId else {
-            throw .wrongChain(expected: context.base.chainId, actual: header.chainId)
+        guard header.chainId == context.chainId else {
+            throw .wrongChain(expected: context.chainId, actual: header.chainId)
         }
         guard transaction.encodedSize <= parameters.maxTransactionBytes else {
             throw .transactionTooLarge(size: transaction.encodedSize, limit: parameters.maxTransactionBytes)

@@ -12,14 +12,22 @@ public enum TransactionValidator {
 
     public static func validate(_ transaction: SignedTransaction, state: LedgerState, time: UInt64,
                                 verifier: SignatureVerifier) throws(LedgerError) {
+        try withExtendedLifetime(state) { () throws(LedgerError) in
+            try check(transaction, state: state, time: time, verifier: verifier)
+        }
+    }
+
+    private static func check(_ transaction: SignedTransaction, state: LedgerState, time: UInt64,
+                              verifier: SignatureVerifier) throws(LedgerError) {
         let header = transaction.header
         guard header.chainId == state.chainId else { throw .wrongChain(expected: state.chainId, actual: header.chainId) }
         let block = BlockContext(height: 0, slot: state.slot(at: time), time: time, producer: .coinbase)
+        let snapshot = StateSnapshot(state)
         if transaction.transaction.isSystem {
             guard transaction.messages[0].code == .equivocationEvidence else {
                 throw .systemTransactionMisplaced(code: transaction.messages[0].code)
             }
-            var context = TransactionContext(base: state, block: block)
+            var context = TransactionContext(snapshot: snapshot, block: block)
             _ = try TransactionExecutor.execute(transaction, signers: [], allowCoinbase: false, context: &context)
             return
         }
@@ -35,14 +43,14 @@ public enum TransactionValidator {
             throw .badNonce(account: payer, expected: account.nonce, actual: header.nonce)
         }
         if header.nonce == account.nonce {
-            var context = TransactionContext(base: state, block: block)
+            var context = TransactionContext(snapshot: snapshot, block: block)
             _ = try TransactionExecutor.execute(transaction, signers: signers, allowCoinbase: false, context: &context)
             return
         }
         // A queued transaction: run it as if its predecessors had bumped the nonce.
         var adjusted = account
         adjusted.nonce = header.nonce
-        var previewContext = TransactionContext(base: state, block: block)
+        var previewContext = TransactionContext(snapshot: snapshot, block: block)
         previewContext.override(adjusted)
         do {
             _ = try TransactionExecutor.execute(transaction, signers: signers, allowCoinbase: false, context: &previewContext)

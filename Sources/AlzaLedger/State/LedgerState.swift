@@ -132,6 +132,11 @@ public struct LedgerState: Sendable {
 
     /// Sets (or with nil deletes) one record, keeping derived indices, commitment and undo log consistent.
     public mutating func write(_ key: StateKey, _ value: StateValue?) {
+        write(key, value, update: nil)
+    }
+
+    /// `write` with the commitment update already hashed (by the worker that executed the transaction).
+    mutating func write(_ key: StateKey, _ value: StateValue?, update: CommitmentUpdate?) {
         if recorded != nil, recorded![key] == nil { recorded![key] = .some(self.value(key)) }
         switch (key, value) {
         case (.chain, .chain(let record)?):
@@ -139,8 +144,10 @@ public struct LedgerState: Sendable {
         case (.account(let address), let value):
             let new: Account?
             if case .account(let account)? = value { new = account } else { new = nil }
-            updateStakeIndices(old: accounts[address], new: new)
-            accounts[address] = new
+            let old = new.map { accounts.updateValue($0, forKey: address) } ?? accounts.removeValue(forKey: address)
+            if (old?.staked ?? 0) != (new?.staked ?? 0) || old?.vote != new?.vote {
+                updateStakeIndices(old: old, new: new)
+            }
         case (.retiredNonce(let address), let value):
             if case .retiredNonce(let nonce)? = value { retiredNonces[address] = nonce } else { retiredNonces[address] = nil }
         case (.producer(let address), let value):
@@ -165,7 +172,12 @@ public struct LedgerState: Sendable {
         default:
             preconditionFailure("state value \(String(describing: value)) does not match key \(key)")
         }
-        commitment.update(key: key.bytes, value: value?.bytes)
+        commitment.apply(update ?? CommitmentUpdate(key: key, value: value))
+    }
+
+    /// Merges prepared writes (entries with their commitment updates).
+    mutating func apply(_ prepared: [PreparedWrite]) {
+        for write in prepared { self.write(write.entry.key, write.entry.value, update: write.update) }
     }
 
     public mutating func apply(_ entries: [StateEntry]) {

@@ -1,4 +1,5 @@
 import AlzaCore
+import Foundation
 
 /// The state root, kept up to date incrementally.
 ///
@@ -49,25 +50,20 @@ struct StateCommitment: Sendable {
         return Int((hash ^ (hash >> 32)) & UInt64(bucketCount - 1))
     }
 
-    static func leafHash(key: [UInt8], value: [UInt8]) -> Hash {
-        var prefix = CanonicalEncoder(reservingCapacity: 4)
-        prefix.encodeLength(key.count)
-        var hasher = SHA256Hasher()
-        hasher.update(prefix.bytes)
-        hasher.update(key)
-        hasher.update(value)
-        return hasher.finalize()
-    }
-
     /// Sets (or with nil removes) the leaf of `key`.
     mutating func update(key: [UInt8], value: [UInt8]?) {
-        let bucket = Self.bucket(of: key)
+        apply(CommitmentUpdate(keyBytes: key, valueBytes: value))
+    }
+
+    /// Applies an update whose hashing was done beforehand (possibly on another core).
+    mutating func apply(_ update: CommitmentUpdate) {
+        let bucket = update.bucket
         var leaves = buckets[bucket]
         buckets[bucket] = []  // keep the array uniquely referenced while editing
-        let position = Self.insertionIndex(of: key, in: leaves)
-        let exists = position < leaves.count && leaves[position].key == key
-        if let value {
-            let leaf = Leaf(key: key, hash: Self.leafHash(key: key, value: value))
+        let position = Self.insertionIndex(of: update.key, in: leaves)
+        let exists = position < leaves.count && leaves[position].key == update.key
+        if let hash = update.hash {
+            let leaf = Leaf(key: update.key, hash: hash)
             if exists { leaves[position] = leaf } else { leaves.insert(leaf, at: position) }
         } else if exists {
             leaves.remove(at: position)
@@ -81,9 +77,18 @@ struct StateCommitment: Sendable {
         var high = leaves.count
         while low < high {
             let middle = (low + high) / 2
-            if leaves[middle].key.lexicographicallyPrecedes(key) { low = middle + 1 } else { high = middle }
+            if precedes(leaves[middle].key, key) { low = middle + 1 } else { high = middle }
         }
         return low
+    }
+
+    /// Byte-wise order of keys (memcmp, then length).
+    private static func precedes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        let common = min(a.count, b.count)
+        let order = a.withUnsafeBytes { left in
+            b.withUnsafeBytes { right in memcmp(left.baseAddress!, right.baseAddress!, common) }
+        }
+        return order != 0 ? order < 0 : a.count < b.count
     }
 
     /// The root after all updates so far.
@@ -108,5 +113,32 @@ struct StateCommitment: Sendable {
             parents = next
         }
         return tree[0]
+    }
+}
+
+/// One record's change to the commitment, hashed ahead of time: a transaction executing on a worker core
+/// prepares the updates of what it wrote, so merging its writes into the state costs no hashing.
+struct CommitmentUpdate: Sendable {
+    let key: [UInt8]
+    let bucket: Int
+    /// The leaf hash `SHA-256(varint(len key) || key || value)`, nil for a deletion.
+    let hash: Hash?
+
+    init(keyBytes: [UInt8], valueBytes: [UInt8]?) {
+        key = keyBytes
+        bucket = StateCommitment.bucket(of: keyBytes)
+        guard let valueBytes else {
+            hash = nil
+            return
+        }
+        var encoder = CanonicalEncoder(reservingCapacity: keyBytes.count + valueBytes.count + 4)
+        encoder.encodeLength(keyBytes.count)
+        encoder.encodeRaw(keyBytes)
+        encoder.encodeRaw(valueBytes)
+        hash = Hash.sha256(encoder.bytes)
+    }
+
+    init(key: StateKey, value: StateValue?) {
+        self.init(keyBytes: key.bytes, valueBytes: value?.bytes)
     }
 }

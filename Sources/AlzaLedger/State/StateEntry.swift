@@ -168,3 +168,14 @@ public struct StateChangeSet: Hashable, Sendable, CanonicalCodable {
         redo = try decoder.decodeArray(limit: Self.maximumEntries)
     }
 }
+
+/// A write with its commitment update hashed ahead of the merge.
+struct PreparedWrite: Sendable {
+    let entry: StateEntry
+    let update: CommitmentUpdate
+
+    init(_ entry: StateEntry) {
+        self.entry = entry
+        update = CommitmentUpdate(key: entry.key, value: entry.value)
+    }
+}
