@@ -23,6 +23,9 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swhitty/FlyingFox.git", from: "0.27.1"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -68,6 +71,21 @@ let package = Package(
             dependencies: ["AlzaCore", "AlzaLedger", "AlzaConsensus"],
             swiftSettings: alzaSwiftSettings
         ),
+        .target(
+            name: "AlzaNode",
+            dependencies: [
+                "AlzaCore", "AlzaLedger", "AlzaConsensus", "AlzaNet",
+                .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "FlyingSocks", package: "FlyingFox"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: alzaSwiftSettings
+        ),
         .executableTarget(
             name: "alza",
             dependencies: [
@@ -75,6 +93,8 @@ let package = Package(
                 "AlzaLedger",
                 "AlzaConsensus",
                 "AlzaSim",
+                "AlzaNode",
+                "AlzaNet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: alzaSwiftSettings

@@ -1,0 +1,308 @@
+import AlzaConsensus
+import AlzaCore
+import AlzaLedger
+import AlzaNet
+import FlyingFox
+import FlyingSocks
+import Foundation
+import Logging
+
+/// The node's HTTP API (DESIGN.md §9), JSON over FlyingFox. Every request gets an answer: unknown routes a 404,
+/// wrong methods a 405, bad input a 400 with `{"error": code, "message": text}`; nothing a client sends can crash
+/// the node.
+public actor APIServer {
+    private let chain: ChainService
+    private let satellite: SatelliteService?
+    private let metrics: NodeMetrics
+    private let roles: [String]
+    private let logger: Logger
+    private var server: HTTPServer?
+    private var task: Task<Void, Never>?
+
+    static let maximumBodyBytes = 1 << 20
+
+    public init(chain: ChainService, satellite: SatelliteService?, metrics: NodeMetrics, roles: [String], logger: Logger) {
+        self.chain = chain
+        self.satellite = satellite
+        self.metrics = metrics
+        self.roles = roles
+        self.logger = logger
+    }
+
+    /// Listens on `address` (host:port; port 0 picks one) and returns the bound address.
+    public func start(address: String) async throws(NodeError) -> String {
+        let parts = address.split(separator: ":")
+        guard parts.count == 2, let port = UInt16(parts[1]) else { throw .configuration("api address \(address)") }
+        let host = parts[0] == "localhost" ? "127.0.0.1" : String(parts[0])
+        let socketAddress: sockaddr_in
+        do {
+            socketAddress = try .inet(ip4: host, port: port)
+        } catch {
+            throw .configuration("api address \(address): \(error)")
+        }
+        let server = HTTPServer(address: socketAddress, timeout: 15, logger: .disabled)
+        await server.appendRoute("*") { [weak self] request in
+            guard let self else { return HTTPResponse(statusCode: .serviceUnavailable) }
+            return await self.handle(request)
+        }
+        self.server = server
+        task = Task { try? await server.run() }
+        do {
+            try await server.waitUntilListening(timeout: 5)
+        } catch {
+            throw .startup("HTTP API could not listen on \(address): \(error)")
+        }
+        if case .ip4(let boundHost, let boundPort)? = await server.listeningAddress { return "\(boundHost):\(boundPort)" }
+        return address
+    }
+
+    public func stop() async {
+        await server?.stop(timeout: 1)
+        task?.cancel()
+    }
+
+    // MARK: Routing
+
+    func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        let path = request.path.split(separator: "/").map(String.init)
+        let method = request.method
+        do {
+            switch (method, path.count, path.first) {
+            case (.GET, 1, "health"): return try await health()
+            case (.GET, 1, "metrics"):
+                return HTTPResponse(statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                                    body: Data(metrics.exposition().utf8))
+            default: break
+            }
+            if path.first == "v1" {
+                let rest = Array(path.dropFirst())
+                switch (method, rest.count) {
+                case (.GET, 2) where rest == ["chain", "info"]: return try await chainInfo()
+                case (.GET, 2) where rest[0] == "blocks": return try await block(rest[1], raw: false)
+                case (.GET, 3) where rest[0] == "blocks" && rest[2] == "raw": return try await block(rest[1], raw: true)
+                case (.POST, 1) where rest == ["transactions"]: return try await submit(request)
+                case (.GET, 2) where rest[0] == "transactions": return try await transactionStatus(rest[1])
+                case (.GET, 2) where rest[0] == "accounts": return try await account(rest[1])
+                case (.GET, 1) where rest == ["producers"]: return try await producers()
+                case (.GET, 1) where rest == ["peers"]: return try await peers()
+                case (.GET, 1) where rest == ["monitor"]: return try await agreement()
+                case (.GET, 1) where rest == ["wallet"]: return try await wallet()
+                case (.POST, 2) where rest == ["wallet", "transfer"]: return try await walletTransfer(request)
+                default: break
+                }
+            }
+            let known: [[String]] = [["health"], ["metrics"], ["v1", "chain", "info"], ["v1", "transactions"],
+                                     ["v1", "producers"], ["v1", "peers"], ["v1", "monitor"], ["v1", "wallet"],
+                                     ["v1", "wallet", "transfer"]]
+            if known.contains(path) || (path.count >= 3 && ["blocks", "transactions", "accounts"].contains(path[1])) {
+                return failure(.methodNotAllowed, "method.not-allowed", "\(method.rawValue) is not allowed on \(request.path)")
+            }
+            return failure(.notFound, "route.not-found", "no route \(method.rawValue) \(request.path)")
+        } catch let error as APIFailure {
+            return failure(error.status, error.code, error.message)
+        } catch {
+            logger.error("API \(method.rawValue) \(request.path) failed: \(error)")
+            return failure(.internalServerError, "internal", "\(error)")
+        }
+    }
+
+    struct APIFailure: Error {
+        var status: HTTPStatusCode
+        var code: String
+        var message: String
+
+        static func bad(_ error: any AlzaError) -> APIFailure {
+            APIFailure(status: .badRequest, code: error.code, message: error.description)
+        }
+    }
+
+    private func json<T: Encodable>(_ value: T, status: HTTPStatusCode = .ok) throws -> HTTPResponse {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return HTTPResponse(statusCode: status, headers: [.contentType: "application/json"], body: try encoder.encode(value))
+    }
+
+    private func failure(_ status: HTTPStatusCode, _ code: String, _ message: String) -> HTTPResponse {
+        (try? json(APIViews.Failure(error: code, message: message), status: status)) ?? HTTPResponse(statusCode: status)
+    }
+
+    private func body(_ request: HTTPRequest) async throws -> Data {
+        let data = try await request.bodyData
+        guard data.count <= Self.maximumBodyBytes else {
+            throw APIFailure(status: .payloadTooLarge, code: "request.too-large",
+                             message: "request body of \(data.count) bytes exceeds \(Self.maximumBodyBytes)")
+        }
+        return data
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+        do {
+            return try JSONDecoder().decode(type, from: data)
+        } catch {
+            throw APIFailure(status: .badRequest, code: "request.bad-json", message: "request body is not valid JSON for this route: \(error)")
+        }
+    }
+
+    // MARK: Handlers
+
+    private func health() async throws -> HTTPResponse {
+        let snapshot = await chain.snapshot()
+        let peers = await chain.connectedPeers.count
+        let behind = snapshot.currentSlot > snapshot.head.slot ? snapshot.currentSlot - snapshot.head.slot : 0
+        return try json(APIViews.Health(status: "ok", head: snapshot.head.height, lib: snapshot.lib.height, peers: peers,
+                                        behindSlots: behind))
+    }
+
+    private func chainInfo() async throws -> HTTPResponse {
+        let snapshot = await chain.snapshot()
+        let genesis = chain.genesis
+        let info = APIViews.ChainInfo(
+            chainId: genesis.chainId.hex, chainName: genesis.file.chainName, node: chain.nodeName, roles: roles,
+            head: .init(snapshot.head), lib: .init(snapshot.lib), currentSlot: snapshot.currentSlot,
+            slotMilliseconds: genesis.parameters.slotMilliseconds, currentProducer: snapshot.currentProducer?.description,
+            schedule: .init(round: snapshot.round.number, startSlot: snapshot.round.startSlot,
+                            producers: snapshot.round.producers.map(\.description)),
+            mempool: snapshot.mempoolCount, peers: await chain.connectedPeers.count,
+            forkSwitches: snapshot.statistics.forkSwitches, blocksProduced: snapshot.statistics.blocksProduced,
+            totalSupply: snapshot.state.chain.totalSupply)
+        return try json(info)
+    }
+
+    private func block(_ text: String, raw: Bool) async throws -> HTTPResponse {
+        guard let height = UInt64(text), height >= 1 else {
+            throw APIFailure(status: .badRequest, code: "request.bad-height", message: "\"\(text)\" is not a block height (1, 2, ...)")
+        }
+        guard let block = await chain.block(at: height) else {
+            throw APIFailure(status: .notFound, code: "block.not-found", message: "no block at height \(height) on this node")
+        }
+        if raw {
+            return HTTPResponse(statusCode: .ok, headers: [.contentType: "application/x-lz4"], body: Data(block.bodyFrame))
+        }
+        let lib = await chain.snapshot().lib
+        return try json(APIViews.BlockView(block, irreversible: height <= lib.height))
+    }
+
+    private func submit(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let data = try await body(request)
+        let bytes: [UInt8]
+        if request.headers[.contentType] == "application/octet-stream" {
+            bytes = Array(data)
+        } else {
+            let submission = try decode(APIViews.SubmitRequest.self, from: data)
+            do {
+                bytes = try Hex.decode(submission.transaction)
+            } catch {
+                throw APIFailure.bad(error)
+            }
+        }
+        let transaction: SignedTransaction
+        do {
+            transaction = try SignedTransaction(canonicalBytes: bytes)
+        } catch {
+            throw APIFailure.bad(error)
+        }
+        switch await chain.submit(transaction) {
+        case .success(let id): return try json(APIViews.Submitted(id: id.hex), status: .accepted)
+        case .failure(let error): throw APIFailure.bad(error)
+        }
+    }
+
+    private func transactionStatus(_ text: String) async throws -> HTTPResponse {
+        let id: Hash
+        do {
+            id = try Hash(hex: text)
+        } catch {
+            throw APIFailure.bad(error)
+        }
+        let view: APIViews.TransactionStatusView
+        switch await chain.transactionStatus(id) {
+        case .pending: view = .init(id: id.hex, status: "pending")
+        case .included(let reference):
+            view = .init(id: id.hex, status: "included", height: reference.height, block: reference.id.hex)
+        case .irreversible(let reference):
+            view = .init(id: id.hex, status: "irreversible", height: reference.height, block: reference.id.hex)
+        case .dropped(let reason, let code): view = .init(id: id.hex, status: "dropped", reason: reason, code: code)
+        case .unknown: view = .init(id: id.hex, status: "unknown")
+        }
+        return try json(view)
+    }
+
+    private func account(_ text: String) async throws -> HTTPResponse {
+        let snapshot = await chain.snapshot()
+        let state = snapshot.state
+        guard let address = state.resolve(text) else {
+            if (try? Address(parsing: text)) == nil && (try? AccountName(text)) == nil {
+                throw APIFailure(status: .badRequest, code: "ledger.invalid-address",
+                                 message: "\"\(text)\" is neither an address (alza1…) nor an account name")
+            }
+            throw APIFailure(status: .notFound, code: "account.not-found", message: "no account \(text)")
+        }
+        guard let account = state.accounts[address] else {
+            throw APIFailure(status: .notFound, code: "account.not-found", message: "no account \(address)")
+        }
+        let time = ChainService.now()
+        let view = APIViews.AccountView(
+            address: address.description, name: account.name?.value, balance: account.balance,
+            spendable: state.spendableBalance(of: address, at: time), nonce: account.nonce, staked: account.staked,
+            vote: account.vote?.description, unbonding: account.unbonding.map { [$0.amount, $0.releaseAt] },
+            delayRules: Dictionary(uniqueKeysWithValues: account.delayRules.map { ($0.code.description, $0.minimumSeconds) }),
+            privileges: account.privileges.description, pendingDelayed: account.pendingDelayed,
+            producer: state.producers[address].map { APIViews.ProducerView($0, state: state, round: snapshot.round) })
+        return try json(view)
+    }
+
+    private func producers() async throws -> HTTPResponse {
+        let snapshot = await chain.snapshot()
+        let views = snapshot.state.producers.values
+            .map { APIViews.ProducerView($0, state: snapshot.state, round: snapshot.round) }
+            .sorted { ($0.delegatedStake, $1.account) > ($1.delegatedStake, $0.account) }
+        return try json(views)
+    }
+
+    private func peers() async throws -> HTTPResponse {
+        let views = await chain.connectedPeers.map {
+            APIViews.PeerView(id: $0.id, roles: $0.roles.names, listenAddress: $0.listenAddress,
+                              remoteAddress: $0.remoteAddress, inbound: $0.inbound, agent: $0.agent)
+        }
+        return try json(views)
+    }
+
+    private func requireSatellite() throws -> SatelliteService {
+        guard let satellite else {
+            throw APIFailure(status: .notFound, code: "route.not-found", message: "this node has no satellite role")
+        }
+        return satellite
+    }
+
+    private func agreement() async throws -> HTTPResponse {
+        let (observations, divergences) = try await requireSatellite().agreement
+        return try json(APIViews.Monitor(observations: observations, divergences: divergences))
+    }
+
+    private func wallet() async throws -> HTTPResponse {
+        let satellite = try requireSatellite()
+        let address = await satellite.address
+        let state = await chain.snapshot().state
+        return try json(APIViews.Wallet(address: address.description, balance: state.accounts[address]?.balance ?? 0,
+                                        nonce: await chain.nextNonce(for: address)))
+    }
+
+    private func walletTransfer(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let satellite = try requireSatellite()
+        let transfer = try decode(APIViews.TransferRequest.self, from: try await body(request))
+        let state = await chain.snapshot().state
+        guard let recipient = state.resolve(transfer.to) else {
+            throw APIFailure.bad(LedgerError.invalidAddress(transfer.to))
+        }
+        let amount: Amount
+        do {
+            amount = try Amounts.parse(transfer.amount)
+        } catch {
+            throw APIFailure.bad(error)
+        }
+        switch await satellite.transfer(to: recipient, amount: amount, fee: transfer.fee) {
+        case .success(let id): return try json(APIViews.Submitted(id: id.hex), status: .accepted)
+        case .failure(let error): throw APIFailure.bad(error)
+        }
+    }
+}

@@ -1,0 +1,367 @@
+import AlzaConsensus
+import AlzaCore
+import AlzaLedger
+import AlzaNet
+import CoreMetrics
+import Foundation
+import Logging
+
+/// The shell around a `ConsensusCore` (DESIGN.md §1): feeds it the transport's messages, submitted transactions
+/// and time, and carries out its effects over the transport (gossip, direct messages), the disk (block log,
+/// journal, checkpoints, watermark) and a timer. A SuperNode runs it with a producer identity; a Satellite
+/// without one (it follows the chain). All logic is in the core; this actor does I/O and bookkeeping.
+public actor ChainService {
+    public let genesis: Genesis
+    public let nodeName: String
+    private var core: ConsensusCore
+    private let storage: ChainStorage
+    private let transport: Transport
+    private let metrics: NodeMetrics
+    private let logger: Logger
+    private var transactions = TransactionIndex()
+    private var nextTick: UInt64?
+    private var timer: Task<Void, Never>?
+    private var eventsTask: Task<Void, Never>?
+    private var statusTask: Task<Void, Never>?
+    /// Latest chain status each peer announced (SuperNodes' heads and LIBs, for the agreement monitor).
+    public private(set) var peerStatuses: [String: ChainStatus] = [:]
+    private var peerRoles: [String: NodeRoles] = [:]
+    private var statusObservers: [@Sendable (String, NodeRoles, ChainStatus) async -> Void] = []
+
+    public init(genesis: Genesis, nodeName: String, storage: ChainStorage, producer: ProducerIdentity?,
+                transport: Transport, metrics: NodeMetrics, logger: Logger) throws(NodeError) {
+        self.genesis = genesis
+        self.nodeName = nodeName
+        self.storage = storage
+        self.transport = transport
+        self.metrics = metrics
+        self.logger = logger
+        let recovered: RecoveredChain
+        let watermark: UInt64?
+        do {
+            recovered = try storage.open()
+            watermark = try storage.readWatermark()
+        } catch {
+            throw .startup("storage: \(error.description)")
+        }
+        for line in recovered.log { logger.warning("recovery: \(line)") }
+        var configuration = ConsensusConfiguration(producer: producer)
+        configuration.syncTimeoutMilliseconds = max(2_000, 4 * genesis.parameters.slotMilliseconds)
+        let (core, effects) = ConsensusCore.start(recovered: recovered, configuration: configuration,
+                                                  verifier: SignatureVerifier(), watermark: watermark,
+                                                  now: ChainService.now())
+        self.core = core
+        logger.info("chain \(genesis.chainId.short) opened at \(core.headReference) (LIB \(core.lib))")
+        pendingStartupEffects = effects
+    }
+
+    private var pendingStartupEffects: [ConsensusEffect] = []
+
+    static func now() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+
+    /// Starts consuming network events and the timer.
+    public func start() {
+        let effects = pendingStartupEffects
+        pendingStartupEffects = []
+        perform(effects)
+        let stream = transport.events
+        eventsTask = Task {
+            for await event in stream { await self.handle(event) }
+        }
+        // Every few seconds, tell peers where this node is: late nodes sync, satellites check agreement.
+        statusTask = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(2_000))
+                await self.announceStatus()
+            }
+        }
+        updateGauges()
+    }
+
+    public func stop() {
+        timer?.cancel()
+        eventsTask?.cancel()
+        statusTask?.cancel()
+    }
+
+    /// Called with every SuperNode status received (the satellite's agreement monitor subscribes).
+    public func observeStatuses(_ observer: @escaping @Sendable (String, NodeRoles, ChainStatus) async -> Void) {
+        statusObservers.append(observer)
+    }
+
+    // MARK: Events
+
+    private func handle(_ event: TransportEvent) async {
+        switch event {
+        case .peerConnected(let peer):
+            peerRoles[peer.id] = peer.roles
+            feed(.peerConnected(PeerID(peer.id)))
+        case .peerDisconnected(let peer, _):
+            peerRoles[peer.id] = nil
+            peerStatuses[peer.id] = nil
+        case .gossip(let message, _, let from):
+            let decoded: ConsensusMessage?
+            switch message.topic {
+            case .blocks: decoded = (try? Block(canonicalBytes: message.payload)).map(ConsensusMessage.block)
+            case .transactions:
+                decoded = (try? SignedTransaction(canonicalBytes: message.payload)).map(ConsensusMessage.transaction)
+            case .committee: decoded = nil
+            }
+            guard let decoded else {
+                logger.warning("undecodable \(message.topic) gossip from \(from.prefix(16)) dropped")
+                return
+            }
+            if case .block(let block) = decoded {
+                let now = ChainService.now()
+                if now > block.header.timestamp {
+                    metrics.blockPropagation.recordMilliseconds(Int64(now - block.header.timestamp))
+                }
+            }
+            let start = DispatchTime.now().uptimeNanoseconds
+            feed(.received(decoded, from: PeerID(from)))
+            if case .block = decoded {
+                metrics.blockApplication.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start))
+            }
+        case .direct(let bytes, let from):
+            guard let message = try? ConsensusMessage(canonicalBytes: bytes) else {
+                logger.warning("undecodable direct message from \(from.prefix(16)) dropped")
+                return
+            }
+            if case .status(let status) = message {
+                peerStatuses[from] = status
+                let roles = peerRoles[from] ?? []
+                for observer in statusObservers { await observer(from, roles, status) }
+            }
+            feed(.received(message, from: PeerID(from)))
+        case .request(_, let requestId, let from):
+            // No request types are defined for the chain; answer empty so the caller does not wait.
+            await transport.respond(to: from, requestId: requestId, payload: [])
+        case .refused:
+            break
+        }
+    }
+
+    private func feed(_ event: ConsensusEvent) {
+        perform(core.handle(event))
+    }
+
+    private func tick() {
+        feed(.tick(now: ChainService.now()))
+    }
+
+    private func announceStatus() async {
+        let status = ConsensusMessage.status(ChainStatus(head: core.headReference, lib: core.lib)).canonicalBytes
+        for peer in await transport.peers { try? await transport.sendDirect(status, to: peer.id) }
+    }
+
+    // MARK: Effects
+
+    private func perform(_ effects: [ConsensusEffect]) {
+        for effect in effects {
+            switch effect {
+            case .broadcast(let message, _):
+                switch message {
+                case .block(let block): publish(.blocks, block.canonicalBytes)
+                case .transaction(let transaction): publish(.transactions, transaction.canonicalBytes)
+                default: break
+                }
+            case .send(let message, let peer):
+                let bytes = message.canonicalBytes
+                Task { try? await transport.sendDirect(bytes, to: peer.value) }
+            case .serveBlocks(let peer, let heights, let reversible, let more):
+                serve(to: peer, heights: heights, reversible: reversible, more: more)
+            case .persistWatermark(let slot):
+                do {
+                    try storage.writeWatermark(slot)
+                } catch {
+                    // Without a durable watermark the node must not sign again: stop producing by crashing
+                    // loudly is worse than logging; the core already recorded the slot in memory.
+                    logger.critical("cannot persist the double-sign watermark: \(error.description)")
+                }
+            case .commit(let blocks, let state):
+                do {
+                    try storage.commit(blocks, checkpoint: storage.checkpointDue(at: blocks.last!.block.height) ? state : nil)
+                } catch {
+                    logger.critical("cannot commit blocks to the block log: \(error.description)")
+                }
+            case .repairJournal(let blocks):
+                do {
+                    try storage.appendJournal(blocks)
+                } catch {
+                    logger.error("cannot repair the journal: \(error.description)")
+                }
+            case .scheduleTick(let at):
+                schedule(at)
+            case .transactionAccepted(let id):
+                transactions.set(id, .pending)
+                metrics.transactionsAccepted.increment()
+            case .transactionRejected(let id, let error):
+                transactions.set(id, .dropped(reason: error.description, code: error.code))
+                metrics.transactionsRejected.increment()
+            case .notify(let notification):
+                note(notification)
+            }
+        }
+        updateGauges()
+    }
+
+    private func publish(_ topic: GossipTopic, _ payload: [UInt8]) {
+        Task { await transport.publish(topic, payload: payload) }
+    }
+
+    private func serve(to peer: PeerID, heights: ClosedRange<UInt64>?, reversible: [Block], more: Bool) {
+        var blocks: [Block] = []
+        var bytes = 0
+        var truncated = false
+        if let heights {
+            for height in heights {
+                guard let block = try? storage.block(at: height) else { break }
+                blocks.append(block)
+                bytes += block.bodyFrame.count + 300
+                if bytes > 16 << 20 {
+                    truncated = true
+                    break
+                }
+            }
+        }
+        if !truncated { blocks += reversible }
+        let response = ConsensusMessage.blockResponse(BlockResponse(blocks: blocks, more: more || truncated)).canonicalBytes
+        Task { try? await transport.sendDirect(response, to: peer.value) }
+    }
+
+    private func schedule(_ at: UInt64) {
+        if let pending = nextTick, pending <= at, timer != nil { return }
+        nextTick = at
+        timer?.cancel()
+        timer = Task {
+            let delay = Int64(at) - Int64(ChainService.now())
+            if delay > 0 { try? await Task.sleep(for: .milliseconds(delay)) }
+            guard !Task.isCancelled else { return }
+            self.fire()
+        }
+    }
+
+    private func fire() {
+        nextTick = nil
+        timer = nil
+        tick()
+    }
+
+    private func note(_ notification: ConsensusNotification) {
+        transactions.apply(notification)
+        switch notification {
+        case .produced(let reference, let count):
+            metrics.blocksProduced.increment()
+            logger.info("produced \(reference) with \(count) transactions")
+        case .applied:
+            metrics.blocksApplied.increment()
+        case .forkSwitched(let from, let to, let depth):
+            metrics.forkSwitches.increment()
+            logger.notice("fork switch from \(from) to \(to), \(depth) blocks reverted")
+        case .irreversible(let reference):
+            logger.debug("irreversible up to \(reference)")
+        case .blockRejected(let id, let reason, let peer):
+            metrics.blocksRejected.increment()
+            logger.warning("block \(id.short) rejected\(peer.map { " from \($0.value.prefix(16))" } ?? ""): \(reason.description)")
+        case .equivocation(let producer, let slot):
+            logger.error("equivocation: \(producer.short) signed two blocks for slot \(slot); evidence submitted")
+        case .syncRequested(let peer, let height):
+            logger.info("syncing from \(peer.value.prefix(16)) after height \(height)")
+        case .recoverSubmitted(let id):
+            logger.notice("this producer left the rotation for silence; producer recover submitted (\(id.short))")
+        case .replayed(let count):
+            logger.info("re-executed \(count) blocks from the block log")
+        case .productionFailed(let slot, let reason):
+            logger.error("could not produce for slot \(slot): \(reason.description)")
+        case .reverted, .transactionsDropped:
+            break
+        }
+    }
+
+    private func updateGauges() {
+        metrics.headHeight.record(Int64(core.headReference.height))
+        metrics.libHeight.record(Int64(core.lib.height))
+        metrics.mempoolSize.record(Int64(core.mempool.count))
+        metrics.missedSlots.record(Int64(core.headReference.slot - min(core.headReference.slot, core.headReference.height)))
+    }
+
+    // MARK: Client operations
+
+    /// Validates and pools a transaction (gossiping it on success).
+    public func submit(_ transaction: SignedTransaction) -> Result<Hash, MempoolError> {
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { metrics.transactionAdmission.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start)) }
+        let effects = core.handle(.submitted(transaction))
+        perform(effects)
+        for effect in effects {
+            if case .transactionRejected(_, let error) = effect { return .failure(error) }
+        }
+        return .success(transaction.id)
+    }
+
+    // MARK: Queries
+
+    public struct Snapshot: Sendable {
+        public var head: BlockReference
+        public var lib: BlockReference
+        public var currentSlot: UInt64
+        public var round: RoundRecord
+        public var currentProducer: Address?
+        public var mempoolCount: Int
+        public var statistics: ConsensusStatistics
+        public var state: LedgerState
+    }
+
+    public func snapshot() -> Snapshot {
+        let slot = core.currentSlot
+        let now = ChainService.now()
+        let currentSlot = core.head.slot(at: now)
+        let advance = ProducerSchedule.advance(core.head, to: max(currentSlot, core.headReference.slot + 1))
+        return Snapshot(head: core.headReference, lib: core.lib, currentSlot: max(slot, currentSlot), round: advance.round,
+                        currentProducer: ProducerSchedule.producer(at: max(currentSlot, core.headReference.slot + 1),
+                                                                   after: core.head),
+                        mempoolCount: core.mempool.count, statistics: core.statistics, state: core.head)
+    }
+
+    /// The block at `height` on this node's chain (log or reversible), if it has it.
+    public func block(at height: UInt64) -> Block? {
+        if height <= core.lib.height { return try? storage.block(at: height) }
+        return core.reversibleBlocks.first { $0.height == height }
+    }
+
+    public enum TransactionStatus: Sendable, Equatable {
+        case pending
+        case included(BlockReference)
+        case irreversible(BlockReference)
+        case dropped(reason: String, code: String)
+        case unknown
+    }
+
+    public func transactionStatus(_ id: Hash) -> TransactionStatus {
+        switch transactions.status(of: id) {
+        case .pending?:
+            return core.mempool.contains(id) ? .pending : .unknown
+        case .included(let reference)?:
+            return reference.height <= core.lib.height ? .irreversible(reference) : .included(reference)
+        case .dropped(let reason, let code)?:
+            return .dropped(reason: reason, code: code)
+        case nil:
+            return core.mempool.contains(id) ? .pending : .unknown
+        }
+    }
+
+    public var chainId: Hash { genesis.chainId }
+
+    /// The nonce `payer`'s next transaction should carry, counting its transactions already pending here.
+    public func nextNonce(for payer: Address) -> UInt64 {
+        core.mempool.nextNonce(for: payer, state: core.head)
+    }
+
+    public var connectedPeers: [PeerInfo] {
+        get async { await transport.peers }
+    }
+}
+
+extension CoreMetrics.Timer {
+    func recordMilliseconds(_ milliseconds: Int64) { recordNanoseconds(milliseconds * 1_000_000) }
+}

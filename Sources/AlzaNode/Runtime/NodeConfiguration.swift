@@ -1,0 +1,129 @@
+import AlzaCore
+import AlzaNet
+import Foundation
+
+/// A node's configuration file (JSON). Relative paths are resolved against the file's folder.
+///
+/// ```json
+/// {
+///   "name": "supernode-0",
+///   "roles": ["supernode"],
+///   "keyFile": "keys/supernode-0.json",
+///   "dataDirectory": "supernode-0/data",
+///   "listen": "127.0.0.1:17000",
+///   "api": "127.0.0.1:18000",
+///   "peers": ["127.0.0.1:17001"],
+///   "genesis": "genesis.json",
+///   "log": { "format": "plain", "level": "info" }
+/// }
+/// ```
+public struct NodeConfiguration: Codable, Sendable, Equatable {
+    public struct Log: Codable, Sendable, Equatable {
+        /// "plain" or "json" (one JSON object per line).
+        public var format: String = "plain"
+        /// trace, debug, info, notice, warning, error, critical.
+        public var level: String = "info"
+        public init(format: String = "plain", level: String = "info") {
+            self.format = format
+            self.level = level
+        }
+    }
+
+    public var name: String
+    /// "supernode" and/or "satellite".
+    public var roles: [String]
+    /// The node's key: its identity on the network; for a SuperNode also its producer account and block key.
+    public var keyFile: String
+    /// A SuperNode's block-signing key, if different from `keyFile`.
+    public var producerKeyFile: String?
+    public var dataDirectory: String
+    public var listen: String
+    public var api: String
+    public var peers: [String]
+    public var genesis: String
+    public var log: Log
+
+    public init(name: String, roles: [String], keyFile: String, producerKeyFile: String? = nil, dataDirectory: String,
+                listen: String, api: String, peers: [String], genesis: String, log: Log = Log()) {
+        self.name = name
+        self.roles = roles
+        self.keyFile = keyFile
+        self.producerKeyFile = producerKeyFile
+        self.dataDirectory = dataDirectory
+        self.listen = listen
+        self.api = api
+        self.peers = peers
+        self.genesis = genesis
+        self.log = log
+    }
+
+    /// Reads and checks a configuration file, resolving its relative paths.
+    public static func load(path: String) throws(NodeError) -> NodeConfiguration {
+        guard let data = FileManager.default.contents(atPath: path) else { throw .configuration("cannot read \(path)") }
+        var configuration: NodeConfiguration
+        do {
+            configuration = try JSONDecoder().decode(NodeConfiguration.self, from: data)
+        } catch {
+            throw .configuration("\(path) is not a node configuration: \(error)")
+        }
+        let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        func resolve(_ file: String) -> String { file.hasPrefix("/") ? file : base + "/" + file }
+        configuration.keyFile = resolve(configuration.keyFile)
+        configuration.producerKeyFile = configuration.producerKeyFile.map(resolve)
+        configuration.dataDirectory = resolve(configuration.dataDirectory)
+        configuration.genesis = resolve(configuration.genesis)
+        try configuration.validate()
+        return configuration
+    }
+
+    public func validate() throws(NodeError) {
+        guard !name.isEmpty else { throw .configuration("name is empty") }
+        do {
+            _ = try NodeRoles(names: roles)
+        } catch {
+            throw .configuration(error.description)
+        }
+        guard !roles.isEmpty else { throw .configuration("roles is empty (supernode, satellite)") }
+        for (field, address) in [("listen", listen), ("api", api)] + peers.map({ ("peers", $0) }) {
+            let parts = address.split(separator: ":")
+            guard parts.count == 2, UInt16(parts[1]) != nil else {
+                throw .configuration("\(field): \"\(address)\" is not host:port")
+            }
+        }
+        guard ["plain", "json"].contains(log.format) else { throw .configuration("log.format must be plain or json") }
+    }
+
+    public var nodeRoles: NodeRoles { (try? NodeRoles(names: roles)) ?? [] }
+
+    public func jsonBytes() -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return Array((try? encoder.encode(self)) ?? Data()) + [0x0a]
+    }
+}
+
+/// Why a node could not start or an operation failed at the node level.
+public enum NodeError: AlzaError, Equatable {
+    case configuration(String)
+    case startup(String)
+    case notFound(String)
+    case badRequest(String)
+
+    public var code: String {
+        switch self {
+        case .configuration: "node.configuration"
+        case .startup: "node.startup"
+        case .notFound: "node.not-found"
+        case .badRequest: "node.bad-request"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .configuration(let reason): "configuration: \(reason)"
+        case .startup(let reason): "cannot start: \(reason)"
+        case .notFound(let what): "\(what) not found"
+        case .badRequest(let reason): reason
+        }
+    }
+}

@@ -1,0 +1,132 @@
+import AlzaConsensus
+import AlzaCore
+import AlzaLedger
+import AlzaNet
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// A running node process (DESIGN.md §1, §9): the transport, the chain shell (a producer on SuperNodes), the
+/// satellite's wallet and monitor, and the HTTP API, assembled from a configuration file and stopped cleanly on
+/// SIGTERM or SIGINT (swift-service-lifecycle).
+public final class NodeRuntime: Sendable {
+    public let configuration: NodeConfiguration
+    public let genesis: Genesis
+    public let transport: Transport
+    public let chain: ChainService
+    public let satellite: SatelliteService?
+    public let api: APIServer
+    public let metrics: NodeMetrics
+    private let logger: Logger
+
+    /// Builds (but does not start) a node.
+    public init(configuration: NodeConfiguration, logger: Logger) throws(NodeError) {
+        self.configuration = configuration
+        self.logger = logger
+        do {
+            genesis = try Genesis.load(path: configuration.genesis)
+        } catch {
+            throw .startup("genesis \(configuration.genesis): \(error.description)")
+        }
+        let nodeKey: SigningKey
+        do {
+            nodeKey = try KeyFile.read(from: configuration.keyFile)
+        } catch {
+            throw .startup(error.description)
+        }
+        let roles = configuration.nodeRoles
+        var producer: ProducerIdentity?
+        if roles.contains(.superNode) {
+            var signingKey = nodeKey
+            if let path = configuration.producerKeyFile {
+                do {
+                    signingKey = try KeyFile.read(from: path)
+                } catch {
+                    throw .startup(error.description)
+                }
+            }
+            producer = ProducerIdentity(account: Address(nodeKey.publicKey), accountKey: nodeKey, signingKey: signingKey)
+        }
+        let storage: FileStorage
+        do {
+            storage = try FileStorage(directory: configuration.dataDirectory)
+        } catch {
+            throw .startup(error.description)
+        }
+        metrics = NodeMetrics()
+        var network = NetworkConfiguration(chainId: genesis.chainId, nodeKey: nodeKey, roles: roles,
+                                           listenAddress: configuration.listen, seeds: configuration.peers)
+        network.agent = "alza/\(AlzaVersion.string) \(configuration.name)"
+        transport = Transport(configuration: network, logger: Logger(label: "alza.net.\(configuration.name)"))
+        chain = try ChainService(genesis: genesis, nodeName: configuration.name,
+                                 storage: ChainStorage(storage: storage, genesis: genesis), producer: producer,
+                                 transport: transport, metrics: metrics,
+                                 logger: Logger(label: "alza.chain.\(configuration.name)"))
+        satellite = roles.contains(.satellite)
+            ? SatelliteService(chain: chain, key: nodeKey, logger: Logger(label: "alza.satellite.\(configuration.name)"))
+            : nil
+        api = APIServer(chain: chain, satellite: satellite, metrics: metrics, roles: configuration.roles,
+                        logger: Logger(label: "alza.api.\(configuration.name)"))
+    }
+
+    /// Starts every part; returns the API's bound address.
+    @discardableResult
+    public func start() async throws(NodeError) -> String {
+        do {
+            try await transport.start()
+        } catch {
+            throw .startup(error.description)
+        }
+        await chain.start()
+        await satellite?.start()
+        let apiAddress = try await api.start(address: configuration.api)
+        let p2p = await transport.boundAddress ?? "-"
+        logger.info("node \(configuration.name) (\(configuration.roles.joined(separator: ","))) up: chain \(genesis.chainId.short), p2p \(p2p), API http://\(apiAddress)")
+        startGaugeUpdates()
+        return apiAddress
+    }
+
+    private func startGaugeUpdates() {
+        let transport = self.transport
+        let metrics = self.metrics
+        Task {
+            while !Task.isCancelled {
+                let statistics = await transport.statistics
+                metrics.peers.record(Int64(statistics.peers))
+                metrics.gossipBytesSent.record(Int64(statistics.bytesSent))
+                metrics.gossipBytesReceived.record(Int64(statistics.bytesReceived))
+                metrics.refusals.record(Int64(statistics.refusals))
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    public func stop() async {
+        logger.info("node \(configuration.name) stopping")
+        await api.stop()
+        await chain.stop()
+        await transport.stop()
+    }
+
+    /// Runs the node until SIGTERM or SIGINT, then shuts it down gracefully.
+    public static func run(configurationPath: String) async throws {
+        let configuration = try NodeConfiguration.load(path: configurationPath)
+        NodeLogging.bootstrap(format: configuration.log.format, level: configuration.log.level)
+        let logger = Logger(label: "alza.node.\(configuration.name)")
+        let runtime = try NodeRuntime(configuration: configuration, logger: logger)
+        let group = ServiceGroup(services: [NodeService(runtime: runtime)], gracefulShutdownSignals: [.sigterm, .sigint],
+                                 logger: logger)
+        try await group.run()
+    }
+}
+
+/// The node as a ServiceLifecycle service: start, wait for the shutdown signal, stop.
+struct NodeService: Service {
+    let runtime: NodeRuntime
+
+    func run() async throws {
+        try await runtime.start()
+        try? await gracefulShutdown()
+        await runtime.stop()
+    }
+}

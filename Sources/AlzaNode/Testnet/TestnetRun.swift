@@ -1,0 +1,395 @@
+import AlzaCore
+import AlzaLedger
+import Foundation
+import Histogram
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `alza testnet run`: creates a local testnet, starts one process per node, loads it with transfers, applies
+/// perturbations (kill and restart nodes), reports and stops it.
+public struct TestnetRun: Sendable {
+    public struct Options: Sendable {
+        public var superNodes = 23
+        public var satellites = 4
+        public var slotMilliseconds: UInt64 = 500
+        public var duration: Double = 40
+        /// Transfers per second (0: no load).
+        public var rate = 0
+        public var perturbations: [Perturbation] = []
+        public var directory: String?
+        public var basePort: UInt16 = 17_000
+        public var keep = false
+        public var live = true
+        /// Longest wait after the load for submitted transactions to become irreversible.
+        public var settleSeconds: Double = 90
+        public init() {}
+    }
+
+    public struct Perturbation: Sendable, Equatable {
+        public enum Action: String, Sendable { case kill, restart }
+        public var action: Action
+        public var node: String
+        public var at: Double
+
+        /// Parses `kill:supernode-5@10s,restart:supernode-5@20s`.
+        public static func parse(_ text: String) throws(NodeError) -> [Perturbation] {
+            try text.split(separator: ",").map { item throws(NodeError) -> Perturbation in
+                let parts = item.split(separator: ":", maxSplits: 1)
+                let target = parts.count == 2 ? parts[1].split(separator: "@") : []
+                guard parts.count == 2, let action = Action(rawValue: String(parts[0])), target.count == 2,
+                      let seconds = Self.seconds(String(target[1]))
+                else { throw .configuration("perturbation \"\(item)\" must look like kill:supernode-5@10s") }
+                return Perturbation(action: action, node: String(target[0]), at: seconds)
+            }
+        }
+
+        public static func seconds(_ text: String) -> Double? {
+            if text.hasSuffix("ms") { return Double(text.dropLast(2)).map { $0 / 1000 } }
+            if text.hasSuffix("s") { return Double(text.dropLast()) }
+            if text.hasSuffix("m") { return Double(text.dropLast()).map { $0 * 60 } }
+            return Double(text)
+        }
+    }
+
+    public struct Report: Codable, Sendable {
+        public struct Node: Codable, Sendable {
+            public var name: String
+            public var roles: [String]
+            public var running: Bool
+            public var headHeight: UInt64
+            public var headId: String
+            public var lib: UInt64
+            public var forkSwitches: UInt64
+            public var rssBytes: UInt64
+        }
+
+        public struct Latency: Codable, Sendable {
+            public var p50: Double
+            public var p99: Double
+            public var max: Double
+            public var count: UInt64
+        }
+
+        public var nodes: [Node]
+        public var submitted: Int
+        public var included: Int
+        public var irreversible: Int
+        public var tps: Double
+        public var inclusionLatencyMs: Latency
+        public var finalityLatencyMs: Latency
+        public var forkSwitches: UInt64
+        public var errors: Int
+        public var errorSamples: [String]
+        public var agreed: Bool
+        public var agreedHeight: UInt64
+        public var libStart: UInt64
+        public var libEnd: UInt64
+        public var durationSeconds: Double
+        public var directory: String
+    }
+
+    public let options: Options
+
+    public init(options: Options) {
+        self.options = options
+    }
+
+    public func run() async throws -> Report {
+        let directory = options.directory ?? NSTemporaryDirectory() + "alza-testnet-\(UUID().uuidString.prefix(8))"
+        let layout = try TestnetLayout.create(directory: directory, superNodes: options.superNodes,
+                                              satellites: options.satellites, slotMilliseconds: options.slotMilliseconds,
+                                              basePort: options.basePort)
+        let processes = TestnetProcesses(directory: directory)
+        let names = layout.nodes.map(\.name)
+        let interrupted = StopFlag()
+        let previousHandler = signal(SIGINT, SIG_IGN)
+        let signalSource = DispatchSource.makeSignalSource(signal: SIGINT)
+        signalSource.setEventHandler { interrupted.stop() }
+        signalSource.resume()
+        defer {
+            signalSource.cancel()
+            signal(SIGINT, previousHandler)
+        }
+        for node in layout.nodes { try processes.start(node) }
+        defer {
+            processes.stopAll(names: names)
+            if !options.keep && options.directory == nil { try? FileManager.default.removeItem(atPath: directory) }
+        }
+        let clients = Dictionary(uniqueKeysWithValues: layout.nodes.map { ($0.name, NodeClient(api: $0.api)) })
+        try await waitUntilUp(layout: layout, clients: clients)
+
+        let tracker = InclusionTracker()
+        let load = LoadGenerator(layout: layout, targets: (layout.satellites.isEmpty ? layout.superNodes : layout.satellites)
+                                 .map { clients[$0.name]! }, tracker: tracker)
+        let start = Date()
+        let libStart = (try? await clients[layout.nodes[0].name]!.get("/v1/chain/info", as: NodeAPI.ChainInfo.self))?.lib.height ?? 0
+        let observer = Task { await observeBlocks(layout: layout, clients: clients, processes: processes, tracker: tracker) }
+        let loadTask = Task { await load.run(rate: options.rate, seconds: options.duration, interrupted: interrupted) }
+        var pending = options.perturbations.sorted { $0.at < $1.at }
+        while Date().timeIntervalSince(start) < options.duration && !interrupted.isStopped {
+            let elapsed = Date().timeIntervalSince(start)
+            while let next = pending.first, next.at <= elapsed {
+                pending.removeFirst()
+                apply(next, layout: layout, processes: processes)
+            }
+            if options.live { await printStatus(elapsed: elapsed, layout: layout, clients: clients, tracker: tracker) }
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+        for perturbation in pending where !interrupted.isStopped { apply(perturbation, layout: layout, processes: processes) }
+        await loadTask.value
+        let loadSeconds = Date().timeIntervalSince(start)
+        // Settle: wait for what was submitted to be included and then to become irreversible.
+        let settleStart = Date()
+        while Date().timeIntervalSince(settleStart) < options.settleSeconds && !interrupted.isStopped {
+            let counts = tracker.counts
+            if counts.included >= counts.accepted && counts.irreversible >= counts.included { break }
+            if options.live { await printStatus(elapsed: Date().timeIntervalSince(start), layout: layout, clients: clients, tracker: tracker) }
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+        observer.cancel()
+        if options.live { FileHandle.standardError.write(Data("\n".utf8)) }
+        return await report(layout: layout, clients: clients, processes: processes, tracker: tracker,
+                            libStart: libStart, loadSeconds: loadSeconds, directory: directory)
+    }
+
+    private func apply(_ perturbation: Perturbation, layout: TestnetLayout, processes: TestnetProcesses) {
+        guard let node = layout.nodes.first(where: { $0.name == perturbation.node }) else { return }
+        switch perturbation.action {
+        case .kill: processes.kill(node.name)
+        case .restart: if !processes.isRunning(node.name) { try? processes.start(node) }
+        }
+        if options.live {
+            FileHandle.standardError.write(Data("\n\(perturbation.action) \(node.name) at \(perturbation.at) s\n".utf8))
+        }
+    }
+
+    private func waitUntilUp(layout: TestnetLayout, clients: [String: NodeClient]) async throws {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            var ready = 0
+            for node in layout.nodes {
+                if let info = try? await clients[node.name]!.get("/v1/chain/info", as: NodeAPI.ChainInfo.self), info.peers > 0 {
+                    ready += 1
+                }
+            }
+            if ready == layout.nodes.count { return }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        throw NodeError.startup("the testnet's nodes did not all come up within 60 s (logs in each node's node.log)")
+    }
+
+    /// Follows the chain on the first running node: records when each submitted transaction is seen in a block
+    /// and when that block becomes irreversible.
+    private func observeBlocks(layout: TestnetLayout, clients: [String: NodeClient], processes: TestnetProcesses,
+                               tracker: InclusionTracker) async {
+        var next: UInt64 = 1
+        var blockTimes: [UInt64: (id: String, transactions: [String])] = [:]
+        while !Task.isCancelled {
+            guard let node = layout.nodes.first(where: { processes.isRunning($0.name) }),
+                  let client = clients[node.name],
+                  let info = try? await client.get("/v1/chain/info", as: NodeAPI.ChainInfo.self)
+            else {
+                try? await Task.sleep(for: .milliseconds(200))
+                continue
+            }
+            while next <= info.head.height, !Task.isCancelled {
+                guard let block = try? await client.get("/v1/blocks/\(next)", as: NodeAPI.Block.self) else { break }
+                tracker.included(block.transactions.map(\.id), height: block.height)
+                blockTimes[block.height] = (block.id, block.transactions.map(\.id))
+                next += 1
+            }
+            tracker.irreversible(upTo: info.lib.height)
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    private func printStatus(elapsed: Double, layout: TestnetLayout, clients: [String: NodeClient], tracker: InclusionTracker) async {
+        let info = try? await clients[layout.nodes[0].name]!.get("/v1/chain/info", as: NodeAPI.ChainInfo.self)
+        let counts = tracker.counts
+        let line = String(format: "\r%5.1fs  head %-6llu lib %-6llu peers %-3d  submitted %-7d included %-7d final %-7d errors %-4d ",
+                          elapsed, info?.head.height ?? 0, info?.lib.height ?? 0, info?.peers ?? 0, counts.submitted,
+                          counts.included, counts.irreversible, counts.errors)
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    private func report(layout: TestnetLayout, clients: [String: NodeClient], processes: TestnetProcesses,
+                        tracker: InclusionTracker, libStart: UInt64, loadSeconds: Double, directory: String) async -> Report {
+        var nodes: [Report.Node] = []
+        var forkSwitches: UInt64 = 0
+        for node in layout.nodes {
+            let running = processes.isRunning(node.name)
+            let info = running ? try? await clients[node.name]!.get("/v1/chain/info", as: NodeAPI.ChainInfo.self) : nil
+            forkSwitches += info?.forkSwitches ?? 0
+            nodes.append(Report.Node(name: node.name, roles: node.roles, running: running && info != nil,
+                                     headHeight: info?.head.height ?? 0, headId: info?.head.id ?? "",
+                                     lib: info?.lib.height ?? 0, forkSwitches: info?.forkSwitches ?? 0,
+                                     rssBytes: processes.residentBytes(of: node.name) ?? 0))
+        }
+        let live = nodes.filter(\.running)
+        let lowestLib = live.map(\.lib).min() ?? 0
+        var ids = Set<String>()
+        for node in live where lowestLib > 0 {
+            if let block = try? await clients[node.name]!.get("/v1/blocks/\(lowestLib)", as: NodeAPI.Block.self) {
+                ids.insert(block.id)
+            } else {
+                ids.insert("missing:\(node.name)")
+            }
+        }
+        let counts = tracker.counts
+        return Report(nodes: nodes, submitted: counts.accepted, included: counts.included, irreversible: counts.irreversible,
+                      tps: loadSeconds > 0 ? Double(counts.included) / loadSeconds : 0,
+                      inclusionLatencyMs: tracker.inclusionLatency, finalityLatencyMs: tracker.finalityLatency,
+                      forkSwitches: forkSwitches, errors: counts.errors, errorSamples: tracker.errorSamples,
+                      agreed: !live.isEmpty && live.count == nodes.count && ids.count == 1 && lowestLib > 0,
+                      agreedHeight: lowestLib, libStart: libStart, libEnd: live.map(\.lib).max() ?? 0,
+                      durationSeconds: loadSeconds, directory: options.keep || options.directory != nil ? directory : "")
+    }
+}
+
+/// Submitted transactions and when they were included and finalized.
+final class InclusionTracker: Sendable {
+    private struct State {
+        var submittedAt: [String: Date] = [:]
+        var includedAt: [String: (height: UInt64, date: Date)] = [:]
+        var finalized = Set<String>()
+        var submitted = 0
+        var errors = 0
+        var errorSamples: [String] = []
+        var inclusion = Histogram<UInt64>(highestTrackableValue: 3_600_000, numberOfSignificantValueDigits: .three)
+        var finality = Histogram<UInt64>(highestTrackableValue: 3_600_000, numberOfSignificantValueDigits: .three)
+        var pendingFinality: [UInt64: [String]] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    func submitted(_ id: String, at date: Date) {
+        state.withLock {
+            $0.submitted += 1
+            $0.submittedAt[id] = date
+        }
+    }
+
+    func failed(_ reason: String) {
+        state.withLock {
+            $0.submitted += 1
+            $0.errors += 1
+            if $0.errorSamples.count < 5 { $0.errorSamples.append(reason) }
+        }
+    }
+
+    func included(_ ids: [String], height: UInt64) {
+        let now = Date()
+        state.withLock { state in
+            for id in ids where state.includedAt[id] == nil {
+                guard let submitted = state.submittedAt[id] else { continue }
+                state.includedAt[id] = (height, now)
+                _ = state.inclusion.record(UInt64(max(1, now.timeIntervalSince(submitted) * 1000)))
+                state.pendingFinality[height, default: []].append(id)
+            }
+        }
+    }
+
+    func irreversible(upTo height: UInt64) {
+        let now = Date()
+        state.withLock { state in
+            for pendingHeight in state.pendingFinality.keys where pendingHeight <= height {
+                for id in state.pendingFinality.removeValue(forKey: pendingHeight) ?? [] {
+                    guard let submitted = state.submittedAt[id] else { continue }
+                    state.finalized.insert(id)
+                    _ = state.finality.record(UInt64(max(1, now.timeIntervalSince(submitted) * 1000)))
+                }
+            }
+        }
+    }
+
+    var counts: (submitted: Int, accepted: Int, included: Int, irreversible: Int, errors: Int) {
+        state.withLock { ($0.submitted, $0.submittedAt.count, $0.includedAt.count, $0.finalized.count, $0.errors) }
+    }
+
+    var errorSamples: [String] { state.withLock { $0.errorSamples } }
+
+    var inclusionLatency: TestnetRun.Report.Latency { state.withLock { Self.summary($0.inclusion) } }
+    var finalityLatency: TestnetRun.Report.Latency { state.withLock { Self.summary($0.finality) } }
+
+    private static func summary(_ histogram: Histogram<UInt64>) -> TestnetRun.Report.Latency {
+        guard histogram.totalCount > 0 else { return .init(p50: 0, p99: 0, max: 0, count: 0) }
+        return .init(p50: Double(histogram.valueAtPercentile(50)), p99: Double(histogram.valueAtPercentile(99)),
+                     max: Double(histogram.max), count: histogram.totalCount)
+    }
+}
+
+/// Signs transfers between the testnet's load accounts and submits them at a steady rate, spread over the
+/// target nodes' APIs.
+struct LoadGenerator: Sendable {
+    let layout: TestnetLayout
+    let targets: [NodeClient]
+    let tracker: InclusionTracker
+
+    func run(rate: Int, seconds: Double, interrupted: StopFlag) async {
+        guard rate > 0, !targets.isEmpty else { return }
+        guard let chainId = try? Hash(hex: layout.chainId) else { return }
+        let keys = (0..<layout.loadAccounts).map(layout.loadKey)
+        var nonces = [UInt64](repeating: 0, count: keys.count)
+        let start = Date()
+        var sent = 0
+        var index = 0
+        var random = SeededLoadRandom(seed: 7)
+        await withTaskGroup(of: Void.self) { group in
+            while Date().timeIntervalSince(start) < seconds && !interrupted.isStopped {
+                let due = Int(Date().timeIntervalSince(start) * Double(rate))
+                while sent < due {
+                    let sender = index % keys.count
+                    var receiver = Int(random.next() % UInt64(keys.count))
+                    if receiver == sender { receiver = (receiver + 1) % keys.count }
+                    index += 1
+                    let from = Address(keys[sender].publicKey)
+                    let to = Address(keys[receiver].publicKey)
+                    let amount = 1 + random.next() % 100_000
+                    let header = TransactionHeader(chainId: chainId, expiration: UInt64(Date().timeIntervalSince1970 * 1000) + 600_000,
+                                                   nonce: nonces[sender], fee: ChainParameters().minimumFee)
+                    nonces[sender] += 1
+                    let message = Message(.transfer(inputs: [AmountEntry(from, amount)], outputs: [AmountEntry(to, amount)], memo: []),
+                                          authorizer: from)
+                    let transaction = SignedTransaction.sign(Transaction(header: header, messages: [message]), with: [keys[sender]])
+                    // One sender always goes to the same node, so its nonces arrive in order there.
+                    let client = targets[sender % targets.count]
+                    let tracker = self.tracker
+                    let submittedAt = Date()
+                    group.addTask {
+                        do {
+                            let answer = try await client.post("/v1/transactions",
+                                                               NodeAPI.Submission(transaction: Hex.encode(transaction.canonicalBytes)),
+                                                               as: NodeAPI.Submitted.self)
+                            tracker.submitted(answer.id, at: submittedAt)
+                        } catch {
+                            tracker.failed("\(error)")
+                        }
+                    }
+                    sent += 1
+                }
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+        }
+    }
+}
+
+struct SeededLoadRandom {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Set once (by Ctrl-C) and read by the loops that must stop.
+final class StopFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func stop() { flag.store(true, ordering: .relaxed) }
+    var isStopped: Bool { flag.load(ordering: .relaxed) }
+}
