@@ -61,7 +61,6 @@ let package = Package(
             name: "AlzaNet",
             dependencies: [
                 "AlzaCore",
-                .product(name: "FlyingSocks", package: "FlyingFox"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: alzaSwiftSettings

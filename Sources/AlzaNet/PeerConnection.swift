@@ -1,236 +1,237 @@
 import AlzaCore
-import FlyingSocks
+import Dispatch
 import Foundation
 import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// One TCP connection: a reader task cutting the byte stream into frames, and a writer task draining a bounded
-/// send queue (frames coalesced into large writes). Reads and writes are direct `recv`/`send` calls on the
-/// non-blocking socket; FlyingSocks' epoll pool wakes a task when its socket is ready.
+/// One TCP connection on a non-blocking socket driven by Dispatch sources (libdispatch keeps the socket in its
+/// epoll set for the connection's life: no registration per read).
 ///
-/// The send queue is bounded in frames and bytes: a peer that does not read fast enough makes `enqueue` fail,
-/// and the transport drops the peer instead of letting its queue grow.
-final class PeerConnection: Sendable {
+/// All socket work runs on the connection's serial queue: reads drain the socket until it would block and hand
+/// complete frames to `deliver`; writes go out at once while the socket accepts them, and the rest waits in a
+/// bounded send queue flushed when the socket becomes writable. A peer that does not read makes `enqueue` fail
+/// once the queue is full, and the transport drops it.
+final class PeerConnection: @unchecked Sendable {
     let id: UInt64
-    let socket: Socket
-    let pool: any AsyncSocketPool
+    let fd: Int32
     let inbound: Bool
     /// The address it was dialed at (outbound) or its remote address (inbound).
     let address: String
     let maximumQueuedBytes: Int
     let maximumQueuedFrames: Int
 
-    private struct SendQueue {
-        var frames: [[UInt8]] = []
-        var bytes = 0
-        var closed = false
-        /// Accept nothing more; the writer ends once what is queued is sent.
-        var draining = false
-        var writerWaiting: CheckedContinuation<Void, Never>?
-    }
+    private let queue: DispatchQueue
+    private let readSource: any DispatchSourceRead
+    private let writeSource: any DispatchSourceWrite
+    // Mutated only on `queue`.
+    private var decoder: FrameDecoder
+    private var readBuffer = [UInt8](repeating: 0, count: 64 << 10)
+    private var outbox: [[UInt8]] = []
+    private var outboxOffset = 0
+    private var writeArmed = false
+    private var draining = false
+    private var closed = false
+    // Read from any thread.
+    private let accounting = Mutex((queuedBytes: 0, queuedFrames: 0, closing: false,
+                                    framesSent: UInt64(0), bytesSent: UInt64(0), bytesReceived: UInt64(0)))
+    private let deliver: @Sendable (UInt64, [Frame]) -> Void
+    private let onClose: @Sendable (UInt64, NetworkError) -> Void
 
-    private let queue = Mutex(SendQueue())
-    private let counters = Mutex((framesSent: UInt64(0), bytesSent: UInt64(0), bytesReceived: UInt64(0)))
-
-    init(id: UInt64, socket: Socket, pool: any AsyncSocketPool, inbound: Bool, address: String,
-         maximumQueuedBytes: Int, maximumQueuedFrames: Int) {
+    init(id: UInt64, fd: Int32, inbound: Bool, address: String, maximumPayload: Int, maximumQueuedBytes: Int,
+         maximumQueuedFrames: Int, deliver: @escaping @Sendable (UInt64, [Frame]) -> Void,
+         onClose: @escaping @Sendable (UInt64, NetworkError) -> Void) {
         self.id = id
-        self.socket = socket
-        self.pool = pool
+        self.fd = fd
         self.inbound = inbound
         self.address = address
         self.maximumQueuedBytes = maximumQueuedBytes
         self.maximumQueuedFrames = maximumQueuedFrames
+        self.deliver = deliver
+        self.onClose = onClose
+        decoder = FrameDecoder(maximumPayload: maximumPayload)
+        // A serial queue per connection on the shared, width-limited global pool: a private queue would target
+        // the overcommitting root queue and cost a thread per busy connection (hundreds of threads in a testnet).
+        queue = DispatchQueue(label: "alza.connection.\(id)", target: .global())
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         var one: Int32 = 1
-        setsockopt(socket.file.rawValue, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        readSource = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
+        writeSource = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: queue)
     }
 
-    var statistics: (framesSent: UInt64, bytesSent: UInt64, bytesReceived: UInt64) { counters.withLock { $0 } }
-    var queuedBytes: Int { queue.withLock { $0.bytes } }
-
-    /// Queues a frame. Returns false (and queues nothing) when the queue is full or the connection closed.
-    func enqueue(_ frame: Frame) -> Bool {
-        let bytes = frame.bytes
-        let waiter: CheckedContinuation<Void, Never>?
-        let accepted: Bool
-        (accepted, waiter) = queue.withLock { queue in
-            guard !queue.closed, !queue.draining, queue.frames.count < maximumQueuedFrames,
-                  queue.bytes + bytes.count <= maximumQueuedBytes
-            else { return (false, nil) }
-            queue.frames.append(bytes)
-            queue.bytes += bytes.count
-            let waiter = queue.writerWaiting
-            queue.writerWaiting = nil
-            return (true, waiter)
-        }
-        waiter?.resume()
-        return accepted
+    /// Starts reading. Frames arrive through `deliver`, the end through `onClose` (exactly once).
+    func start() {
+        readSource.setEventHandler { [weak self] in self?.readAvailable() }
+        writeSource.setEventHandler { [weak self] in self?.flush() }
+        // The descriptor is closed once both sources are cancelled (no handler can touch it afterwards).
+        let fd = self.fd
+        let group = DispatchGroup()
+        group.enter()
+        group.enter()
+        readSource.setCancelHandler { group.leave() }
+        writeSource.setCancelHandler { group.leave() }
+        group.notify(queue: .global()) { close(fd) }
+        readSource.resume()
     }
 
-    /// Queues `last` (a goodbye), then lets the writer finish what is queued and end, which closes the connection.
-    func closeAfterFlush(last: Frame) {
-        let bytes = last.bytes
-        let waiter = queue.withLock { queue -> CheckedContinuation<Void, Never>? in
-            guard !queue.closed, !queue.draining else { return nil }
-            queue.frames.append(bytes)
-            queue.bytes += bytes.count
-            queue.draining = true
-            let waiter = queue.writerWaiting
-            queue.writerWaiting = nil
-            return waiter
-        }
-        waiter?.resume()
+    var statistics: (framesSent: UInt64, bytesSent: UInt64, bytesReceived: UInt64) {
+        accounting.withLock { ($0.framesSent, $0.bytesSent, $0.bytesReceived) }
     }
 
-    /// Stops the writer; the caller closes the socket.
-    func closeQueue() {
-        let waiter = queue.withLock { queue -> CheckedContinuation<Void, Never>? in
-            queue.closed = true
-            queue.frames.removeAll()
-            queue.bytes = 0
-            let waiter = queue.writerWaiting
-            queue.writerWaiting = nil
-            return waiter
-        }
-        waiter?.resume()
-    }
+    var queuedBytes: Int { accounting.withLock { $0.queuedBytes } }
 
     // MARK: Writing
 
-    /// Writes queued frames until the queue closes or the socket fails.
-    func runWriter() async throws(NetworkError) {
-        while true {
-            let batch: [UInt8]? = await nextBatch()
-            guard let batch else { return }
-            try await write(batch)
-            counters.withLock {
-                $0.bytesSent += UInt64(batch.count)
-            }
+    /// Queues a frame for sending. Returns false (queuing nothing) when the send queue is full or closing.
+    func enqueue(_ frame: Frame) -> Bool {
+        let bytes = frame.bytes
+        let accepted = accounting.withLock { state -> Bool in
+            guard !state.closing, state.queuedFrames < maximumQueuedFrames,
+                  state.queuedBytes + bytes.count <= maximumQueuedBytes
+            else { return false }
+            state.queuedBytes += bytes.count
+            state.queuedFrames += 1
+            return true
+        }
+        guard accepted else { return false }
+        queue.async {
+            guard !self.closed else { return }
+            self.outbox.append(bytes)
+            if !self.writeArmed { self.flush() }
+        }
+        return true
+    }
+
+    /// Sends `last`, then closes once everything queued is out (a goodbye with the reason).
+    func closeAfterFlush(last: Frame) {
+        _ = enqueue(last)
+        accounting.withLock { $0.closing = true }
+        queue.async {
+            self.draining = true
+            if self.outbox.isEmpty { self.finish(.closedByPeer(reason: "closed locally")) }
         }
     }
 
-    /// Waits for queued frames and takes up to 256 KiB of them as one buffer (nil once closed).
-    private func nextBatch() async -> [UInt8]? {
-        while true {
-            let taken: (batch: [UInt8]?, frames: Int, wait: Bool) = queue.withLock { queue in
-                if queue.closed { return (nil, 0, false) }
-                guard !queue.frames.isEmpty else { return (nil, 0, !queue.draining) }
-                var batch: [UInt8] = []
-                var taken = 0
-                while taken < queue.frames.count && (batch.isEmpty || batch.count + queue.frames[taken].count <= 256 << 10) {
-                    batch += queue.frames[taken]
+    /// Closes now (queued frames are dropped).
+    func shutdownSocket(reason: NetworkError = .closedByPeer(reason: "closed locally")) {
+        accounting.withLock { $0.closing = true }
+        queue.async { self.finish(reason) }
+    }
+
+    /// Writes queued frames, coalescing them, until the socket would block (then waits for writability).
+    private func flush() {
+        guard !closed else { return }
+        var sentFrames = 0
+        var sentBytes = 0
+        while !outbox.isEmpty {
+            // Coalesce small frames into one write.
+            var batch = outbox[0]
+            var offset = outboxOffset
+            var taken = 1
+            if offset == 0 {
+                while taken < outbox.count && batch.count + outbox[taken].count <= 256 << 10 {
+                    batch += outbox[taken]
                     taken += 1
                 }
-                queue.frames.removeFirst(taken)
-                queue.bytes -= batch.count
-                return (batch, taken, false)
             }
-            if let batch = taken.batch {
-                counters.withLock { $0.framesSent += UInt64(taken.frames) }
-                return batch
+            let written = batch.withUnsafeBytes { send(fd, $0.baseAddress! + offset, batch.count - offset, Int32(MSG_NOSIGNAL)) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN || errno == EWOULDBLOCK { break }
+                finish(.socket(String(cString: strerror(errno))))
+                return
             }
-            guard taken.wait else { return nil }
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = queue.withLock { queue -> Bool in
-                    if queue.closed || queue.draining || !queue.frames.isEmpty { return true }
-                    queue.writerWaiting = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
+            offset += written
+            if offset < batch.count {
+                // Partial write: keep the batch as the head of the queue.
+                outbox.removeFirst(taken)
+                outbox.insert(batch, at: 0)
+                outboxOffset = offset
+                sentBytes += written
+                break
+            }
+            outbox.removeFirst(taken)
+            outboxOffset = 0
+            sentFrames += taken
+            sentBytes += written
+        }
+        if sentBytes > 0 || sentFrames > 0 {
+            let frames = sentFrames
+            let bytes = sentBytes
+            accounting.withLock {
+                $0.framesSent += UInt64(frames)
+                $0.bytesSent += UInt64(bytes)
+                $0.queuedFrames -= frames
+                $0.queuedBytes = max(0, $0.queuedBytes - bytes)
             }
         }
-    }
-
-    private func write(_ bytes: [UInt8]) async throws(NetworkError) {
-        var offset = 0
-        while offset < bytes.count {
-            let sent = bytes.withUnsafeBytes {
-                Glibc.send(socket.file.rawValue, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+        if outbox.isEmpty {
+            if writeArmed {
+                writeSource.suspend()
+                writeArmed = false
             }
-            if sent > 0 {
-                offset += sent
-            } else if sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                do {
-                    try await pool.suspendSocket(socket, untilReadyFor: .write)
-                } catch {
-                    throw .socket("closed while writing")
-                }
-            } else if sent < 0 && errno == EINTR {
-                continue
-            } else {
-                throw .socket(String(cString: strerror(errno)))
-            }
+            if draining { finish(.closedByPeer(reason: "closed locally")) }
+        } else if !writeArmed {
+            writeSource.resume()
+            writeArmed = true
         }
     }
 
     // MARK: Reading
 
-    /// Reads until the peer closes or an error; hands every batch of complete frames to `deliver`.
-    func runReader(maximumPayload: Int, deliver: @Sendable ([Frame]) async -> Bool) async throws(NetworkError) {
-        var decoder = FrameDecoder(maximumPayload: maximumPayload)
-        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+    private func readAvailable() {
+        guard !closed else { return }
+        var frames: [Frame] = []
+        var total = 0
         while true {
-            let received = buffer.withUnsafeMutableBytes { recv(socket.file.rawValue, $0.baseAddress!, $0.count, 0) }
+            let received = readBuffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
             if received > 0 {
-                counters.withLock { $0.bytesReceived += UInt64(received) }
-                let decoded = buffer.withUnsafeBytes { raw in
+                total += received
+                let decoded = readBuffer.withUnsafeBytes { raw in
                     Result { () throws(FrameError) in try decoder.append(UnsafeRawBufferPointer(rebasing: raw[0..<received])) }
                 }
-                let frames: [Frame]
                 switch decoded {
-                case .success(let complete): frames = complete
-                case .failure(let error): throw .frame(error)
+                case .success(let complete): frames += complete
+                case .failure(let error):
+                    flushFrames(frames, bytes: total)
+                    finish(.frame(error))
+                    return
                 }
-                if !frames.isEmpty, await !deliver(frames) { return }
+                if total >= 1 << 20 { break }   // let other connections run; the source fires again
             } else if received == 0 {
-                throw .closedByPeer(reason: "end of stream")
+                flushFrames(frames, bytes: total)
+                finish(.closedByPeer(reason: "end of stream"))
+                return
+            } else if errno == EINTR {
+                continue
             } else if errno == EAGAIN || errno == EWOULDBLOCK {
-                do {
-                    try await pool.suspendSocket(socket, untilReadyFor: .read)
-                } catch {
-                    throw .socket("closed while reading")
-                }
-            } else if errno != EINTR {
-                throw .socket(String(cString: strerror(errno)))
+                break
+            } else {
+                flushFrames(frames, bytes: total)
+                finish(.socket(String(cString: strerror(errno))))
+                return
             }
         }
+        flushFrames(frames, bytes: total)
     }
 
-    /// Wakes both tasks (the socket reports end of stream and errors) so `run` ends; `run` closes the descriptor.
-    func shutdownSocket() {
-        closeQueue()
-        shutdown(socket.file.rawValue, Int32(SHUT_RDWR))
+    private func flushFrames(_ frames: [Frame], bytes: Int) {
+        if bytes > 0 { accounting.withLock { $0.bytesReceived += UInt64(bytes) } }
+        if !frames.isEmpty { deliver(id, frames) }
     }
 
-    /// Runs reader and writer until either ends, then closes the descriptor (only once no task waits on it).
-    /// Returns why the connection ended.
-    func run(maximumPayload: Int, deliver: @escaping @Sendable ([Frame]) async -> Bool) async -> NetworkError {
-        let reason = await withTaskGroup(of: NetworkError.self) { group in
-            group.addTask {
-                do throws(NetworkError) {
-                    try await self.runReader(maximumPayload: maximumPayload, deliver: deliver)
-                    return .closedByPeer(reason: "closed locally")
-                } catch {
-                    return error
-                }
-            }
-            group.addTask {
-                do throws(NetworkError) {
-                    try await self.runWriter()
-                    return .closedByPeer(reason: "closed locally")
-                } catch {
-                    return error
-                }
-            }
-            let first = await group.next() ?? .closedByPeer(reason: "closed")
-            shutdownSocket()
-            group.cancelAll()
-            while await group.next() != nil {}
-            return first
-        }
-        try? socket.close()
-        return reason
+    private func finish(_ reason: NetworkError) {
+        guard !closed else { return }
+        closed = true
+        accounting.withLock { $0.closing = true }
+        outbox.removeAll()
+        shutdown(fd, Int32(SHUT_RDWR))
+        readSource.cancel()
+        if !writeArmed { writeSource.resume() }   // a suspended source cannot be cancelled
+        writeSource.cancel()
+        writeArmed = false
+        onClose(id, reason)
     }
 }

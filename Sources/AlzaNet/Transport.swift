@@ -1,5 +1,5 @@
 import AlzaCore
-import FlyingSocks
+import Dispatch
 import Foundation
 import Logging
 import Synchronization
@@ -75,22 +75,42 @@ public struct TransportStatistics: Sendable, Equatable {
     public var droppedSlowPeers: UInt64 = 0
 }
 
-/// The node's network (DESIGN.md §8): TCP on BSD sockets (FlyingSocks' epoll pool), framing, mutual handshake,
+/// The node's network (DESIGN.md §8): TCP on BSD sockets driven by Dispatch sources, framing, mutual handshake,
 /// gossip with a mesh and lazy announcements, point-to-point messages and requests, peer exchange, reconnect with
 /// backoff, bounded per-peer send queues. An actor: its state changes one event at a time; the gossip,
 /// handshake and peer-table logic are pure cores it feeds.
 public actor Transport {
     public let configuration: NetworkConfiguration
     private let logger: Logger
-    private let pool: any AsyncSocketPool
-    private var listener: Socket?
+    private var listener: (fd: Int32, source: any DispatchSourceRead)?
     public private(set) var boundAddress: String?
+
+    /// Everything the sockets report, in one stream consumed by one task: no task per message.
+    private enum Inbound: Sendable {
+        case accepted(fd: Int32, address: String)
+        case dialed(fd: Int32?, address: String)
+        case frames(UInt64, [Frame])
+        case closed(UInt64, NetworkError)
+        /// Queued by `post(_:)` from outside the actor: sent in order without a task per message.
+        case outgoing(Outgoing)
+    }
+
+    /// A message a caller hands to the transport without awaiting it (`post(_:)`).
+    public enum Outgoing: Sendable {
+        case publish(GossipTopic, [UInt8])
+        case direct([UInt8], to: String)
+    }
+
+    private let inbound: AsyncStream<Inbound>
+    private let inboundSink: AsyncStream<Inbound>.Continuation
 
     private struct Link {
         var connection: PeerConnection
         var handshake: HandshakeCore
         var peer: PeerInfo?
         var opened: UInt64
+        /// Refused: frames still in flight are ignored.
+        var closing = false
     }
 
     private var links: [UInt64: Link] = [:]
@@ -110,7 +130,7 @@ public actor Transport {
     public init(configuration: NetworkConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        pool = SocketPool.make(maxEvents: 64)
+        (inbound, inboundSink) = AsyncStream.makeStream(of: Inbound.self, bufferingPolicy: .unbounded)
         gossip = GossipCore(configuration: configuration.gossip, seed: configuration.randomSeed)
         peerTable = PeerTable(seeds: configuration.seeds, ownAddress: configuration.listenAddress ?? "",
                               seed: configuration.randomSeed &+ 1)
@@ -127,34 +147,94 @@ public actor Transport {
     public func start() async throws(NetworkError) {
         guard !running else { return }
         running = true
-        do {
-            try await pool.prepare()
-        } catch {
-            throw .socket("cannot prepare the socket pool: \(error)")
-        }
-        let pool = self.pool
-        tasks.append(Task { try? await pool.run() })
         if let listenAddress = configuration.listenAddress {
-            let (host, port) = try Self.parse(listenAddress)
-            do {
-                let socket = try Socket(domain: AF_INET, type: .stream)
-                try socket.setValue(true, for: .localAddressReuse)
-                try socket.bind(to: .inet(ip4: host, port: port))
-                try socket.listen(maxPendingConnection: 128)
-                listener = socket
-                if case .ip4(let boundHost, let boundPort) = try socket.sockname() {
-                    boundAddress = "\(boundHost):\(boundPort)"
+            let (fd, bound) = try Self.listen(on: listenAddress)
+            boundAddress = bound
+            let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: DispatchQueue(label: "alza.accept", target: .global()))
+            let sink = inboundSink
+            source.setEventHandler {
+                while true {
+                    var address = sockaddr_in()
+                    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+                    let accepted = withUnsafeMutablePointer(to: &address) {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(fd, $0, &length) }
+                    }
+                    if accepted < 0 { break }
+                    sink.yield(.accepted(fd: accepted, address: Self.describe(address)))
                 }
-            } catch {
-                throw .socket("cannot listen on \(listenAddress): \(error)")
             }
-            let listening = try? AsyncSocket(socket: listener!, pool: pool)
-            if let listening {
-                tasks.append(Task { await self.acceptLoop(listening) })
-            }
+            source.setCancelHandler { close(fd) }
+            source.resume()
+            listener = (fd, source)
         }
+        let stream = inbound
+        tasks.append(Task { for await event in stream { self.process(event) } })
         tasks.append(Task { await self.dialLoop() })
         tasks.append(Task { await self.heartbeatLoop() })
+    }
+
+    private static func listen(on address: String) throws(NetworkError) -> (Int32, String) {
+        let (host, port) = try parse(address)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw .socket("socket: \(String(cString: strerror(errno)))") }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var socketAddress = sockaddr_in()
+        socketAddress.sin_family = sa_family_t(AF_INET)
+        socketAddress.sin_port = in_port_t(port).bigEndian
+        socketAddress.sin_addr.s_addr = inet_addr(host)
+        let bound = withUnsafePointer(to: &socketAddress) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, Glibc.listen(fd, 256) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw .socket("cannot listen on \(address): \(reason)")
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        var actual = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &actual) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return (fd, describe(actual))
+    }
+
+    private static func describe(_ address: sockaddr_in) -> String {
+        var copy = address.sin_addr
+        var buffer = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+        inet_ntop(AF_INET, &copy, &buffer, socklen_t(INET_ADDRSTRLEN))
+        let host = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return "\(host):\(UInt16(bigEndian: address.sin_port))"
+    }
+
+    /// Connects with a timeout on a background thread (a blocking connect does not hold up the actor).
+    private static func connect(to address: String, timeoutMilliseconds: Int32) -> Int32? {
+        guard let (host, port) = try? parse(address) else { return nil }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        var socketAddress = sockaddr_in()
+        socketAddress.sin_family = sa_family_t(AF_INET)
+        socketAddress.sin_port = in_port_t(port).bigEndian
+        socketAddress.sin_addr.s_addr = inet_addr(host)
+        let result = withUnsafePointer(to: &socketAddress) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if result != 0 && errno != EINPROGRESS {
+            close(fd)
+            return nil
+        }
+        var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        var error: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard poll(&descriptor, 1, timeoutMilliseconds) == 1,
+              getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0, error == 0
+        else {
+            close(fd)
+            return nil
+        }
+        return fd
     }
 
     /// Closes every connection and stops all tasks.
@@ -164,8 +244,9 @@ public actor Transport {
         for (_, link) in links { link.connection.shutdownSocket() }
         for task in tasks { task.cancel() }
         tasks.removeAll()
-        try? listener?.close()
+        listener?.source.cancel()
         listener = nil
+        inboundSink.finish()
         for (_, continuation) in requests { continuation.resume(throwing: NetworkError.requestTimeout(peer: "shutdown")) }
         requests.removeAll()
         sink.finish()
@@ -180,26 +261,6 @@ public actor Transport {
 
     // MARK: Connections
 
-    private func acceptLoop(_ listening: AsyncSocket) async {
-        while running && !Task.isCancelled {
-            do {
-                let accepted = try await listening.accept()
-                let remote = (try? accepted.socket.remotePeer()).map { address -> String in
-                    if case .ip4(let host, let port) = address { return "\(host):\(port)" }
-                    return "\(address)"
-                } ?? "?"
-                guard links.count < configuration.maximumPeers * 2 else {
-                    try? accepted.socket.close()
-                    continue
-                }
-                open(accepted.socket, inbound: true, address: remote)
-            } catch {
-                if !running || Task.isCancelled { return }
-                try? await Task.sleep(for: .milliseconds(50))
-            }
-        }
-    }
-
     private func dialLoop() async {
         while running && !Task.isCancelled {
             let now = Self.now()
@@ -207,8 +268,7 @@ public actor Transport {
             if established < configuration.maximumPeers {
                 for address in peerTable.dialCandidates(now: now, limit: 8) {
                     peerTable.attempting(address, now: now)
-                    let pool = self.pool
-                    Task { await self.dial(address, pool: pool) }
+                    dial(address)
                 }
             }
             try? await Task.sleep(for: .milliseconds(configuration.dialIntervalMilliseconds))
@@ -218,46 +278,62 @@ public actor Transport {
     /// Connects to `address` now (besides the seeds, which are dialed automatically).
     public func connect(to address: String) {
         peerTable.learn([address])
-        let pool = self.pool
-        Task { await self.dial(address, pool: pool) }
+        dial(address)
     }
 
-    private func dial(_ address: String, pool: any AsyncSocketPool) async {
-        do {
-            let (host, port) = try Self.parse(address)
-            let socket = try await AsyncSocket.connected(to: try sockaddr_in.inet(ip4: host, port: port), pool: pool,
-                                                         timeout: 3)
-            guard running else {
-                try? socket.socket.close()
-                return
-            }
-            open(socket.socket, inbound: false, address: address)
-        } catch {
-            peerTable.disconnected(address, now: Self.now())
+    private func dial(_ address: String) {
+        let sink = inboundSink
+        DispatchQueue.global().async {
+            sink.yield(.dialed(fd: Self.connect(to: address, timeoutMilliseconds: 3_000), address: address))
         }
     }
 
-    private func open(_ socket: Socket, inbound: Bool, address: String) {
+    private func process(_ event: Inbound) {
+        switch event {
+        case .accepted(let fd, let address):
+            guard running, links.count < configuration.maximumPeers * 2 else {
+                close(fd)
+                return
+            }
+            open(fd, inbound: true, address: address)
+        case .dialed(let fd, let address):
+            guard let fd else {
+                peerTable.disconnected(address, now: Self.now())
+                return
+            }
+            guard running else {
+                close(fd)
+                return
+            }
+            open(fd, inbound: false, address: address)
+        case .frames(let id, let frames):
+            received(frames, on: id)
+        case .closed(let id, let reason):
+            closed(id, reason: reason)
+        case .outgoing(.publish(let topic, let payload)):
+            publish(topic, payload: payload)
+        case .outgoing(.direct(let payload, let peer)):
+            // A peer that left meanwhile simply misses the message, as with any send to a closing socket.
+            try? sendDirect(payload, to: peer)
+        }
+    }
+
+    private func open(_ fd: Int32, inbound: Bool, address: String) {
         let id = nextConnectionId
         nextConnectionId += 1
-        let connection = PeerConnection(id: id, socket: socket, pool: pool, inbound: inbound, address: address,
-                                        maximumQueuedBytes: configuration.sendQueueLimitBytes,
-                                        maximumQueuedFrames: configuration.sendQueueLimitFrames)
+        let sink = inboundSink
+        let connection = PeerConnection(
+            id: id, fd: fd, inbound: inbound, address: address, maximumPayload: configuration.maximumFramePayload,
+            maximumQueuedBytes: configuration.sendQueueLimitBytes, maximumQueuedFrames: configuration.sendQueueLimitFrames,
+            deliver: { sink.yield(.frames($0, $1)) }, onClose: { sink.yield(.closed($0, $1)) })
         let hello = Hello(chainId: configuration.chainId, nodeKey: configuration.nodeKey.publicKey, roles: configuration.roles,
                           listenAddress: boundAddress ?? "", nonce: Bytes32(SecureRandom.bytes(32))!,
                           agent: configuration.agent)
         let handshake = HandshakeCore(local: hello, key: configuration.nodeKey)
         links[id] = Link(connection: connection, handshake: handshake, peer: nil, opened: Self.now())
+        connection.start()
         _ = connection.enqueue(handshake.openingFrame)
-        let maximumPayload = configuration.maximumFramePayload
         let timeout = configuration.handshakeTimeoutMilliseconds
-        // Ends when the socket is shut down (by `refuse`, `stop` or the peer); then the link is forgotten.
-        Task {
-            let reason = await connection.run(maximumPayload: maximumPayload) { frames in
-                await self.received(frames, on: id)
-            }
-            self.closed(id, reason: reason)
-        }
         Task {
             try? await Task.sleep(for: .milliseconds(timeout))
             self.checkHandshake(id, timeout: timeout)
@@ -271,15 +347,16 @@ public actor Transport {
 
     /// Logs one clear line, reports the refusal, tells the peer why, and closes the connection.
     private func refuse(_ id: UInt64, _ error: NetworkError) {
-        guard let link = links[id] else { return }
+        guard let link = links[id], !link.closing else { return }
+        links[id]?.closing = true
         report(error, link: link)
         if case .slowPeer = error {
-            link.connection.shutdownSocket()   // it does not read: nothing more can be flushed to it
+            link.connection.shutdownSocket(reason: error)   // it does not read: nothing more can be flushed to it
         } else {
             link.connection.closeAfterFlush(last: Frame(kind: .goodbye, payload: Array(error.description.utf8)))
             Task {
                 try? await Task.sleep(for: .seconds(1))
-                link.connection.shutdownSocket()
+                link.connection.shutdownSocket(reason: error)
             }
         }
     }
@@ -307,10 +384,9 @@ public actor Transport {
 
     // MARK: Frames
 
-    /// Returns false to stop reading (the connection is being closed).
-    private func received(_ frames: [Frame], on id: UInt64) -> Bool {
+    private func received(_ frames: [Frame], on id: UInt64) {
         for frame in frames {
-            guard var link = links[id] else { return false }
+            guard var link = links[id], !link.closing else { return }
             if link.peer == nil {
                 switch link.handshake.receive(frame) {
                 case .send(let reply):
@@ -323,7 +399,7 @@ public actor Transport {
                     establish(id, hello: hello)
                 case .failed(let error):
                     refuse(id, error)
-                    return false
+                    return
                 }
                 continue
             }
@@ -332,10 +408,9 @@ public actor Transport {
                 try handle(frame, from: peer, link: &link)
             } catch {
                 refuse(id, error)
-                return false
+                return
             }
         }
-        return true
     }
 
     private func establish(_ id: UInt64, hello: Hello) {
@@ -440,6 +515,12 @@ public actor Transport {
     }
 
     // MARK: Sending
+
+    /// Queues a message for sending, in order, from any context. Shells producing many messages (a chain
+    /// service carrying out consensus effects) use this instead of one awaiting task per message.
+    public nonisolated func post(_ message: Outgoing) {
+        inboundSink.yield(.outgoing(message))
+    }
 
     /// Gossips a message: this node's own, or one it received and validated (forwarding it).
     public func publish(_ topic: GossipTopic, payload: [UInt8]) {

@@ -56,12 +56,12 @@ struct TxCommand: AsyncParsableCommand {
             let payer = Address(signer.publicKey)
             do {
                 let info = try await client.get("/v1/chain/info", as: NodeAPI.ChainInfo.self)
-                let account = try await client.get("/v1/accounts/\(payer)", as: NodeAPI.Account.self)
+                let account = try await client.get("/v1/accounts/\(payer)", as: NodeAPI.AccountView.self)
                 let recipient: Address
                 if let address = try? Address(parsing: to) {
                     recipient = address
                 } else {
-                    recipient = try Address(parsing: try await client.get("/v1/accounts/\(to)", as: NodeAPI.Account.self).address)
+                    recipient = try Address(parsing: try await client.get("/v1/accounts/\(to)", as: NodeAPI.AccountView.self).address)
                 }
                 let header = TransactionHeader(chainId: try Hash(hex: info.chainId),
                                                expiration: UInt64(Date().timeIntervalSince1970 * 1000) + 600_000,
@@ -70,14 +70,14 @@ struct TxCommand: AsyncParsableCommand {
                                                 memo: []), authorizer: payer)
                 let transaction = SignedTransaction.sign(Transaction(header: header, messages: [message]), with: [signer])
                 let submitted = try await client.post("/v1/transactions",
-                                                      NodeAPI.Submission(transaction: Hex.encode(transaction.canonicalBytes)),
+                                                      NodeAPI.SubmitRequest(transaction: Hex.encode(transaction.canonicalBytes)),
                                                       as: NodeAPI.Submitted.self)
                 print("submitted \(submitted.id)")
                 guard let wait else { return }
                 let deadline = Date().addingTimeInterval(300)
                 var last = ""
                 while Date() < deadline {
-                    let status = try await client.get("/v1/transactions/\(submitted.id)", as: NodeAPI.TransactionStatus.self)
+                    let status = try await client.get("/v1/transactions/\(submitted.id)", as: NodeAPI.TransactionStatusView.self)
                     if status.status != last {
                         print("\(status.status)\(status.height.map { " at height \($0)" } ?? "")\(status.reason.map { ": \($0)" } ?? "")")
                         last = status.status

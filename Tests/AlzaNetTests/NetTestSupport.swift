@@ -69,8 +69,9 @@ func eventually(within seconds: Double = 10, _ condition: @Sendable () async -> 
     return await condition()
 }
 
-/// A plain blocking TCP client for feeding a transport bytes of our choosing.
-final class RawClient {
+/// A plain TCP client for feeding a transport bytes of our choosing. Its blocking reads run on a thread of
+/// their own: blocking a task would hold one of the few cooperative threads the transport under test needs.
+final class RawClient: Sendable {
     let fd: Int32
 
     init(address: String) throws {
@@ -84,7 +85,7 @@ final class RawClient {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard result == 0 else { throw NetworkError.socket("connect failed") }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        var timeout = timeval(tv_sec: 15, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
@@ -95,7 +96,22 @@ final class RawClient {
     }
 
     /// Reads frames until `count` arrived or the peer closed.
-    func readFrames(count: Int, maximumPayload: Int = 1 << 20) -> [Frame] {
+    func readFrames(count: Int, maximumPayload: Int = 1 << 20) async -> [Frame] {
+        await Self.onOwnThread { self.readFramesBlocking(count: count, maximumPayload: maximumPayload) }
+    }
+
+    /// True once the peer closed the connection (a read returns 0 or fails).
+    func waitForClose() async -> Bool {
+        await Self.onOwnThread { self.waitForCloseBlocking() }
+    }
+
+    private static func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: body()) }.start()
+        }
+    }
+
+    private func readFramesBlocking(count: Int, maximumPayload: Int) -> [Frame] {
         var decoder = FrameDecoder(maximumPayload: maximumPayload)
         var frames: [Frame] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
@@ -108,8 +124,7 @@ final class RawClient {
         return frames
     }
 
-    /// True once the peer closed the connection (a read returns 0 or fails).
-    func waitForClose() -> Bool {
+    private func waitForCloseBlocking() -> Bool {
         var byte: UInt8 = 0
         while true {
             let received = recv(fd, &byte, 1, 0)

@@ -40,12 +40,12 @@ import Testing
         let hello = Hello(chainId: testChainId, nodeKey: claimed.publicKey, roles: .satellite, listenAddress: "",
                           nonce: Bytes32(SecureRandom.bytes(32))!, agent: "test")
         client.write(Frame(kind: .hello, message: hello).bytes)
-        let theirHello = try Hello(canonicalBytes: try #require(client.readFrames(count: 1).first).payload)
+        let theirHello = try Hello(canonicalBytes: try #require(await client.readFrames(count: 1).first).payload)
         let digest = HelloProof.digest(chainId: testChainId, peerNonce: theirHello.nonce, signer: claimed.publicKey,
                                        verifier: theirHello.nodeKey)
         client.write(Frame(kind: .proof, message: HelloProof(signature: actual.sign(digest))).bytes)
         #expect(await eventually { logA.refusals.contains(.badHandshakeSignature(peer: claimed.publicKey)) })
-        #expect(client.waitForClose())
+        #expect(await client.waitForClose())
         await a.stop()
     }
 
@@ -55,7 +55,7 @@ import Testing
         let client = try RawClient(address: try #require(await a.boundAddress))
         client.write([0x05, 0x00, 0x00, 0x00, 0xee, 1, 2, 3, 4, 5])   // kind 0xee does not exist
         #expect(await eventually { logA.refusals.contains(.frame(.unknownKind(0xee))) })
-        #expect(client.waitForClose())
+        #expect(await client.waitForClose())
         await a.stop()
     }
 
@@ -67,7 +67,7 @@ import Testing
         withUnsafeBytes(of: UInt32(1 << 30).littleEndian) { header += $0 }
         client.write(header + [FrameKind.hello.rawValue])
         #expect(await eventually { logA.refusals.contains(.frame(.oversize(length: 1 << 30, limit: 1 << 20))) })
-        #expect(client.waitForClose())
+        #expect(await client.waitForClose())
         await a.stop()
     }
 
@@ -76,7 +76,7 @@ import Testing
         let logA = EventLog(a)
         let client = try RawClient(address: try #require(await a.boundAddress))
         #expect(await eventually { logA.refusals.contains(.handshakeTimeout(seconds: 0.3)) })
-        #expect(client.waitForClose())
+        #expect(await client.waitForClose())
         await a.stop()
     }
 
@@ -107,7 +107,7 @@ import Testing
         let hello = Hello(chainId: testChainId, nodeKey: key.publicKey, roles: .satellite, listenAddress: "",
                           nonce: Bytes32(SecureRandom.bytes(32))!, agent: "test")
         client.write(Frame(kind: .hello, message: hello).bytes)
-        let theirHello = try Hello(canonicalBytes: try #require(client.readFrames(count: 1).first).payload)
+        let theirHello = try Hello(canonicalBytes: try #require(await client.readFrames(count: 1).first).payload)
         let digest = HelloProof.digest(chainId: testChainId, peerNonce: theirHello.nonce, signer: key.publicKey,
                                        verifier: theirHello.nodeKey)
         client.write(Frame(kind: .proof, message: HelloProof(signature: key.sign(digest))).bytes)

@@ -20,6 +20,7 @@ public actor APIServer {
     private var task: Task<Void, Never>?
 
     static let maximumBodyBytes = 1 << 20
+    static let maximumBatch = 1_000
 
     public init(chain: ChainService, satellite: SatelliteService?, metrics: NodeMetrics, roles: [String], logger: Logger) {
         self.chain = chain
@@ -81,6 +82,7 @@ public actor APIServer {
                 case (.GET, 2) where rest[0] == "blocks": return try await block(rest[1], raw: false)
                 case (.GET, 3) where rest[0] == "blocks" && rest[2] == "raw": return try await block(rest[1], raw: true)
                 case (.POST, 1) where rest == ["transactions"]: return try await submit(request)
+                case (.POST, 2) where rest == ["transactions", "batch"]: return try await submitBatch(request)
                 case (.GET, 2) where rest[0] == "transactions": return try await transactionStatus(rest[1])
                 case (.GET, 2) where rest[0] == "accounts": return try await account(rest[1])
                 case (.GET, 1) where rest == ["producers"]: return try await producers()
@@ -92,6 +94,7 @@ public actor APIServer {
                 }
             }
             let known: [[String]] = [["health"], ["metrics"], ["v1", "chain", "info"], ["v1", "transactions"],
+                                     ["v1", "transactions", "batch"],
                                      ["v1", "producers"], ["v1", "peers"], ["v1", "monitor"], ["v1", "wallet"],
                                      ["v1", "wallet", "transfer"]]
             if known.contains(path) || (path.count >= 3 && ["blocks", "transactions", "accounts"].contains(path[1])) {
@@ -123,7 +126,7 @@ public actor APIServer {
     }
 
     private func failure(_ status: HTTPStatusCode, _ code: String, _ message: String) -> HTTPResponse {
-        (try? json(APIViews.Failure(error: code, message: message), status: status)) ?? HTTPResponse(statusCode: status)
+        (try? json(NodeAPI.Failure(error: code, message: message), status: status)) ?? HTTPResponse(statusCode: status)
     }
 
     private func body(_ request: HTTPRequest) async throws -> Data {
@@ -149,14 +152,14 @@ public actor APIServer {
         let snapshot = await chain.snapshot()
         let peers = await chain.connectedPeers.count
         let behind = snapshot.currentSlot > snapshot.head.slot ? snapshot.currentSlot - snapshot.head.slot : 0
-        return try json(APIViews.Health(status: "ok", head: snapshot.head.height, lib: snapshot.lib.height, peers: peers,
+        return try json(NodeAPI.Health(status: "ok", head: snapshot.head.height, lib: snapshot.lib.height, peers: peers,
                                         behindSlots: behind))
     }
 
     private func chainInfo() async throws -> HTTPResponse {
         let snapshot = await chain.snapshot()
         let genesis = chain.genesis
-        let info = APIViews.ChainInfo(
+        let info = NodeAPI.ChainInfo(
             chainId: genesis.chainId.hex, chainName: genesis.file.chainName, node: chain.nodeName, roles: roles,
             head: .init(snapshot.head), lib: .init(snapshot.lib), currentSlot: snapshot.currentSlot,
             slotMilliseconds: genesis.parameters.slotMilliseconds, currentProducer: snapshot.currentProducer?.description,
@@ -179,7 +182,7 @@ public actor APIServer {
             return HTTPResponse(statusCode: .ok, headers: [.contentType: "application/x-lz4"], body: Data(block.bodyFrame))
         }
         let lib = await chain.snapshot().lib
-        return try json(APIViews.BlockView(block, irreversible: height <= lib.height))
+        return try json(NodeAPI.BlockView(block, irreversible: height <= lib.height))
     }
 
     private func submit(_ request: HTTPRequest) async throws -> HTTPResponse {
@@ -188,7 +191,7 @@ public actor APIServer {
         if request.headers[.contentType] == "application/octet-stream" {
             bytes = Array(data)
         } else {
-            let submission = try decode(APIViews.SubmitRequest.self, from: data)
+            let submission = try decode(NodeAPI.SubmitRequest.self, from: data)
             do {
                 bytes = try Hex.decode(submission.transaction)
             } catch {
@@ -202,9 +205,44 @@ public actor APIServer {
             throw APIFailure.bad(error)
         }
         switch await chain.submit(transaction) {
-        case .success(let id): return try json(APIViews.Submitted(id: id.hex), status: .accepted)
+        case .success(let id): return try json(NodeAPI.Submitted(id: id.hex), status: .accepted)
         case .failure(let error): throw APIFailure.bad(error)
         }
+    }
+
+    /// Up to `maximumBatch` transactions in one request (like Antelope's `push_transactions`): clients with a
+    /// steady stream (wallets, exchanges, load generators) pay one HTTP round trip per batch, not per transfer.
+    /// Each transaction gets its own outcome; one bad transaction does not refuse the others.
+    private func submitBatch(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let batch = try decode(NodeAPI.BatchSubmitRequest.self, from: try await body(request))
+        guard batch.transactions.count <= Self.maximumBatch else {
+            throw APIFailure(status: .payloadTooLarge, code: "request.batch-too-large",
+                             message: "\(batch.transactions.count) transactions in one batch; at most \(Self.maximumBatch)")
+        }
+        var outcomes = [NodeAPI.BatchOutcome?](repeating: nil, count: batch.transactions.count)
+        var decoded: [(Int, SignedTransaction)] = []
+        for (index, text) in batch.transactions.enumerated() {
+            let bytes: [UInt8]
+            do {
+                bytes = try Hex.decode(text)
+            } catch {
+                outcomes[index] = .init(error: error.code, message: error.description)
+                continue
+            }
+            do {
+                decoded.append((index, try SignedTransaction(canonicalBytes: bytes)))
+            } catch {
+                outcomes[index] = .init(error: error.code, message: error.description)
+            }
+        }
+        let results = await chain.submit(decoded.map(\.1))
+        for ((index, _), result) in zip(decoded, results) {
+            switch result {
+            case .success(let id): outcomes[index] = .init(id: id.hex)
+            case .failure(let error): outcomes[index] = .init(error: error.code, message: error.description)
+            }
+        }
+        return try json(NodeAPI.BatchSubmitted(results: outcomes.map { $0! }), status: .accepted)
     }
 
     private func transactionStatus(_ text: String) async throws -> HTTPResponse {
@@ -214,7 +252,7 @@ public actor APIServer {
         } catch {
             throw APIFailure.bad(error)
         }
-        let view: APIViews.TransactionStatusView
+        let view: NodeAPI.TransactionStatusView
         switch await chain.transactionStatus(id) {
         case .pending: view = .init(id: id.hex, status: "pending")
         case .included(let reference):
@@ -241,27 +279,27 @@ public actor APIServer {
             throw APIFailure(status: .notFound, code: "account.not-found", message: "no account \(address)")
         }
         let time = ChainService.now()
-        let view = APIViews.AccountView(
+        let view = NodeAPI.AccountView(
             address: address.description, name: account.name?.value, balance: account.balance,
             spendable: state.spendableBalance(of: address, at: time), nonce: account.nonce, staked: account.staked,
             vote: account.vote?.description, unbonding: account.unbonding.map { [$0.amount, $0.releaseAt] },
             delayRules: Dictionary(uniqueKeysWithValues: account.delayRules.map { ($0.code.description, $0.minimumSeconds) }),
             privileges: account.privileges.description, pendingDelayed: account.pendingDelayed,
-            producer: state.producers[address].map { APIViews.ProducerView($0, state: state, round: snapshot.round) })
+            producer: state.producers[address].map { NodeAPI.ProducerView($0, state: state, round: snapshot.round) })
         return try json(view)
     }
 
     private func producers() async throws -> HTTPResponse {
         let snapshot = await chain.snapshot()
         let views = snapshot.state.producers.values
-            .map { APIViews.ProducerView($0, state: snapshot.state, round: snapshot.round) }
+            .map { NodeAPI.ProducerView($0, state: snapshot.state, round: snapshot.round) }
             .sorted { ($0.delegatedStake, $1.account) > ($1.delegatedStake, $0.account) }
         return try json(views)
     }
 
     private func peers() async throws -> HTTPResponse {
         let views = await chain.connectedPeers.map {
-            APIViews.PeerView(id: $0.id, roles: $0.roles.names, listenAddress: $0.listenAddress,
+            NodeAPI.PeerView(id: $0.id, roles: $0.roles.names, listenAddress: $0.listenAddress,
                               remoteAddress: $0.remoteAddress, inbound: $0.inbound, agent: $0.agent)
         }
         return try json(views)
@@ -276,20 +314,20 @@ public actor APIServer {
 
     private func agreement() async throws -> HTTPResponse {
         let (observations, divergences) = try await requireSatellite().agreement
-        return try json(APIViews.Monitor(observations: observations, divergences: divergences))
+        return try json(NodeAPI.Monitor(observations: observations, divergences: divergences))
     }
 
     private func wallet() async throws -> HTTPResponse {
         let satellite = try requireSatellite()
         let address = await satellite.address
         let state = await chain.snapshot().state
-        return try json(APIViews.Wallet(address: address.description, balance: state.accounts[address]?.balance ?? 0,
+        return try json(NodeAPI.Wallet(address: address.description, balance: state.accounts[address]?.balance ?? 0,
                                         nonce: await chain.nextNonce(for: address)))
     }
 
     private func walletTransfer(_ request: HTTPRequest) async throws -> HTTPResponse {
         let satellite = try requireSatellite()
-        let transfer = try decode(APIViews.TransferRequest.self, from: try await body(request))
+        let transfer = try decode(NodeAPI.TransferRequest.self, from: try await body(request))
         let state = await chain.snapshot().state
         guard let recipient = state.resolve(transfer.to) else {
             throw APIFailure.bad(LedgerError.invalidAddress(transfer.to))
@@ -301,7 +339,7 @@ public actor APIServer {
             throw APIFailure.bad(error)
         }
         switch await satellite.transfer(to: recipient, amount: amount, fee: transfer.fee) {
-        case .success(let id): return try json(APIViews.Submitted(id: id.hex), status: .accepted)
+        case .success(let id): return try json(NodeAPI.Submitted(id: id.hex), status: .accepted)
         case .failure(let error): throw APIFailure.bad(error)
         }
     }

@@ -3,12 +3,13 @@ import AlzaCore
 import AlzaLedger
 import Foundation
 
-/// JSON shapes of the HTTP API (all amounts in base units; 1 ALZA = 10^8).
-enum APIViews {
-    struct Reference: Codable, Equatable {
-        var height: UInt64
-        var slot: UInt64
-        var id: String
+/// JSON shapes of the HTTP API (all amounts in base units; 1 ALZA = 10^8): what the server writes and what
+/// `NodeClient` (CLI, testnets, load generators) reads.
+public enum NodeAPI {
+    public struct Reference: Codable, Sendable, Equatable {
+        public var height: UInt64
+        public var slot: UInt64
+        public var id: String
 
         init(_ reference: BlockReference) {
             height = reference.height
@@ -17,47 +18,47 @@ enum APIViews {
         }
     }
 
-    struct Schedule: Codable {
-        var round: UInt64
-        var startSlot: UInt64
-        var producers: [String]
+    public struct Schedule: Codable, Sendable {
+        public var round: UInt64
+        public var startSlot: UInt64
+        public var producers: [String]
     }
 
-    struct ChainInfo: Codable {
-        var chainId: String
-        var chainName: String
-        var node: String
-        var roles: [String]
-        var head: Reference
-        var lib: Reference
-        var currentSlot: UInt64
-        var slotMilliseconds: UInt64
-        var currentProducer: String?
-        var schedule: Schedule
-        var mempool: Int
-        var peers: Int
-        var forkSwitches: UInt64
-        var blocksProduced: UInt64
-        var totalSupply: UInt64
+    public struct ChainInfo: Codable, Sendable {
+        public var chainId: String
+        public var chainName: String
+        public var node: String
+        public var roles: [String]
+        public var head: Reference
+        public var lib: Reference
+        public var currentSlot: UInt64
+        public var slotMilliseconds: UInt64
+        public var currentProducer: String?
+        public var schedule: Schedule
+        public var mempool: Int
+        public var peers: Int
+        public var forkSwitches: UInt64
+        public var blocksProduced: UInt64
+        public var totalSupply: UInt64
     }
 
-    struct MessageView: Codable {
-        var code: String
-        var scope: [String]
-        var recipients: [String]
-        var authorization: [String]
-        var data: String
+    public struct MessageView: Codable, Sendable {
+        public var code: String
+        public var scope: [String]
+        public var recipients: [String]
+        public var authorization: [String]
+        public var data: String
     }
 
-    struct TransactionView: Codable {
-        var id: String
-        var payer: String?
-        var nonce: UInt64
-        var fee: UInt64
-        var expiration: UInt64
-        var delaySeconds: UInt32
-        var messages: [MessageView]
-        var signatures: Int
+    public struct TransactionView: Codable, Sendable {
+        public var id: String
+        public var payer: String?
+        public var nonce: UInt64
+        public var fee: UInt64
+        public var expiration: UInt64
+        public var delaySeconds: UInt32
+        public var messages: [MessageView]
+        public var signatures: Int
 
         init(_ transaction: SignedTransaction) {
             id = transaction.id.hex
@@ -75,20 +76,20 @@ enum APIViews {
         }
     }
 
-    struct BlockView: Codable {
-        var height: UInt64
-        var slot: UInt64
-        var id: String
-        var previous: String
-        var producer: String
-        var timestamp: UInt64
-        var transactionRoot: String
-        var fieldRoot: String
-        var stateRoot: String
-        var signature: String
-        var bodyFrameBytes: Int
-        var irreversible: Bool
-        var transactions: [TransactionView]
+    public struct BlockView: Codable, Sendable {
+        public var height: UInt64
+        public var slot: UInt64
+        public var id: String
+        public var previous: String
+        public var producer: String
+        public var timestamp: UInt64
+        public var transactionRoot: String
+        public var fieldRoot: String
+        public var stateRoot: String
+        public var signature: String
+        public var bodyFrameBytes: Int
+        public var irreversible: Bool
+        public var transactions: [TransactionView]
 
         init(_ block: Block, irreversible: Bool) {
             let header = block.header
@@ -108,40 +109,40 @@ enum APIViews {
         }
     }
 
-    struct TransactionStatusView: Codable {
-        var id: String
-        var status: String
-        var height: UInt64?
-        var block: String?
-        var reason: String?
-        var code: String?
+    public struct TransactionStatusView: Codable, Sendable {
+        public var id: String
+        public var status: String
+        public var height: UInt64?
+        public var block: String?
+        public var reason: String?
+        public var code: String?
     }
 
-    struct AccountView: Codable {
-        var address: String
-        var name: String?
-        var balance: UInt64
-        var spendable: UInt64
-        var nonce: UInt64
-        var staked: UInt64
-        var vote: String?
-        var unbonding: [[UInt64]]
-        var delayRules: [String: UInt32]
-        var privileges: String
-        var pendingDelayed: UInt32
-        var producer: ProducerView?
+    public struct AccountView: Codable, Sendable {
+        public var address: String
+        public var name: String?
+        public var balance: UInt64
+        public var spendable: UInt64
+        public var nonce: UInt64
+        public var staked: UInt64
+        public var vote: String?
+        public var unbonding: [[UInt64]]
+        public var delayRules: [String: UInt32]
+        public var privileges: String
+        public var pendingDelayed: UInt32
+        public var producer: ProducerView?
     }
 
-    struct ProducerView: Codable {
-        var account: String
-        var signingKey: String
-        var url: String
-        var timeZone: Int8
-        var status: String
-        var delegatedStake: UInt64
-        var producedBlocks: UInt64
-        var lastProducedSlot: UInt64
-        var inCurrentRound: Bool
+    public struct ProducerView: Codable, Sendable {
+        public var account: String
+        public var signingKey: String
+        public var url: String
+        public var timeZone: Int8
+        public var status: String
+        public var delegatedStake: UInt64
+        public var producedBlocks: UInt64
+        public var lastProducedSlot: UInt64
+        public var inCurrentRound: Bool
 
         init(_ producer: ProducerInfo, state: LedgerState, round: RoundRecord) {
             account = producer.account.description
@@ -156,52 +157,70 @@ enum APIViews {
         }
     }
 
-    struct PeerView: Codable {
-        var id: String
-        var roles: [String]
-        var listenAddress: String
-        var remoteAddress: String
-        var inbound: Bool
-        var agent: String
+    public struct PeerView: Codable, Sendable {
+        public var id: String
+        public var roles: [String]
+        public var listenAddress: String
+        public var remoteAddress: String
+        public var inbound: Bool
+        public var agent: String
     }
 
-    struct Health: Codable {
-        var status: String
-        var head: UInt64
-        var lib: UInt64
-        var peers: Int
-        var behindSlots: UInt64
+    public struct Health: Codable, Sendable {
+        public var status: String
+        public var head: UInt64
+        public var lib: UInt64
+        public var peers: Int
+        public var behindSlots: UInt64
     }
 
-    struct Failure: Codable {
-        var error: String
-        var message: String
+    public struct Failure: Codable, Sendable {
+        public var error: String
+        public var message: String
     }
 
-    struct Submitted: Codable {
-        var id: String
+    public struct Submitted: Codable, Sendable {
+        public var id: String
     }
 
-    struct SubmitRequest: Codable {
+    public struct SubmitRequest: Codable, Sendable {
         /// Hex of the canonical `SignedTransaction`.
-        var transaction: String
+        public var transaction: String
+        public init(transaction: String) { self.transaction = transaction }
     }
 
-    struct TransferRequest: Codable {
-        var to: String
+    public struct BatchSubmitRequest: Codable, Sendable {
+        /// Hex of each canonical `SignedTransaction`.
+        public var transactions: [String]
+        public init(transactions: [String]) { self.transactions = transactions }
+    }
+
+    /// One transaction's outcome in a batch: its id, or the error that refused it.
+    public struct BatchOutcome: Codable, Sendable {
+        public var id: String?
+        public var error: String?
+        public var message: String?
+    }
+
+    public struct BatchSubmitted: Codable, Sendable {
+        public var results: [BatchOutcome]
+    }
+
+    public struct TransferRequest: Codable, Sendable {
+        public var to: String
         /// ALZA, e.g. "1.5".
-        var amount: String
-        var fee: UInt64?
+        public var amount: String
+        public var fee: UInt64?
     }
 
-    struct Wallet: Codable {
-        var address: String
-        var balance: UInt64
-        var nonce: UInt64
+    public struct Wallet: Codable, Sendable {
+        public var address: String
+        public var balance: UInt64
+        public var nonce: UInt64
     }
 
-    struct Monitor: Codable {
-        var observations: [AgreementMonitor.Observation]
-        var divergences: [AgreementMonitor.Divergence]
+    public struct Monitor: Codable, Sendable {
+        public var observations: [AgreementMonitor.Observation]
+        public var divergences: [AgreementMonitor.Divergence]
     }
 }

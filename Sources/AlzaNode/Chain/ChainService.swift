@@ -151,7 +151,7 @@ public actor ChainService {
 
     private func announceStatus() async {
         let status = ConsensusMessage.status(ChainStatus(head: core.headReference, lib: core.lib)).canonicalBytes
-        for peer in await transport.peers { try? await transport.sendDirect(status, to: peer.id) }
+        for peer in await transport.peers { transport.post(.direct(status, to: peer.id)) }
     }
 
     // MARK: Effects
@@ -166,8 +166,7 @@ public actor ChainService {
                 default: break
                 }
             case .send(let message, let peer):
-                let bytes = message.canonicalBytes
-                Task { try? await transport.sendDirect(bytes, to: peer.value) }
+                transport.post(.direct(message.canonicalBytes, to: peer.value))
             case .serveBlocks(let peer, let heights, let reversible, let more):
                 serve(to: peer, heights: heights, reversible: reversible, more: more)
             case .persistWatermark(let slot):
@@ -206,7 +205,7 @@ public actor ChainService {
     }
 
     private func publish(_ topic: GossipTopic, _ payload: [UInt8]) {
-        Task { await transport.publish(topic, payload: payload) }
+        transport.post(.publish(topic, payload))
     }
 
     private func serve(to peer: PeerID, heights: ClosedRange<UInt64>?, reversible: [Block], more: Bool) {
@@ -226,7 +225,7 @@ public actor ChainService {
         }
         if !truncated { blocks += reversible }
         let response = ConsensusMessage.blockResponse(BlockResponse(blocks: blocks, more: more || truncated)).canonicalBytes
-        Task { try? await transport.sendDirect(response, to: peer.value) }
+        transport.post(.direct(response, to: peer.value))
     }
 
     private func schedule(_ at: UInt64) {
@@ -297,6 +296,11 @@ public actor ChainService {
             if case .transactionRejected(_, let error) = effect { return .failure(error) }
         }
         return .success(transaction.id)
+    }
+
+    /// Validates and pools transactions in order, in one visit to the actor.
+    public func submit(_ batch: [SignedTransaction]) -> [Result<Hash, MempoolError>] {
+        batch.map(submit)
     }
 
     // MARK: Queries

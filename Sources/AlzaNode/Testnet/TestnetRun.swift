@@ -63,6 +63,8 @@ public struct TestnetRun: Sendable {
             public var lib: UInt64
             public var forkSwitches: UInt64
             public var rssBytes: UInt64
+            /// Holds the same block as the other nodes at the lowest head height of all running nodes.
+            public var onCommonChain: Bool
         }
 
         public struct Latency: Codable, Sendable {
@@ -84,6 +86,8 @@ public struct TestnetRun: Sendable {
         public var errorSamples: [String]
         public var agreed: Bool
         public var agreedHeight: UInt64
+        /// The lowest head height among running nodes, where `onCommonChain` was checked.
+        public var commonHeadHeight: UInt64
         public var libStart: UInt64
         public var libEnd: UInt64
         public var durationSeconds: Double
@@ -118,6 +122,14 @@ public struct TestnetRun: Sendable {
             if !options.keep && options.directory == nil { try? FileManager.default.removeItem(atPath: directory) }
         }
         let clients = Dictionary(uniqueKeysWithValues: layout.nodes.map { ($0.name, NodeClient(api: $0.api)) })
+        if options.live {
+            FileHandle.standardError.write(Data("""
+                testnet of \(layout.superNodes.count) SuperNodes and \(layout.satellites.count) satellites in \(directory)
+                node API (JSON): http://\(layout.nodes[0].api)/v1/chain/info   metrics: http://\(layout.nodes[0].api)/metrics
+                logs: \(directory)/<node>/node.log; Ctrl-C stops every node
+
+                """.utf8))
+        }
         try await waitUntilUp(layout: layout, clients: clients)
 
         let tracker = InclusionTracker()
@@ -195,7 +207,7 @@ public struct TestnetRun: Sendable {
                 continue
             }
             while next <= info.head.height, !Task.isCancelled {
-                guard let block = try? await client.get("/v1/blocks/\(next)", as: NodeAPI.Block.self) else { break }
+                guard let block = try? await client.get("/v1/blocks/\(next)", as: NodeAPI.BlockView.self) else { break }
                 tracker.included(block.transactions.map(\.id), height: block.height)
                 blockTimes[block.height] = (block.id, block.transactions.map(\.id))
                 next += 1
@@ -225,13 +237,23 @@ public struct TestnetRun: Sendable {
             nodes.append(Report.Node(name: node.name, roles: node.roles, running: running && info != nil,
                                      headHeight: info?.head.height ?? 0, headId: info?.head.id ?? "",
                                      lib: info?.lib.height ?? 0, forkSwitches: info?.forkSwitches ?? 0,
-                                     rssBytes: processes.residentBytes(of: node.name) ?? 0))
+                                     rssBytes: processes.residentBytes(of: node.name) ?? 0, onCommonChain: false))
         }
-        let live = nodes.filter(\.running)
+        var live = nodes.filter(\.running)
         let lowestLib = live.map(\.lib).min() ?? 0
+        let commonHead = live.map(\.headHeight).min() ?? 0
+        var commonIds: [String: String] = [:]
+        for node in live where commonHead > 0 {
+            commonIds[node.name] = try? await clients[node.name]!.get("/v1/blocks/\(commonHead)", as: NodeAPI.BlockView.self).id
+        }
+        let majorityId = Dictionary(grouping: commonIds.values, by: { $0 }).max { $0.value.count < $1.value.count }?.key
+        for index in nodes.indices {
+            nodes[index].onCommonChain = nodes[index].running && majorityId != nil && commonIds[nodes[index].name] == majorityId
+        }
+        live = nodes.filter(\.running)
         var ids = Set<String>()
         for node in live where lowestLib > 0 {
-            if let block = try? await clients[node.name]!.get("/v1/blocks/\(lowestLib)", as: NodeAPI.Block.self) {
+            if let block = try? await clients[node.name]!.get("/v1/blocks/\(lowestLib)", as: NodeAPI.BlockView.self) {
                 ids.insert(block.id)
             } else {
                 ids.insert("missing:\(node.name)")
@@ -243,7 +265,7 @@ public struct TestnetRun: Sendable {
                       inclusionLatencyMs: tracker.inclusionLatency, finalityLatencyMs: tracker.finalityLatency,
                       forkSwitches: forkSwitches, errors: counts.errors, errorSamples: tracker.errorSamples,
                       agreed: !live.isEmpty && live.count == nodes.count && ids.count == 1 && lowestLib > 0,
-                      agreedHeight: lowestLib, libStart: libStart, libEnd: live.map(\.lib).max() ?? 0,
+                      agreedHeight: lowestLib, commonHeadHeight: commonHead, libStart: libStart, libEnd: live.map(\.lib).max() ?? 0,
                       durationSeconds: loadSeconds, directory: options.keep || options.directory != nil ? directory : "")
     }
 }
@@ -320,56 +342,90 @@ final class InclusionTracker: Sendable {
     }
 }
 
-/// Signs transfers between the testnet's load accounts and submits them at a steady rate, spread over the
-/// target nodes' APIs.
+/// Signs transfers between the testnet's load accounts at a steady rate and submits them in batches, one
+/// request in flight per target node (so a sender's nonces, always sent to the same node, arrive in order).
 struct LoadGenerator: Sendable {
     let layout: TestnetLayout
     let targets: [NodeClient]
     let tracker: InclusionTracker
 
+    /// Transactions signed for one target and not yet posted.
+    final class Outbox: Sendable {
+        private let pending = Mutex<[(transaction: SignedTransaction, signedAt: Date)]>([])
+        private let finished = Atomic<Bool>(false)
+
+        func add(_ transaction: SignedTransaction, at date: Date) { pending.withLock { $0.append((transaction, date)) } }
+        func take(limit: Int) -> [(transaction: SignedTransaction, signedAt: Date)] {
+            pending.withLock { queue in
+                let batch = Array(queue.prefix(limit))
+                queue.removeFirst(batch.count)
+                return batch
+            }
+        }
+        func finish() { finished.store(true, ordering: .releasing) }
+        var isFinished: Bool { finished.load(ordering: .acquiring) }
+    }
+
     func run(rate: Int, seconds: Double, interrupted: StopFlag) async {
         guard rate > 0, !targets.isEmpty else { return }
         guard let chainId = try? Hash(hex: layout.chainId) else { return }
         let keys = (0..<layout.loadAccounts).map(layout.loadKey)
-        var nonces = [UInt64](repeating: 0, count: keys.count)
-        let start = Date()
-        var sent = 0
-        var index = 0
-        var random = SeededLoadRandom(seed: 7)
+        let outboxes = targets.map { _ in Outbox() }
         await withTaskGroup(of: Void.self) { group in
+            for (client, outbox) in zip(targets, outboxes) {
+                group.addTask { await Self.submit(from: outbox, to: client, tracker: tracker) }
+            }
+            var nonces = [UInt64](repeating: 0, count: keys.count)
+            let start = Date()
+            var sent = 0
+            var random = SeededLoadRandom(seed: 7)
             while Date().timeIntervalSince(start) < seconds && !interrupted.isStopped {
                 let due = Int(Date().timeIntervalSince(start) * Double(rate))
                 while sent < due {
-                    let sender = index % keys.count
+                    let sender = sent % keys.count
                     var receiver = Int(random.next() % UInt64(keys.count))
                     if receiver == sender { receiver = (receiver + 1) % keys.count }
-                    index += 1
                     let from = Address(keys[sender].publicKey)
                     let to = Address(keys[receiver].publicKey)
                     let amount = 1 + random.next() % 100_000
-                    let header = TransactionHeader(chainId: chainId, expiration: UInt64(Date().timeIntervalSince1970 * 1000) + 600_000,
+                    let now = Date()
+                    let header = TransactionHeader(chainId: chainId, expiration: UInt64(now.timeIntervalSince1970 * 1000) + 600_000,
                                                    nonce: nonces[sender], fee: ChainParameters().minimumFee)
                     nonces[sender] += 1
                     let message = Message(.transfer(inputs: [AmountEntry(from, amount)], outputs: [AmountEntry(to, amount)], memo: []),
                                           authorizer: from)
                     let transaction = SignedTransaction.sign(Transaction(header: header, messages: [message]), with: [keys[sender]])
-                    // One sender always goes to the same node, so its nonces arrive in order there.
-                    let client = targets[sender % targets.count]
-                    let tracker = self.tracker
-                    let submittedAt = Date()
-                    group.addTask {
-                        do {
-                            let answer = try await client.post("/v1/transactions",
-                                                               NodeAPI.Submission(transaction: Hex.encode(transaction.canonicalBytes)),
-                                                               as: NodeAPI.Submitted.self)
-                            tracker.submitted(answer.id, at: submittedAt)
-                        } catch {
-                            tracker.failed("\(error)")
-                        }
-                    }
+                    outboxes[sender % outboxes.count].add(transaction, at: now)
                     sent += 1
                 }
                 try? await Task.sleep(for: .milliseconds(10))
+            }
+            for outbox in outboxes { outbox.finish() }
+        }
+    }
+
+    /// Posts whatever the outbox holds as one batch, waits for the answer, repeats; ends when the outbox is
+    /// finished and empty.
+    private static func submit(from outbox: Outbox, to client: NodeClient, tracker: InclusionTracker) async {
+        while true {
+            let batch = outbox.take(limit: APIServer.maximumBatch)
+            if batch.isEmpty {
+                if outbox.isFinished { return }
+                try? await Task.sleep(for: .milliseconds(5))
+                continue
+            }
+            do {
+                let request = NodeAPI.BatchSubmitRequest(transactions: batch.map { Hex.encode($0.transaction.canonicalBytes) })
+                let answer = try await client.post("/v1/transactions/batch", request, as: NodeAPI.BatchSubmitted.self)
+                for (entry, outcome) in zip(batch, answer.results) {
+                    if let id = outcome.id {
+                        tracker.submitted(id, at: entry.signedAt)
+                    } else {
+                        tracker.failed("\(outcome.error ?? "?"): \(outcome.message ?? "")")
+                    }
+                }
+            } catch {
+                for _ in batch { tracker.failed("\(error)") }
             }
         }
     }
