@@ -132,6 +132,12 @@ let package = Package(
             swiftSettings: alzaSwiftSettings
         ),
         .testTarget(
+            name: "AlzaNodeTests",
+            dependencies: ["AlzaCore", "AlzaLedger", "AlzaConsensus", "AlzaNet", "AlzaNode",
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: alzaSwiftSettings
+        ),
+        .testTarget(
             name: "AlzaSimTests",
             dependencies: ["AlzaCore", "AlzaLedger", "AlzaConsensus", "AlzaSim"],
             swiftSettings: alzaSwiftSettings

@@ -84,29 +84,38 @@ final class PeerConnection: @unchecked Sendable {
 
     // MARK: Writing
 
-    /// Queues a frame for sending. Returns false (queuing nothing) when the send queue is full or closing.
-    func enqueue(_ frame: Frame) -> Bool {
+    enum Enqueued: Equatable {
+        case queued
+        /// The send queue is at its bound: the peer does not read fast enough.
+        case full
+        /// The connection is closing; the frame is dropped.
+        case closing
+    }
+
+    /// Queues a frame for sending (queuing nothing unless the answer is `.queued`).
+    @discardableResult
+    func enqueue(_ frame: Frame) -> Enqueued {
         let bytes = frame.bytes
-        let accepted = accounting.withLock { state -> Bool in
-            guard !state.closing, state.queuedFrames < maximumQueuedFrames,
-                  state.queuedBytes + bytes.count <= maximumQueuedBytes
-            else { return false }
+        let outcome = accounting.withLock { state -> Enqueued in
+            guard !state.closing else { return .closing }
+            guard state.queuedFrames < maximumQueuedFrames, state.queuedBytes + bytes.count <= maximumQueuedBytes
+            else { return .full }
             state.queuedBytes += bytes.count
             state.queuedFrames += 1
-            return true
+            return .queued
         }
-        guard accepted else { return false }
+        guard outcome == .queued else { return outcome }
         queue.async {
             guard !self.closed else { return }
             self.outbox.append(bytes)
             if !self.writeArmed { self.flush() }
         }
-        return true
+        return .queued
     }
 
     /// Sends `last`, then closes once everything queued is out (a goodbye with the reason).
     func closeAfterFlush(last: Frame) {
-        _ = enqueue(last)
+        enqueue(last)
         accounting.withLock { $0.closing = true }
         queue.async {
             self.draining = true

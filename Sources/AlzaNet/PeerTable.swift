@@ -1,3 +1,5 @@
+import AlzaCore
+
 /// Addresses this node knows (DESIGN.md §8): configured seed peers plus peers learned by peer exchange, with
 /// the connection state of each and exponential reconnect backoff (0.5 s doubling to 30 s, with jitter).
 public struct PeerTable: Sendable {
@@ -10,12 +12,14 @@ public struct PeerTable: Sendable {
     }
 
     public private(set) var entries: [String: Entry] = [:]
-    public let ownAddress: String
+    /// Addresses that reach this node itself (the configured and the bound listen address, and any address a
+    /// handshake found to be a self-connection): never dialed.
+    public private(set) var ownAddresses: Set<String>
     public let maximumLearned: Int
     private var random: SeededRandom
 
     public init(seeds: [String], ownAddress: String, maximumLearned: Int = 256, seed: UInt64) {
-        self.ownAddress = ownAddress
+        ownAddresses = ownAddress.isEmpty ? [] : [ownAddress]
         self.maximumLearned = maximumLearned
         random = SeededRandom(seed: seed)
         for address in seeds where address != ownAddress {
@@ -23,9 +27,15 @@ public struct PeerTable: Sendable {
         }
     }
 
-    /// Adds addresses announced by peers (bounded; own address ignored).
+    /// Records that `address` reaches this node (forgetting it as a peer).
+    public mutating func markOwn(_ address: String) {
+        ownAddresses.insert(address)
+        entries[address] = nil
+    }
+
+    /// Adds addresses announced by peers (bounded; own addresses ignored).
     public mutating func learn(_ addresses: [String]) {
-        for address in addresses where address != ownAddress && entries[address] == nil && !address.isEmpty {
+        for address in addresses where !ownAddresses.contains(address) && entries[address] == nil && !address.isEmpty {
             guard entries.count < maximumLearned else { return }
             entries[address] = Entry(address: address, isSeed: false)
         }

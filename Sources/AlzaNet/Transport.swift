@@ -63,7 +63,7 @@ public enum TransportEvent: Sendable {
     case refused(address: String, NetworkError)
 }
 
-/// Counters of the transport (exported as metrics).
+/// Counters of the transport since it started (exported as metrics); all but `peers` only grow.
 public struct TransportStatistics: Sendable, Equatable {
     public var peers = 0
     public var framesSent: UInt64 = 0
@@ -73,6 +73,7 @@ public struct TransportStatistics: Sendable, Equatable {
     public var gossipDuplicates: UInt64 = 0
     public var refusals: UInt64 = 0
     public var droppedSlowPeers: UInt64 = 0
+    public init() {}
 }
 
 /// The node's network (DESIGN.md §8): TCP on BSD sockets driven by Dispatch sources, framing, mutual handshake,
@@ -118,7 +119,8 @@ public actor Transport {
     private var nextConnectionId: UInt64 = 1
     private var gossip: GossipCore
     private var peerTable: PeerTable
-    private var requests: [UInt64: CheckedContinuation<[UInt8], any Error>] = [:]
+    /// Requests awaiting their response: who was asked, and the caller.
+    private var requests: [UInt64: (peer: String, continuation: CheckedContinuation<[UInt8], any Error>)] = [:]
     private var nextRequestId: UInt64 = 1
     private var tasks: [Task<Void, Never>] = []
     private var running = false
@@ -166,6 +168,7 @@ public actor Transport {
             source.setCancelHandler { close(fd) }
             source.resume()
             listener = (fd, source)
+            peerTable.markOwn(bound)
         }
         let stream = inbound
         tasks.append(Task { for await event in stream { self.process(event) } })
@@ -247,7 +250,7 @@ public actor Transport {
         listener?.source.cancel()
         listener = nil
         inboundSink.finish()
-        for (_, continuation) in requests { continuation.resume(throwing: NetworkError.requestTimeout(peer: "shutdown")) }
+        for (_, request) in requests { request.continuation.resume(throwing: NetworkError.notConnected(peer: "transport stopped")) }
         requests.removeAll()
         sink.finish()
     }
@@ -332,7 +335,7 @@ public actor Transport {
         let handshake = HandshakeCore(local: hello, key: configuration.nodeKey)
         links[id] = Link(connection: connection, handshake: handshake, peer: nil, opened: Self.now())
         connection.start()
-        _ = connection.enqueue(handshake.openingFrame)
+        connection.enqueue(handshake.openingFrame)
         let timeout = configuration.handshakeTimeoutMilliseconds
         Task {
             try? await Task.sleep(for: .milliseconds(timeout))
@@ -350,6 +353,7 @@ public actor Transport {
         guard let link = links[id], !link.closing else { return }
         links[id]?.closing = true
         report(error, link: link)
+        if case .selfConnection = error, !link.connection.inbound { peerTable.markOwn(link.connection.address) }
         if case .slowPeer = error {
             link.connection.shutdownSocket(reason: error)   // it does not read: nothing more can be flushed to it
         } else {
@@ -362,6 +366,11 @@ public actor Transport {
     }
 
     private func report(_ error: NetworkError, link: Link) {
+        if case .closedByPeer(let reason) = error {
+            // A goodbye is the peer's decision, not a misbehaviour.
+            logger.info("connection \(link.peer.map { String($0.id.prefix(16)) } ?? link.connection.address) closed by the peer: \(reason)")
+            return
+        }
         counters.refusals += 1
         if case .slowPeer = error { counters.droppedSlowPeers += 1 }
         let who = link.peer.map { "\($0.id.prefix(16)) at \(link.connection.address)" } ?? link.connection.address
@@ -371,13 +380,24 @@ public actor Transport {
 
     private func closed(_ id: UInt64, reason: NetworkError) {
         guard let link = links.removeValue(forKey: id) else { return }
+        let traffic = link.connection.statistics
+        counters.framesSent += traffic.framesSent
+        counters.bytesSent += traffic.bytesSent
+        counters.bytesReceived += traffic.bytesReceived
         // Bytes that are not frames end the connection in the reader: report them like any refusal.
         if case .frame = reason { report(reason, link: link) }
-        if !link.connection.inbound { peerTable.disconnected(link.connection.address, now: Self.now()) }
+        // A dialed connection closed as the duplicate of an inbound one from the same peer leaves that peer
+        // connected: marking its address disconnected would redial it forever.
+        let stillConnected = byPeer.values.contains { links[$0]?.peer?.listenAddress == link.connection.address }
+        if !link.connection.inbound && !stillConnected { peerTable.disconnected(link.connection.address, now: Self.now()) }
         guard let peer = link.peer, byPeer[peer.id] == id else { return }
         byPeer[peer.id] = nil
         if !peer.listenAddress.isEmpty { peerTable.disconnected(peer.listenAddress, now: Self.now()) }
         gossip.peerDisconnected(peer.id)
+        // Its unanswered requests fail now rather than at their timeout.
+        for (requestId, request) in requests where request.peer == peer.id {
+            requests.removeValue(forKey: requestId)?.continuation.resume(throwing: NetworkError.notConnected(peer: String(peer.id.prefix(16))))
+        }
         logger.info("peer \(peer.id.prefix(16)) disconnected: \(reason.description)")
         sink.yield(.peerDisconnected(peer, reason: reason.description))
     }
@@ -391,7 +411,7 @@ public actor Transport {
                 switch link.handshake.receive(frame) {
                 case .send(let reply):
                     links[id]?.handshake = link.handshake
-                    _ = link.connection.enqueue(reply)
+                    link.connection.enqueue(reply)
                 case .wait:
                     links[id]?.handshake = link.handshake
                 case .established(let hello):
@@ -437,7 +457,7 @@ public actor Transport {
         }
         gossip.peerConnected(peer.id)
         let known = peerTable.knownAddresses + (boundAddress.map { [$0] } ?? [])
-        _ = link.connection.enqueue(Frame(kind: .peers, message: PeerAddresses(Array(known.prefix(PeerAddresses.maximum)))))
+        link.connection.enqueue(Frame(kind: .peers, message: PeerAddresses(Array(known.prefix(PeerAddresses.maximum)))))
         logger.info("peer \(peer.id.prefix(16)) connected (\(peer.inbound ? "inbound from" : "outbound to") \(link.connection.address), roles \(peer.roles))")
         sink.yield(.peerConnected(peer))
     }
@@ -469,9 +489,12 @@ public actor Transport {
             sink.yield(.request(request.payload, requestId: request.id, from: peer.id))
         case .response:
             let response = try decode(Correlated.self)
-            requests.removeValue(forKey: response.id)?.resume(returning: response.payload)
+            // Only the peer that was asked may answer.
+            if requests[response.id]?.peer == peer.id {
+                requests.removeValue(forKey: response.id)?.continuation.resume(returning: response.payload)
+            }
         case .ping:
-            _ = link.connection.enqueue(Frame(kind: .pong, payload: frame.payload))
+            link.connection.enqueue(Frame(kind: .pong, payload: frame.payload))
         case .pong:
             break
         case .peers:
@@ -494,7 +517,7 @@ public actor Transport {
 
     private func send(_ frame: Frame, to peer: String) {
         guard let id = byPeer[peer], let link = links[id] else { return }
-        if !link.connection.enqueue(frame) {
+        if link.connection.enqueue(frame) == .full {
             refuse(id, .slowPeer(queuedBytes: link.connection.queuedBytes, limit: configuration.sendQueueLimitBytes))
         }
     }
@@ -507,7 +530,7 @@ public actor Transport {
             // Keepalive every 10 s: a peer that vanished without closing is found by the failed write.
             if beats % max(1, 10_000 / configuration.heartbeatMilliseconds) == 0 {
                 for (_, link) in links where link.peer != nil {
-                    _ = link.connection.enqueue(Frame(kind: .ping, payload: withUnsafeBytes(of: beats) { Array($0) }))
+                    link.connection.enqueue(Frame(kind: .ping, payload: withUnsafeBytes(of: beats) { Array($0) }))
                 }
             }
             try? await Task.sleep(for: .milliseconds(configuration.heartbeatMilliseconds))
@@ -544,13 +567,13 @@ public actor Transport {
             self.expireRequest(id, peer: peer)
         }
         return try await withCheckedThrowingContinuation { continuation in
-            requests[id] = continuation
+            requests[id] = (peer, continuation)
             send(Frame(kind: .request, message: Correlated(id: id, payload: payload)), to: peer)
         }
     }
 
     private func expireRequest(_ id: UInt64, peer: String) {
-        requests.removeValue(forKey: id)?.resume(throwing: NetworkError.requestTimeout(peer: String(peer.prefix(16))))
+        requests.removeValue(forKey: id)?.continuation.resume(throwing: NetworkError.requestTimeout(peer: String(peer.prefix(16))))
     }
 
     /// Answers a request received as `.request`.

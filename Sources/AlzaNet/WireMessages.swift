@@ -103,7 +103,8 @@ public struct GossipMessage: Hashable, Sendable, CanonicalCodable {
     public var topic: GossipTopic
     public var payload: [UInt8]
 
-    public static let maximumPayload = 48 << 20
+    /// Fits one frame of the default limit (`NetworkConfiguration.maximumFramePayload`) with its header.
+    public static let maximumPayload = (32 << 20) - 64
 
     public init(topic: GossipTopic, payload: [UInt8]) {
         self.topic = topic

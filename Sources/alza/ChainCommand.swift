@@ -65,7 +65,7 @@ struct TxCommand: AsyncParsableCommand {
                 }
                 let header = TransactionHeader(chainId: try Hash(hex: info.chainId),
                                                expiration: UInt64(Date().timeIntervalSince1970 * 1000) + 600_000,
-                                               nonce: account.nonce, fee: fee ?? ChainParameters().minimumFee)
+                                               nonce: account.nextNonce, fee: fee ?? info.minimumFee)
                 let message = Message(.transfer(inputs: [AmountEntry(payer, value)], outputs: [AmountEntry(recipient, value)],
                                                 memo: []), authorizer: payer)
                 let transaction = SignedTransaction.sign(Transaction(header: header, messages: [message]), with: [signer])

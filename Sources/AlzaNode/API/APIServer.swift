@@ -6,6 +6,7 @@ import FlyingFox
 import FlyingSocks
 import Foundation
 import Logging
+import Synchronization
 
 /// The node's HTTP API (DESIGN.md §9), JSON over FlyingFox. Every request gets an answer: unknown routes a 404,
 /// wrong methods a 405, bad input a 400 with `{"error": code, "message": text}`; nothing a client sends can crash
@@ -47,14 +48,22 @@ public actor APIServer {
             return await self.handle(request)
         }
         self.server = server
-        task = Task { try? await server.run() }
-        do {
-            try await server.waitUntilListening(timeout: 5)
-        } catch {
-            throw .startup("HTTP API could not listen on \(address): \(error)")
+        // The server's own error (address in use, no permission) is the reason to report if it never listens.
+        let failure = Mutex<String?>(nil)
+        task = Task {
+            do {
+                try await server.run()
+            } catch {
+                failure.withLock { $0 = "\(error)" }
+            }
         }
-        if case .ip4(let boundHost, let boundPort)? = await server.listeningAddress { return "\(boundHost):\(boundPort)" }
-        return address
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline {
+            if case .ip4(let boundHost, let boundPort)? = await server.listeningAddress { return "\(boundHost):\(boundPort)" }
+            if let reason = failure.withLock({ $0 }) { throw .startup("HTTP API could not listen on \(address): \(reason)") }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        throw .startup("HTTP API could not listen on \(address) within 5 s")
     }
 
     public func stop() async {
@@ -83,7 +92,7 @@ public actor APIServer {
                 case (.GET, 3) where rest[0] == "blocks" && rest[2] == "raw": return try await block(rest[1], raw: true)
                 case (.POST, 1) where rest == ["transactions"]: return try await submit(request)
                 case (.POST, 2) where rest == ["transactions", "batch"]: return try await submitBatch(request)
-                case (.GET, 2) where rest[0] == "transactions": return try await transactionStatus(rest[1])
+                case (.GET, 2) where rest[0] == "transactions" && rest[1] != "batch": return try await transactionStatus(rest[1])
                 case (.GET, 2) where rest[0] == "accounts": return try await account(rest[1])
                 case (.GET, 1) where rest == ["producers"]: return try await producers()
                 case (.GET, 1) where rest == ["peers"]: return try await peers()
@@ -97,7 +106,7 @@ public actor APIServer {
                                      ["v1", "transactions", "batch"],
                                      ["v1", "producers"], ["v1", "peers"], ["v1", "monitor"], ["v1", "wallet"],
                                      ["v1", "wallet", "transfer"]]
-            if known.contains(path) || (path.count >= 3 && ["blocks", "transactions", "accounts"].contains(path[1])) {
+            if known.contains(path) || (path.count >= 3 && path[0] == "v1" && ["blocks", "transactions", "accounts"].contains(path[1])) {
                 return failure(.methodNotAllowed, "method.not-allowed", "\(method.rawValue) is not allowed on \(request.path)")
             }
             return failure(.notFound, "route.not-found", "no route \(method.rawValue) \(request.path)")
@@ -152,8 +161,10 @@ public actor APIServer {
         let snapshot = await chain.snapshot()
         let peers = await chain.connectedPeers.count
         let behind = snapshot.currentSlot > snapshot.head.slot ? snapshot.currentSlot - snapshot.head.slot : 0
-        return try json(NodeAPI.Health(status: "ok", head: snapshot.head.height, lib: snapshot.lib.height, peers: peers,
-                                        behindSlots: behind))
+        let halted = await chain.haltReason
+        return try json(NodeAPI.Health(status: halted == nil ? "ok" : "halted", head: snapshot.head.height,
+                                       lib: snapshot.lib.height, peers: peers, behindSlots: behind, reason: halted),
+                        status: halted == nil ? .ok : .serviceUnavailable)
     }
 
     private func chainInfo() async throws -> HTTPResponse {
@@ -162,7 +173,8 @@ public actor APIServer {
         let info = NodeAPI.ChainInfo(
             chainId: genesis.chainId.hex, chainName: genesis.file.chainName, node: chain.nodeName, roles: roles,
             head: .init(snapshot.head), lib: .init(snapshot.lib), currentSlot: snapshot.currentSlot,
-            slotMilliseconds: genesis.parameters.slotMilliseconds, currentProducer: snapshot.currentProducer?.description,
+            slotMilliseconds: genesis.parameters.slotMilliseconds, minimumFee: snapshot.state.parameters.minimumFee,
+            currentProducer: snapshot.currentProducer?.description,
             schedule: .init(round: snapshot.round.number, startSlot: snapshot.round.startSlot,
                             producers: snapshot.round.producers.map(\.description)),
             mempool: snapshot.mempoolCount, peers: await chain.connectedPeers.count,
@@ -204,6 +216,7 @@ public actor APIServer {
         } catch {
             throw APIFailure.bad(error)
         }
+        try await refuseWhenHalted()
         switch await chain.submit(transaction) {
         case .success(let id): return try json(NodeAPI.Submitted(id: id.hex), status: .accepted)
         case .failure(let error): throw APIFailure.bad(error)
@@ -235,6 +248,7 @@ public actor APIServer {
                 outcomes[index] = .init(error: error.code, message: error.description)
             }
         }
+        try await refuseWhenHalted()
         let results = await chain.submit(decoded.map(\.1))
         for ((index, _), result) in zip(decoded, results) {
             switch result {
@@ -243,6 +257,12 @@ public actor APIServer {
             }
         }
         return try json(NodeAPI.BatchSubmitted(results: outcomes.map { $0! }), status: .accepted)
+    }
+
+    private func refuseWhenHalted() async throws {
+        if let reason = await chain.haltReason {
+            throw APIFailure(status: .serviceUnavailable, code: "node.halted", message: "this node is halted: \(reason)")
+        }
     }
 
     private func transactionStatus(_ text: String) async throws -> HTTPResponse {
@@ -281,7 +301,8 @@ public actor APIServer {
         let time = ChainService.now()
         let view = NodeAPI.AccountView(
             address: address.description, name: account.name?.value, balance: account.balance,
-            spendable: state.spendableBalance(of: address, at: time), nonce: account.nonce, staked: account.staked,
+            spendable: state.spendableBalance(of: address, at: time), nonce: account.nonce,
+            nextNonce: await chain.nextNonce(for: address), staked: account.staked,
             vote: account.vote?.description, unbonding: account.unbonding.map { [$0.amount, $0.releaseAt] },
             delayRules: Dictionary(uniqueKeysWithValues: account.delayRules.map { ($0.code.description, $0.minimumSeconds) }),
             privileges: account.privileges.description, pendingDelayed: account.pendingDelayed,
@@ -328,6 +349,7 @@ public actor APIServer {
     private func walletTransfer(_ request: HTTPRequest) async throws -> HTTPResponse {
         let satellite = try requireSatellite()
         let transfer = try decode(NodeAPI.TransferRequest.self, from: try await body(request))
+        try await refuseWhenHalted()
         let state = await chain.snapshot().state
         guard let recipient = state.resolve(transfer.to) else {
             throw APIFailure.bad(LedgerError.invalidAddress(transfer.to))

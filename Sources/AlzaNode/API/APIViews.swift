@@ -33,6 +33,8 @@ public enum NodeAPI {
         public var lib: Reference
         public var currentSlot: UInt64
         public var slotMilliseconds: UInt64
+        /// The lowest fee a transaction may offer, in base units.
+        public var minimumFee: UInt64
         public var currentProducer: String?
         public var schedule: Schedule
         public var mempool: Int
@@ -123,7 +125,10 @@ public enum NodeAPI {
         public var name: String?
         public var balance: UInt64
         public var spendable: UInt64
+        /// The nonce of the account's last applied transaction + 1 (the chain's view).
         public var nonce: UInt64
+        /// The nonce its next transaction should carry, counting its transactions pending on this node.
+        public var nextNonce: UInt64
         public var staked: UInt64
         public var vote: String?
         public var unbonding: [[UInt64]]
@@ -172,6 +177,8 @@ public enum NodeAPI {
         public var lib: UInt64
         public var peers: Int
         public var behindSlots: UInt64
+        /// Why the node halted (when `status` is "halted").
+        public var reason: String?
     }
 
     public struct Failure: Codable, Sendable {
@@ -211,6 +218,11 @@ public enum NodeAPI {
         /// ALZA, e.g. "1.5".
         public var amount: String
         public var fee: UInt64?
+        public init(to: String, amount: String, fee: UInt64? = nil) {
+            self.to = to
+            self.amount = amount
+            self.fee = fee
+        }
     }
 
     public struct Wallet: Codable, Sendable {

@@ -26,7 +26,16 @@ public actor ChainService {
     /// Latest chain status each peer announced (SuperNodes' heads and LIBs, for the agreement monitor).
     public private(set) var peerStatuses: [String: ChainStatus] = [:]
     private var peerRoles: [String: NodeRoles] = [:]
-    private var statusObservers: [@Sendable (String, NodeRoles, ChainStatus) async -> Void] = []
+    private var peerObservers: [@Sendable (PeerObservation) async -> Void] = []
+    /// Set when the node can no longer keep its chain safely (a disk write failed): it stops following and
+    /// producing, keeps answering queries, and says why on `/health`.
+    public private(set) var haltReason: String?
+
+    /// What the chain service tells observers about peers (the satellite's agreement monitor).
+    public enum PeerObservation: Sendable {
+        case status(peer: String, roles: NodeRoles, ChainStatus)
+        case disconnected(peer: String)
+    }
 
     public init(genesis: Genesis, nodeName: String, storage: ChainStorage, producer: ProducerIdentity?,
                 transport: Transport, metrics: NodeMetrics, logger: Logger) throws(NodeError) {
@@ -84,9 +93,9 @@ public actor ChainService {
         statusTask?.cancel()
     }
 
-    /// Called with every SuperNode status received (the satellite's agreement monitor subscribes).
-    public func observeStatuses(_ observer: @escaping @Sendable (String, NodeRoles, ChainStatus) async -> Void) {
-        statusObservers.append(observer)
+    /// Called with every peer status received and every disconnection (the satellite's agreement monitor).
+    public func observePeers(_ observer: @escaping @Sendable (PeerObservation) async -> Void) {
+        peerObservers.append(observer)
     }
 
     // MARK: Events
@@ -99,6 +108,7 @@ public actor ChainService {
         case .peerDisconnected(let peer, _):
             peerRoles[peer.id] = nil
             peerStatuses[peer.id] = nil
+            for observer in peerObservers { await observer(.disconnected(peer: peer.id)) }
         case .gossip(let message, _, let from):
             let decoded: ConsensusMessage?
             switch message.topic {
@@ -130,7 +140,7 @@ public actor ChainService {
             if case .status(let status) = message {
                 peerStatuses[from] = status
                 let roles = peerRoles[from] ?? []
-                for observer in statusObservers { await observer(from, roles, status) }
+                for observer in peerObservers { await observer(.status(peer: from, roles: roles, status)) }
             }
             feed(.received(message, from: PeerID(from)))
         case .request(_, let requestId, let from):
@@ -142,7 +152,15 @@ public actor ChainService {
     }
 
     private func feed(_ event: ConsensusEvent) {
+        guard haltReason == nil else { return }
         perform(core.handle(event))
+    }
+
+    private func halt(_ reason: String) {
+        guard haltReason == nil else { return }
+        haltReason = reason
+        timer?.cancel()
+        logger.critical("chain halted: \(reason). The node keeps serving queries but no longer follows or produces; fix the disk and restart it.")
     }
 
     private func tick() {
@@ -150,6 +168,7 @@ public actor ChainService {
     }
 
     private func announceStatus() async {
+        guard haltReason == nil else { return }
         let status = ConsensusMessage.status(ChainStatus(head: core.headReference, lib: core.lib)).canonicalBytes
         for peer in await transport.peers { transport.post(.direct(status, to: peer.id)) }
     }
@@ -173,15 +192,18 @@ public actor ChainService {
                 do {
                     try storage.writeWatermark(slot)
                 } catch {
-                    // Without a durable watermark the node must not sign again: stop producing by crashing
-                    // loudly is worse than logging; the core already recorded the slot in memory.
-                    logger.critical("cannot persist the double-sign watermark: \(error.description)")
+                    // The core emits the watermark before the block it guards: without it on disk the block
+                    // must not leave the node (after a restart it could sign the slot again).
+                    halt("cannot persist the double-sign watermark for slot \(slot): \(error.description)")
+                    return
                 }
             case .commit(let blocks, let state):
                 do {
                     try storage.commit(blocks, checkpoint: storage.checkpointDue(at: blocks.last!.block.height) ? state : nil)
                 } catch {
-                    logger.critical("cannot commit blocks to the block log: \(error.description)")
+                    // The core has moved its LIB past blocks the log does not hold: continuing would leave a gap.
+                    halt("cannot commit blocks \(blocks.first!.block.height)-\(blocks.last!.block.height) to the block log: \(error.description)")
+                    return
                 }
             case .repairJournal(let blocks):
                 do {
@@ -208,25 +230,38 @@ public actor ChainService {
         transport.post(.publish(topic, payload))
     }
 
+    /// Answers a sync request: blocks from the log, then the reversible ones, contiguous and within
+    /// `syncResponseBudget` bytes (always at least one block), so a response fits in one frame.
     private func serve(to peer: PeerID, heights: ClosedRange<UInt64>?, reversible: [Block], more: Bool) {
         var blocks: [Block] = []
         var bytes = 0
-        var truncated = false
+        var complete = true
+        func add(_ block: Block) -> Bool {
+            let size = block.bodyFrame.count + 512
+            guard blocks.isEmpty || bytes + size <= Self.syncResponseBudget else { return false }
+            blocks.append(block)
+            bytes += size
+            return true
+        }
         if let heights {
             for height in heights {
-                guard let block = try? storage.block(at: height) else { break }
-                blocks.append(block)
-                bytes += block.bodyFrame.count + 300
-                if bytes > 16 << 20 {
-                    truncated = true
+                guard let block = try? storage.block(at: height), add(block) else {
+                    complete = false
                     break
                 }
             }
         }
-        if !truncated { blocks += reversible }
-        let response = ConsensusMessage.blockResponse(BlockResponse(blocks: blocks, more: more || truncated)).canonicalBytes
+        if complete {
+            for block in reversible where !add(block) {
+                complete = false
+                break
+            }
+        }
+        let response = ConsensusMessage.blockResponse(BlockResponse(blocks: blocks, more: more || !complete)).canonicalBytes
         transport.post(.direct(response, to: peer.value))
     }
+
+    static let syncResponseBudget = 16 << 20
 
     private func schedule(_ at: UInt64) {
         if let pending = nextTick, pending <= at, timer != nil { return }

@@ -27,6 +27,14 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
             self.format = format
             self.level = level
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            format = try container.decodeIfPresent(String.self, forKey: .format) ?? "plain"
+            level = try container.decodeIfPresent(String.self, forKey: .level) ?? "info"
+        }
+
+        static let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
     }
 
     public var name: String
@@ -42,6 +50,25 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
     public var peers: [String]
     public var genesis: String
     public var log: Log
+
+    private enum CodingKeys: String, CodingKey {
+        case name, roles, keyFile, producerKeyFile, dataDirectory, listen, api, peers, genesis, log
+    }
+
+    /// `peers`, `producerKeyFile` and `log` may be left out.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        roles = try container.decode([String].self, forKey: .roles)
+        keyFile = try container.decode(String.self, forKey: .keyFile)
+        producerKeyFile = try container.decodeIfPresent(String.self, forKey: .producerKeyFile)
+        dataDirectory = try container.decode(String.self, forKey: .dataDirectory)
+        listen = try container.decode(String.self, forKey: .listen)
+        api = try container.decode(String.self, forKey: .api)
+        peers = try container.decodeIfPresent([String].self, forKey: .peers) ?? []
+        genesis = try container.decode(String.self, forKey: .genesis)
+        log = try container.decodeIfPresent(Log.self, forKey: .log) ?? Log()
+    }
 
     public init(name: String, roles: [String], keyFile: String, producerKeyFile: String? = nil, dataDirectory: String,
                 listen: String, api: String, peers: [String], genesis: String, log: Log = Log()) {
@@ -91,6 +118,9 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
             }
         }
         guard ["plain", "json"].contains(log.format) else { throw .configuration("log.format must be plain or json") }
+        guard Log.levels.contains(log.level) else {
+            throw .configuration("log.level \"\(log.level)\" is not one of \(Log.levels.joined(separator: ", "))")
+        }
     }
 
     public var nodeRoles: NodeRoles { (try? NodeRoles(names: roles)) ?? [] }

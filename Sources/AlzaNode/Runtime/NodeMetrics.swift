@@ -17,9 +17,9 @@ public final class NodeMetrics: Sendable {
     let forkSwitches: CoreMetrics.Counter
     let transactionsAccepted: CoreMetrics.Counter
     let transactionsRejected: CoreMetrics.Counter
-    let gossipBytesSent: CoreMetrics.Gauge
-    let gossipBytesReceived: CoreMetrics.Gauge
-    let refusals: CoreMetrics.Gauge
+    let networkBytesSent: CoreMetrics.Counter
+    let networkBytesReceived: CoreMetrics.Counter
+    let networkRefusals: CoreMetrics.Counter
     /// Time from a block's slot start to its arrival here.
     let blockPropagation: CoreMetrics.Timer
     /// Time to apply a received block (validation included).
@@ -41,9 +41,9 @@ public final class NodeMetrics: Sendable {
         forkSwitches = CoreMetrics.Counter(label: "alza_fork_switches_total", factory: factory)
         transactionsAccepted = CoreMetrics.Counter(label: "alza_transactions_accepted_total", factory: factory)
         transactionsRejected = CoreMetrics.Counter(label: "alza_transactions_rejected_total", factory: factory)
-        gossipBytesSent = CoreMetrics.Gauge(label: "alza_network_bytes_sent", factory: factory)
-        gossipBytesReceived = CoreMetrics.Gauge(label: "alza_network_bytes_received", factory: factory)
-        refusals = CoreMetrics.Gauge(label: "alza_network_refusals", factory: factory)
+        networkBytesSent = CoreMetrics.Counter(label: "alza_network_sent_bytes_total", factory: factory)
+        networkBytesReceived = CoreMetrics.Counter(label: "alza_network_received_bytes_total", factory: factory)
+        networkRefusals = CoreMetrics.Counter(label: "alza_network_refusals_total", factory: factory)
         blockPropagation = CoreMetrics.Timer(label: "alza_block_propagation_seconds", factory: factory)
         blockApplication = CoreMetrics.Timer(label: "alza_block_application_seconds", factory: factory)
         transactionAdmission = CoreMetrics.Timer(label: "alza_transaction_admission_seconds", factory: factory)

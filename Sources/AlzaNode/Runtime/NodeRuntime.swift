@@ -5,6 +5,7 @@ import AlzaNet
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// A running node process (DESIGN.md §1, §9): the transport, the chain shell (a producer on SuperNodes), the
 /// satellite's wallet and monitor, and the HTTP API, assembled from a configuration file and stopped cleanly on
@@ -18,6 +19,7 @@ public final class NodeRuntime: Sendable {
     public let api: APIServer
     public let metrics: NodeMetrics
     private let logger: Logger
+    private let gaugeTask = Mutex<Task<Void, Never>?>(nil)
 
     /// Builds (but does not start) a node.
     public init(configuration: NodeConfiguration, logger: Logger) throws(NodeError) {
@@ -89,20 +91,25 @@ public final class NodeRuntime: Sendable {
     private func startGaugeUpdates() {
         let transport = self.transport
         let metrics = self.metrics
-        Task {
+        let task = Task {
+            // The transport's totals only grow; the counters advance by the difference since the last look.
+            var last = TransportStatistics()
             while !Task.isCancelled {
                 let statistics = await transport.statistics
                 metrics.peers.record(Int64(statistics.peers))
-                metrics.gossipBytesSent.record(Int64(statistics.bytesSent))
-                metrics.gossipBytesReceived.record(Int64(statistics.bytesReceived))
-                metrics.refusals.record(Int64(statistics.refusals))
+                metrics.networkBytesSent.increment(by: Int64(statistics.bytesSent - min(last.bytesSent, statistics.bytesSent)))
+                metrics.networkBytesReceived.increment(by: Int64(statistics.bytesReceived - min(last.bytesReceived, statistics.bytesReceived)))
+                metrics.networkRefusals.increment(by: Int64(statistics.refusals - min(last.refusals, statistics.refusals)))
+                last = statistics
                 try? await Task.sleep(for: .seconds(1))
             }
         }
+        gaugeTask.withLock { $0 = task }
     }
 
     public func stop() async {
         logger.info("node \(configuration.name) stopping")
+        gaugeTask.withLock { $0?.cancel() }
         await api.stop()
         await chain.stop()
         await transport.stop()

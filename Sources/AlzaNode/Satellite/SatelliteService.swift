@@ -21,12 +21,22 @@ public actor SatelliteService {
 
     public var address: Address { Address(key.publicKey) }
 
-    /// Subscribes to SuperNode statuses.
+    /// Subscribes to SuperNode statuses and disconnections.
     public func start() async {
-        await chain.observeStatuses { [weak self] peer, roles, status in
-            guard roles.contains(.superNode) else { return }
-            await self?.observe(peer: peer, status: status)
+        await chain.observePeers { [weak self] observation in
+            switch observation {
+            case .status(let peer, let roles, let status):
+                guard roles.contains(.superNode) else { return }
+                await self?.observe(peer: peer, status: status)
+            case .disconnected(let peer):
+                await self?.forget(peer)
+            }
         }
+    }
+
+    /// A SuperNode that left is no longer watched (its divergence evidence, if any, is kept).
+    private func forget(_ peer: String) {
+        monitor.forget(peer)
     }
 
     private func observe(peer: String, status: ChainStatus) async {

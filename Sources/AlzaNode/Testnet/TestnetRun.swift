@@ -24,6 +24,8 @@ public struct TestnetRun: Sendable {
         public var live = true
         /// Longest wait after the load for submitted transactions to become irreversible.
         public var settleSeconds: Double = 90
+        /// The `alza` binary the nodes run (default: the running one).
+        public var executable = TestnetProcesses.currentExecutable
         public init() {}
     }
 
@@ -32,6 +34,12 @@ public struct TestnetRun: Sendable {
         public var action: Action
         public var node: String
         public var at: Double
+
+        public init(action: Action, node: String, at: Double) {
+            self.action = action
+            self.node = node
+            self.at = at
+        }
 
         /// Parses `kill:supernode-5@10s,restart:supernode-5@20s`.
         public static func parse(_ text: String) throws(NodeError) -> [Perturbation] {
@@ -105,7 +113,7 @@ public struct TestnetRun: Sendable {
         let layout = try TestnetLayout.create(directory: directory, superNodes: options.superNodes,
                                               satellites: options.satellites, slotMilliseconds: options.slotMilliseconds,
                                               basePort: options.basePort)
-        let processes = TestnetProcesses(directory: directory)
+        let processes = TestnetProcesses(directory: directory, executable: options.executable)
         let names = layout.nodes.map(\.name)
         let interrupted = StopFlag()
         let previousHandler = signal(SIGINT, SIG_IGN)
@@ -149,14 +157,19 @@ public struct TestnetRun: Sendable {
             if options.live { await printStatus(elapsed: elapsed, layout: layout, clients: clients, tracker: tracker) }
             try? await Task.sleep(for: .milliseconds(500))
         }
-        for perturbation in pending where !interrupted.isStopped { apply(perturbation, layout: layout, processes: processes) }
         await loadTask.value
         let loadSeconds = Date().timeIntervalSince(start)
-        // Settle: wait for what was submitted to be included and then to become irreversible.
+        // Settle: wait for what was submitted to be included and then to become irreversible, applying the
+        // perturbations scheduled after the load at their times.
         let settleStart = Date()
         while Date().timeIntervalSince(settleStart) < options.settleSeconds && !interrupted.isStopped {
+            let elapsed = Date().timeIntervalSince(start)
+            while let next = pending.first, next.at <= elapsed {
+                pending.removeFirst()
+                apply(next, layout: layout, processes: processes)
+            }
             let counts = tracker.counts
-            if counts.included >= counts.accepted && counts.irreversible >= counts.included { break }
+            if pending.isEmpty && counts.included >= counts.accepted && counts.irreversible >= counts.included { break }
             if options.live { await printStatus(elapsed: Date().timeIntervalSince(start), layout: layout, clients: clients, tracker: tracker) }
             try? await Task.sleep(for: .milliseconds(500))
         }
@@ -378,7 +391,7 @@ struct LoadGenerator: Sendable {
             var nonces = [UInt64](repeating: 0, count: keys.count)
             let start = Date()
             var sent = 0
-            var random = SeededLoadRandom(seed: 7)
+            var random = SeededRandom(seed: 7)
             while Date().timeIntervalSince(start) < seconds && !interrupted.isStopped {
                 let due = Int(Date().timeIntervalSince(start) * Double(rate))
                 while sent < due {
@@ -428,18 +441,6 @@ struct LoadGenerator: Sendable {
                 for _ in batch { tracker.failed("\(error)") }
             }
         }
-    }
-}
-
-struct SeededLoadRandom {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -1,0 +1,99 @@
+import AlzaCore
+import AlzaLedger
+import AlzaNode
+import Foundation
+import Logging
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Node logs would drown the test output; the nodes under test log only critical lines.
+let quietLogging: Void = NodeLogging.bootstrap(format: "plain", level: "critical")
+
+/// A testnet folder (keys, genesis, configurations) in a temporary directory, removed when released.
+final class TestnetFolder: Sendable {
+    let path: String
+    let layout: TestnetLayout
+
+    init(superNodes: Int, satellites: Int, slotMilliseconds: UInt64 = 100) throws {
+        path = NSTemporaryDirectory() + "alza-node-tests-\(UUID().uuidString.prefix(8))"
+        layout = try TestnetLayout.create(directory: path, superNodes: superNodes, satellites: satellites,
+                                          slotMilliseconds: slotMilliseconds, basePort: 40_000)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    var genesis: Genesis { get throws { try Genesis.load(path: path + "/genesis.json") } }
+
+    /// A configuration for `name` on ephemeral loopback ports, seeded with `peers`.
+    func configuration(_ name: String, peers: [String] = []) throws -> NodeConfiguration {
+        let entry = try require(layout.nodes.first { $0.name == name })
+        return NodeConfiguration(name: name, roles: entry.roles, keyFile: "\(path)/keys/\(name).json",
+                                 dataDirectory: "\(path)/\(name)/data", listen: "127.0.0.1:0", api: "127.0.0.1:0",
+                                 peers: peers, genesis: "\(path)/genesis.json")
+    }
+
+    /// Builds and starts a node in this process.
+    func start(_ name: String, peers: [String] = []) async throws -> RunningNode {
+        _ = quietLogging
+        let runtime = try NodeRuntime(configuration: try configuration(name, peers: peers), logger: Logger(label: "test.\(name)"))
+        let api = try await runtime.start()
+        return RunningNode(runtime: runtime, api: api, p2p: await runtime.transport.boundAddress ?? "")
+    }
+}
+
+/// `#require` outside a test body: throws instead of recording.
+private func require<T>(_ value: T?) throws -> T {
+    guard let value else { throw NodeError.notFound("test fixture") }
+    return value
+}
+
+struct RunningNode: Sendable {
+    let runtime: NodeRuntime
+    let api: String
+    let p2p: String
+
+    var client: NodeClient { NodeClient(api: api) }
+
+    func info() async throws -> NodeAPI.ChainInfo { try await client.get("/v1/chain/info") }
+}
+
+/// Polls `condition` every 50 ms for at most `seconds`: these tests run real nodes on a real clock.
+func eventually(within seconds: Double = 30, _ condition: @Sendable () async -> Bool) async -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return await condition()
+}
+
+/// One HTTP exchange with full control of method, body and content type (NodeClient only sends well-formed JSON).
+func http(_ method: String, _ api: String, _ path: String, body: Data? = nil,
+          contentType: String = "application/json") async throws -> (status: Int, body: Data) {
+    var request = URLRequest(url: URL(string: "http://\(api)\(path)")!)
+    request.httpMethod = method
+    request.httpBody = body
+    if body != nil { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
+    let (data, response) = try await URLSession.shared.data(for: request)
+    return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+}
+
+/// The `error` code of an API failure body.
+func errorCode(_ data: Data) -> String? {
+    (try? JSONDecoder().decode(NodeAPI.Failure.self, from: data))?.error
+}
+
+/// A signed transfer between two of the testnet's funded load accounts.
+func loadTransfer(_ layout: TestnetLayout, from sender: Int, to receiver: Int, amount: UInt64, nonce: UInt64,
+                  chainId: Hash? = nil) throws -> SignedTransaction {
+    let key = layout.loadKey(sender)
+    let from = Address(key.publicKey)
+    let to = Address(layout.loadKey(receiver).publicKey)
+    let header = TransactionHeader(chainId: try chainId ?? Hash(hex: layout.chainId),
+                                   expiration: UInt64(Date().timeIntervalSince1970 * 1000) + 600_000,
+                                   nonce: nonce, fee: ChainParameters().minimumFee)
+    let message = Message(.transfer(inputs: [AmountEntry(from, amount)], outputs: [AmountEntry(to, amount)], memo: []),
+                          authorizer: from)
+    return SignedTransaction.sign(Transaction(header: header, messages: [message]), with: [key])
+}
