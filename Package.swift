@@ -105,8 +105,11 @@ let package = Package(
                 "AlzaLedger",
                 "AlzaConsensus",
                 "AlzaSim",
+                "AlzaNet",
+                "AlzaNode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Bench",
             swiftSettings: alzaSwiftSettings

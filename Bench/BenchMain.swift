@@ -3,11 +3,11 @@ import ArgumentParser
 import Foundation
 
 @main
-struct AlzaBench: ParsableCommand {
+struct AlzaBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alza-bench",
         abstract: "Alza benchmarks: each figure is reported beside a physical limit measured in the same run.",
-        subcommands: [Crypto.self, Chain.self])
+        subcommands: [Crypto.self, Chain.self, Network.self])
 }
 
 /// Options every suite takes.
@@ -45,6 +45,35 @@ extension AlzaBench {
             let limits = PhysicalLimits.measure(scratchDirectory: options.scratchDir, quick: options.quick)
             try options.emit(try ChainBenchmark.run(limits: limits, quick: options.quick,
                                                     scratchDirectory: options.scratchDir))
+        }
+    }
+
+    struct Network: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "net",
+            abstract: "Frames/s and MB/s between two nodes vs raw sockets, gossip over a 50-node mesh, testnet TPS sweep.")
+
+        @OptionGroup var options: SuiteOptions
+
+        @Option(help: "Offered loads (transfers/s) of the testnet sweep, comma-separated.")
+        var loads: String?
+
+        @Option(help: "Seconds of load per sweep step.")
+        var stepSeconds: Double?
+
+        @Flag(help: "Skip the testnet sweep (it takes several minutes).")
+        var noTestnet = false
+
+        func run() async throws {
+            let limits = PhysicalLimits.measure(scratchDirectory: options.scratchDir, quick: options.quick)
+            let parsedLoads = try loads.map { text in
+                try text.split(separator: ",").map { item in
+                    guard let rate = Int(item), rate > 0 else { throw ValidationError("--loads must look like 100,200,400") }
+                    return rate
+                }
+            }
+            try options.emit(try await NetworkBenchmark.run(limits: limits, quick: options.quick, loads: parsedLoads,
+                                                            stepSeconds: stepSeconds, testnet: !noTestnet))
         }
     }
 

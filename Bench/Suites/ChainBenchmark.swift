@@ -33,7 +33,7 @@ enum ChainBenchmark {
             chainName: "bench", genesisTime: genesisTime, parameters: parameters, accounts: genesisAccounts,
             producers: [GenesisFile.Producer(account: Address(producerKey.publicKey).description,
                                              signingKey: producerKey.publicKey.hex, url: "", timeZone: 0)]))
-        var random = SplitMix64(seed: seed)
+        var random = SeededRandom(seed: seed)
         var nonces = [UInt64](repeating: 0, count: accounts)
         let blockTime = genesisTime + parameters.slotMilliseconds
         var transfers: [SignedTransaction] = []

@@ -57,7 +57,7 @@ enum CryptoBenchmark {
 
         // Merkle root of 1 M leaves (32-byte leaves, like transaction ids): 1 M leaf hashes + 1 M node hashes.
         let leafCount = quick ? 1 << 17 : 1 << 20
-        var random = SplitMix64(seed: 7)
+        var random = SeededRandom(seed: 7)
         let leaves = (0..<leafCount).map { _ in
             var encoder = CanonicalEncoder(reservingCapacity: 32)
             for _ in 0..<4 { encoder.encode(random.next()) }
@@ -150,14 +150,5 @@ enum LZ4Tool {
         }
         guard numbers.count == 2 else { throw BenchError.toolOutput("cannot read lz4 -b1 line: \(line)") }
         return Result(compress: numbers[0], decompress: numbers[1])
-    }
-}
-
-enum BenchError: Error, CustomStringConvertible {
-    case toolOutput(String)
-    var description: String {
-        switch self {
-        case .toolOutput(let text): text
-        }
     }
 }

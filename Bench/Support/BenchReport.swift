@@ -14,6 +14,13 @@ struct BenchFigure {
     var ratio: Double?
 }
 
+/// A measured curve (e.g. achieved vs offered load), drawn as a line chart below the bars.
+struct BenchCurve {
+    var title: String
+    var xLabel: String
+    var series: [(label: String, points: [(x: Double, y: Double)])]
+}
+
 /// The result of one benchmark suite: printed as JSON, and written as JSON, Markdown and an SVG plot.
 struct BenchReport {
     var suite: String
@@ -22,6 +29,7 @@ struct BenchReport {
     var latencies: [(label: String, summary: LatencySummary)] = []
     /// Extra top-level JSON values (e.g. `lz4VsCliRatio`) beside the figures.
     var extras: [(key: String, value: Double)] = []
+    var curves: [BenchCurve] = []
     var notes: [String] = []
 
     init(suite: String, limits: PhysicalLimits) {
@@ -54,6 +62,13 @@ struct BenchReport {
                                     "p999": summary.p999, "max": summary.max, "unit": "us"]
         }
         if !latencyObject.isEmpty { object["latencies"] = latencyObject }
+        if !curves.isEmpty {
+            object["curves"] = curves.map { curve -> [String: Any] in
+                ["title": curve.title, "x": curve.xLabel,
+                 "series": curve.series.map { ["label": $0.label, "points": $0.points.map { [round2($0.x), round2($0.y)] }] }]
+            }
+        }
+        if !notes.isEmpty { object["notes"] = notes }
         return object
     }
 
@@ -86,6 +101,14 @@ struct BenchReport {
                       "|---|---|---|---|---|---|"]
             for (label, s) in latencies {
                 lines.append("| \(label) | \(s.count) | \(s.p50) | \(s.p99) | \(s.p999) | \(s.max) |")
+            }
+        }
+        for curve in curves {
+            lines += ["", "## \(curve.title)", "", "| \(curve.xLabel) | " + curve.series.map(\.label).joined(separator: " | ") + " |",
+                      "|---|" + String(repeating: "---|", count: curve.series.count)]
+            for (index, point) in (curve.series.first?.points ?? []).enumerated() {
+                let values = curve.series.map { index < $0.points.count ? format($0.points[index].y) : "–" }
+                lines.append("| \(format(point.x)) | " + values.joined(separator: " | ") + " |")
             }
         }
         lines += ["", "![\(suite) ratios to physical limits](\(suite).svg)", ""]
@@ -136,8 +159,45 @@ struct BenchReport {
                 y += 10
             }
         }
+        for curve in curves {
+            y += 30
+            svg += lineChart(curve, top: y, left: 60, width: labelWidth + plotWidth - 40, height: 220)
+            y += 280
+        }
+        svg[0] = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(labelWidth + plotWidth + 90)\" height=\"\(max(height, y + 10))\" font-family=\"sans-serif\" font-size=\"12\">"
         svg.append("</svg>")
         return svg.joined(separator: "\n") + "\n"
+    }
+
+    /// A line chart of `curve`: one polyline per series, each scaled to its own maximum (labelled at the end of
+    /// its line), x from zero to the largest x.
+    private func lineChart(_ curve: BenchCurve, top: Int, left: Int, width: Int, height: Int) -> [String] {
+        let colors = ["#1565c0", "#c62828", "#2e7d32", "#6a1b9a"]
+        var svg = ["<text x=\"10\" y=\"\(top)\" font-size=\"14\" font-weight=\"bold\">\(escape(curve.title))</text>"]
+        let bottom = top + 20 + height
+        svg.append("<line x1=\"\(left)\" y1=\"\(bottom)\" x2=\"\(left + width)\" y2=\"\(bottom)\" stroke=\"black\"/>")
+        svg.append("<line x1=\"\(left)\" y1=\"\(top + 20)\" x2=\"\(left)\" y2=\"\(bottom)\" stroke=\"black\"/>")
+        let maxX = max(1, curve.series.flatMap { $0.points.map(\.x) }.max() ?? 1)
+        for tick in 0...4 {
+            let value = maxX * Double(tick) / 4
+            let x = left + Int(Double(width) * Double(tick) / 4)
+            svg.append("<text x=\"\(x - 10)\" y=\"\(bottom + 15)\">\(format(value))</text>")
+        }
+        svg.append("<text x=\"\(left + width / 2 - 30)\" y=\"\(bottom + 32)\">\(escape(curve.xLabel))</text>")
+        for (index, series) in curve.series.enumerated() {
+            let maxY = max(1e-9, series.points.map(\.y).max() ?? 1)
+            let color = colors[index % colors.count]
+            let coordinates = series.points.map { point in
+                "\(left + Int(point.x / maxX * Double(width))),\(bottom - Int(point.y / maxY * Double(height)))"
+            }
+            svg.append("<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(coordinates.joined(separator: " "))\"/>")
+            for coordinate in coordinates {
+                let parts = coordinate.split(separator: ",")
+                svg.append("<circle cx=\"\(parts[0])\" cy=\"\(parts[1])\" r=\"3\" fill=\"\(color)\"/>")
+            }
+            svg.append("<text x=\"\(left + 10)\" y=\"\(top + 36 + index * 16)\" fill=\"\(color)\">\(escape(series.label)) (max \(format(maxY)))</text>")
+        }
+        return svg
     }
 
     /// Writes `<suite>.json`, `<suite>.md` and `<suite>.svg` into `directory`.

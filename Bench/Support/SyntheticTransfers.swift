@@ -6,7 +6,7 @@ import AlzaCore
 /// crypto suite needs "a realistic block payload" without depending on the ledger module.
 enum SyntheticTransfers {
     static func payload(transactions: Int, seed: UInt64 = 42) -> [UInt8] {
-        var random = SplitMix64(seed: seed)
+        var random = SeededRandom(seed: seed)
         let chainId = Hash.sha256(utf8: "bench-chain")
         let accounts = (0..<1000).map { SigningKey(deterministicLabel: "bench-account-\($0)").publicKey }
         var encoder = CanonicalEncoder(reservingCapacity: transactions * 360)
@@ -35,15 +35,3 @@ enum SyntheticTransfers {
     }
 }
 
-/// A small, fast, seedable generator (SplitMix64) for benchmark inputs.
-struct SplitMix64 {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

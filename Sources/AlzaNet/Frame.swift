@@ -23,6 +23,11 @@ public enum FrameKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case peers = 11
     /// The sender is closing the connection, with a reason.
     case goodbye = 12
+    /// The sender added the receiver to its gossip mesh (it will push messages in full): mesh links are
+    /// symmetric, so the receiver adds the sender too, or answers `prune` when its mesh is full.
+    case graft = 13
+    /// The sender removed the receiver from its gossip mesh.
+    case prune = 14
 
     public var description: String { String(describing: self) }
 }

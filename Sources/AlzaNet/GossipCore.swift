@@ -2,8 +2,9 @@ import AlzaCore
 
 /// Gossip (DESIGN.md §8, after libp2p gossipsub) as a pure state machine: a message is pushed in full to a mesh
 /// of `meshDegree` peers (kept between `meshLow` and `meshHigh`), announced lazily (`ihave`) to the other peers,
-/// who fetch it (`iwant`) only if they lack it. A seen-cache makes every node deliver a message once; a message
-/// cache serves `iwant` for `messageCacheMilliseconds`.
+/// who fetch it (`iwant`) only if they lack it. Mesh links are symmetric (`graft`/`prune`): a node in someone's
+/// mesh has it in its own, so every node receives pushes, not only announcements. A seen-cache makes every node
+/// deliver a message once; a message cache serves `iwant` for `messageCacheMilliseconds`.
 ///
 /// A received message is delivered to the application but not forwarded: the application forwards it (with
 /// `publish`) once it has validated it, so invalid messages do not spread.
@@ -50,16 +51,32 @@ public struct GossipCore: Sendable {
 
     // MARK: Peers
 
-    public mutating func peerConnected(_ peer: String) {
-        guard !peers.contains(peer) else { return }
+    /// A new peer joins the mesh (with a `graft`) while the mesh is below its degree.
+    public mutating func peerConnected(_ peer: String) -> [Effect] {
+        guard !peers.contains(peer) else { return [] }
         peers.append(peer)
-        if mesh.count < configuration.meshDegree { mesh.insert(peer) }
+        guard mesh.count < configuration.meshDegree else { return [] }
+        mesh.insert(peer)
+        return [.send(Frame(kind: .graft, payload: []), to: peer)]
     }
 
     public mutating func peerDisconnected(_ peer: String) {
         peers.removeAll { $0 == peer }
         mesh.remove(peer)
         announcements[peer] = nil
+    }
+
+    /// `peer` put this node in its mesh: reciprocate, or refuse with a `prune` when the mesh is at its high bound.
+    public mutating func receivedGraft(from peer: String) -> [Effect] {
+        guard peers.contains(peer), !mesh.contains(peer) else { return [] }
+        guard mesh.count < configuration.meshHigh else { return [.send(Frame(kind: .prune, payload: []), to: peer)] }
+        mesh.insert(peer)
+        return []
+    }
+
+    /// `peer` took this node out of its mesh: the link is no longer a mesh link on either side.
+    public mutating func receivedPrune(from peer: String) {
+        mesh.remove(peer)
     }
 
     // MARK: Messages
@@ -123,24 +140,30 @@ public struct GossipCore: Sendable {
             }
         }
         announcements.removeAll(keepingCapacity: true)
-        maintainMesh()
+        effects += maintainMesh()
         expire(now: now)
         return effects
     }
 
-    private mutating func maintainMesh() {
+    /// Grafts random peers when the mesh fell below its low bound; prunes random members above the high bound.
+    private mutating func maintainMesh() -> [Effect] {
+        var effects: [Effect] = []
         if mesh.count < configuration.meshLow {
             var candidates = peers.filter { !mesh.contains($0) }
             while mesh.count < configuration.meshDegree, !candidates.isEmpty {
-                mesh.insert(candidates.remove(at: Int(random.next() % UInt64(candidates.count))))
+                let peer = candidates.remove(at: random.next(below: candidates.count))
+                mesh.insert(peer)
+                effects.append(.send(Frame(kind: .graft, payload: []), to: peer))
             }
         } else if mesh.count > configuration.meshHigh {
             var members = mesh.sorted()
             while members.count > configuration.meshDegree {
-                members.remove(at: Int(random.next() % UInt64(members.count)))
+                let peer = members.remove(at: random.next(below: members.count))
+                mesh.remove(peer)
+                effects.append(.send(Frame(kind: .prune, payload: []), to: peer))
             }
-            mesh = Set(members)
         }
+        return effects
     }
 
     private mutating func markSeen(_ id: Hash, now: UInt64) {

@@ -28,14 +28,29 @@ final class PeerConnection: @unchecked Sendable {
     // Mutated only on `queue`.
     private var decoder: FrameDecoder
     private var readBuffer = [UInt8](repeating: 0, count: 64 << 10)
+    /// Encoded frames not yet written: `outbox[outboxHead...]`, the first from `outboxOffset`.
     private var outbox: [[UInt8]] = []
+    private var outboxHead = 0
     private var outboxOffset = 0
+    /// Reused to coalesce small frames into one `send`.
+    private var writeBuffer: [UInt8] = []
     private var writeArmed = false
     private var draining = false
     private var closed = false
-    // Read from any thread.
-    private let accounting = Mutex((queuedBytes: 0, queuedFrames: 0, closing: false,
-                                    framesSent: UInt64(0), bytesSent: UInt64(0), bytesReceived: UInt64(0)))
+    // Shared with the threads that enqueue: frames handed over but not yet moved to `outbox` (one dispatch to
+    // the connection's queue per burst, not per frame) and the send-queue accounting.
+    private struct Shared {
+        var handedOver: [[UInt8]] = []
+        var handOverScheduled = false
+        var queuedBytes = 0
+        var queuedFrames = 0
+        var closing = false
+        var framesSent: UInt64 = 0
+        var bytesSent: UInt64 = 0
+        var bytesReceived: UInt64 = 0
+    }
+
+    private let accounting = Mutex(Shared())
     private let deliver: @Sendable (UInt64, [Frame]) -> Void
     private let onClose: @Sendable (UInt64, NetworkError) -> Void
 
@@ -96,21 +111,24 @@ final class PeerConnection: @unchecked Sendable {
     @discardableResult
     func enqueue(_ frame: Frame) -> Enqueued {
         let bytes = frame.bytes
-        let outcome = accounting.withLock { state -> Enqueued in
-            guard !state.closing else { return .closing }
+        let (outcome, schedule) = accounting.withLock { state -> (Enqueued, Bool) in
+            guard !state.closing else { return (.closing, false) }
             guard state.queuedFrames < maximumQueuedFrames, state.queuedBytes + bytes.count <= maximumQueuedBytes
-            else { return .full }
+            else { return (.full, false) }
             state.queuedBytes += bytes.count
             state.queuedFrames += 1
-            return .queued
+            state.handedOver.append(bytes)
+            defer { state.handOverScheduled = true }
+            return (.queued, !state.handOverScheduled)
         }
-        guard outcome == .queued else { return outcome }
-        queue.async {
-            guard !self.closed else { return }
-            self.outbox.append(bytes)
-            if !self.writeArmed { self.flush() }
+        if schedule {
+            queue.async {
+                guard !self.closed else { return }
+                self.takeHandedOver()
+                if !self.writeArmed { self.flush() }
+            }
         }
-        return .queued
+        return outcome
     }
 
     /// Sends `last`, then closes once everything queued is out (a goodbye with the reason).
@@ -119,7 +137,8 @@ final class PeerConnection: @unchecked Sendable {
         accounting.withLock { $0.closing = true }
         queue.async {
             self.draining = true
-            if self.outbox.isEmpty { self.finish(.closedByPeer(reason: "closed locally")) }
+            self.takeHandedOver()
+            if self.outboxHead == self.outbox.count { self.finish(.closedByPeer(reason: "closed locally")) }
         }
     }
 
@@ -129,42 +148,63 @@ final class PeerConnection: @unchecked Sendable {
         queue.async { self.finish(reason) }
     }
 
-    /// Writes queued frames, coalescing them, until the socket would block (then waits for writability).
+    /// Moves frames handed over by `enqueue` to the outbox (on `queue`).
+    private func takeHandedOver() {
+        let frames = accounting.withLock { state -> [[UInt8]] in
+            state.handOverScheduled = false
+            defer { state.handedOver.removeAll(keepingCapacity: true) }
+            return state.handedOver
+        }
+        outbox += frames
+    }
+
+    /// Writes queued frames, coalescing small ones, until the socket would block (then waits for writability).
     private func flush() {
         guard !closed else { return }
         var sentFrames = 0
         var sentBytes = 0
-        while !outbox.isEmpty {
-            // Coalesce small frames into one write.
-            var batch = outbox[0]
-            var offset = outboxOffset
+        while outboxHead < outbox.count {
+            let head = outbox[outboxHead]
+            // A large frame (or the rest of a partly written one) goes out as it is; small ones are copied
+            // together into one write.
             var taken = 1
-            if offset == 0 {
-                while taken < outbox.count && batch.count + outbox[taken].count <= 256 << 10 {
-                    batch += outbox[taken]
+            let written: Int
+            if outboxOffset > 0 || head.count >= 64 << 10 || outboxHead + 1 == outbox.count {
+                written = head.withUnsafeBytes {
+                    send(fd, $0.baseAddress! + outboxOffset, head.count - outboxOffset, Int32(MSG_NOSIGNAL))
+                }
+            } else {
+                writeBuffer.removeAll(keepingCapacity: true)
+                writeBuffer += head
+                while outboxHead + taken < outbox.count && writeBuffer.count + outbox[outboxHead + taken].count <= 256 << 10 {
+                    writeBuffer += outbox[outboxHead + taken]
                     taken += 1
                 }
+                written = writeBuffer.withUnsafeBytes { send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
             }
-            let written = batch.withUnsafeBytes { send(fd, $0.baseAddress! + offset, batch.count - offset, Int32(MSG_NOSIGNAL)) }
             if written < 0 {
                 if errno == EINTR { continue }
                 if errno == EAGAIN || errno == EWOULDBLOCK { break }
                 finish(.socket(String(cString: strerror(errno))))
                 return
             }
-            offset += written
-            if offset < batch.count {
-                // Partial write: keep the batch as the head of the queue.
-                outbox.removeFirst(taken)
-                outbox.insert(batch, at: 0)
-                outboxOffset = offset
-                sentBytes += written
-                break
-            }
-            outbox.removeFirst(taken)
-            outboxOffset = 0
-            sentFrames += taken
             sentBytes += written
+            // Advance over the frames the write completed; a partly written frame stays at the head.
+            var remaining = outboxOffset + written
+            while remaining > 0, outboxHead < outbox.count, remaining >= outbox[outboxHead].count {
+                remaining -= outbox[outboxHead].count
+                outboxHead += 1
+                sentFrames += 1
+            }
+            outboxOffset = remaining
+            if outboxOffset > 0 { break }   // the socket took only part: wait for writability
+        }
+        if outboxHead == outbox.count {
+            outbox.removeAll(keepingCapacity: outbox.capacity <= 4_096)
+            outboxHead = 0
+        } else if outboxHead > 1_024 && outboxHead * 2 > outbox.count {
+            outbox.removeFirst(outboxHead)
+            outboxHead = 0
         }
         if sentBytes > 0 || sentFrames > 0 {
             let frames = sentFrames
@@ -176,7 +216,7 @@ final class PeerConnection: @unchecked Sendable {
                 $0.queuedBytes = max(0, $0.queuedBytes - bytes)
             }
         }
-        if outbox.isEmpty {
+        if outboxHead == outbox.count {
             if writeArmed {
                 writeSource.suspend()
                 writeArmed = false
@@ -234,8 +274,13 @@ final class PeerConnection: @unchecked Sendable {
     private func finish(_ reason: NetworkError) {
         guard !closed else { return }
         closed = true
-        accounting.withLock { $0.closing = true }
+        accounting.withLock {
+            $0.closing = true
+            $0.handedOver.removeAll()
+        }
         outbox.removeAll()
+        outboxHead = 0
+        outboxOffset = 0
         shutdown(fd, Int32(SHUT_RDWR))
         readSource.cancel()
         if !writeArmed { writeSource.resume() }   // a suspended source cannot be cancelled

@@ -81,7 +81,7 @@ public struct TransportStatistics: Sendable, Equatable {
 /// backoff, bounded per-peer send queues. An actor: its state changes one event at a time; the gossip,
 /// handshake and peer-table logic are pure cores it feeds.
 public actor Transport {
-    public let configuration: NetworkConfiguration
+    public nonisolated let configuration: NetworkConfiguration
     private let logger: Logger
     private var listener: (fd: Int32, source: any DispatchSourceRead)?
     public private(set) var boundAddress: String?
@@ -455,7 +455,7 @@ public actor Transport {
             peerTable.learn([hello.listenAddress])
             peerTable.connected(hello.listenAddress)
         }
-        gossip.peerConnected(peer.id)
+        perform(gossip.peerConnected(peer.id))
         let known = peerTable.knownAddresses + (boundAddress.map { [$0] } ?? [])
         link.connection.enqueue(Frame(kind: .peers, message: PeerAddresses(Array(known.prefix(PeerAddresses.maximum)))))
         logger.info("peer \(peer.id.prefix(16)) connected (\(peer.inbound ? "inbound from" : "outbound to") \(link.connection.address), roles \(peer.roles))")
@@ -499,6 +499,10 @@ public actor Transport {
             break
         case .peers:
             peerTable.learn(try decode(PeerAddresses.self).addresses)
+        case .graft:
+            perform(gossip.receivedGraft(from: peer.id))
+        case .prune:
+            gossip.receivedPrune(from: peer.id)
         case .goodbye:
             throw .closedByPeer(reason: String(decoding: frame.payload.prefix(200), as: UTF8.self))
         }

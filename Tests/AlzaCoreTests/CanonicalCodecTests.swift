@@ -71,7 +71,7 @@ struct CodecSample: CanonicalCodable, Equatable {
         signature = try decoder.decode()
     }
 
-    init(random: inout TestRandom) {
+    init(random: inout SeededRandom) {
         flag = random.next() % 2 == 0
         small = UInt8(truncatingIfNeeded: random.next())
         medium = UInt16(truncatingIfNeeded: random.next())
@@ -93,7 +93,7 @@ struct CodecSample: CanonicalCodable, Equatable {
     }
 
     init() {
-        var random = TestRandom(seed: 99)
+        var random = SeededRandom(seed: 99)
         self.init(random: &random)
         kind = .note("fixed")
         key = PublicKey(random.bytes(count: 32))
@@ -104,7 +104,7 @@ struct CodecSample: CanonicalCodable, Equatable {
 
 @Suite struct CanonicalCodecTests {
     @Test func roundTripsOfRandomValues() throws {
-        var random = TestRandom(seed: 3)
+        var random = SeededRandom(seed: 3)
         for _ in 0..<2_000 {
             let value = CodecSample(random: &random)
             let bytes = value.canonicalBytes
@@ -212,7 +212,7 @@ struct CodecSample: CanonicalCodable, Equatable {
     }
 
     @Test func hundredThousandRandomByteStringsAllFailWithoutTrapping() {
-        var random = TestRandom(seed: 20261120)
+        var random = SeededRandom(seed: 20261120)
         var errors = 0
         for _ in 0..<100_000 {
             let length = Int(random.next() % 300)
@@ -233,7 +233,7 @@ struct CodecSample: CanonicalCodable, Equatable {
     }
 
     @Test func randomInputsToOtherDecodersEitherFailOrAreCanonical() {
-        var random = TestRandom(seed: 7)
+        var random = SeededRandom(seed: 7)
         for _ in 0..<20_000 {
             let input = random.bytes(count: Int(random.next() % 200))
             if let value = try? Multisignature(canonicalBytes: input) { #expect(value.canonicalBytes == input) }

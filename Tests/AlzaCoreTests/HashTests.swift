@@ -36,7 +36,7 @@ import Testing
 @Suite struct SHA256ImplementationTests {
     @Test func hardwareAndPortableAgreeOnEveryLengthUpTo1100() throws {
         try #require(SHA256Implementation.hardwareAvailable, "this CPU has no SHA extensions; only the portable path runs")
-        var random = TestRandom(seed: 256)
+        var random = SeededRandom(seed: 256)
         for length in 0...1_100 {
             let bytes = random.bytes(count: length)
             let hardware = bytes.withUnsafeBytes { Hash.sha256($0, using: .hardware) }
@@ -48,7 +48,7 @@ import Testing
     @Test(arguments: SHA256Implementation.allCases)
     func incrementalHashingInPiecesOfEverySizeMatchesOneShot(_ implementation: SHA256Implementation) throws {
         if implementation == .hardware { try #require(SHA256Implementation.hardwareAvailable) }
-        var random = TestRandom(seed: 512)
+        var random = SeededRandom(seed: 512)
         let bytes = random.bytes(count: 3_000)
         let expected = bytes.withUnsafeBytes { Hash.sha256($0, using: .portable) }
         for piece in [1, 3, 55, 56, 63, 64, 65, 127, 1_000] {

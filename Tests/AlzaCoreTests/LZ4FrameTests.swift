@@ -14,12 +14,12 @@ import Testing
     @Test func oneBytePayload() throws { try roundTrip([42]) }
 
     @Test func incompressiblePayloadAcrossSeveralBlocks() throws {
-        var random = TestRandom(seed: 4)
+        var random = SeededRandom(seed: 4)
         try roundTrip(random.bytes(count: 3 << 20 | 12345))
     }
 
     @Test func sixtyFourMebibytePayload() throws {
-        var random = TestRandom(seed: 5)
+        var random = SeededRandom(seed: 5)
         let motif = random.bytes(count: 4096)
         var payload = [UInt8]()
         payload.reserveCapacity(64 << 20)
@@ -37,7 +37,7 @@ import Testing
     }
 
     @Test func ourFrameIsReadByTheLz4Command() throws {
-        var random = TestRandom(seed: 6)
+        var random = SeededRandom(seed: 6)
         let payload = (0..<700_000).map { UInt8(truncatingIfNeeded: $0 % 251) } + random.bytes(count: 100_000)
         let directory = try TemporaryDirectory()
         let framePath = directory.path + "/payload.lz4"
@@ -48,7 +48,7 @@ import Testing
 
     @Test(arguments: [["-1"], ["--content-size"], ["-BD"], ["-B4", "--no-frame-crc"], ["-9"]])
     func frameMadeByTheLz4CommandDecodes(options: [String]) throws {
-        var random = TestRandom(seed: 8)
+        var random = SeededRandom(seed: 8)
         let payload = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 / 3) } + random.bytes(count: 50_000)
         let directory = try TemporaryDirectory()
         let inputPath = directory.path + "/in.bin"
@@ -89,7 +89,7 @@ import Testing
     }
 
     @Test func corruptTruncatedTrailingAndGarbageInputsAreRefused() {
-        var random = TestRandom(seed: 9)
+        var random = SeededRandom(seed: 9)
         let payload = random.bytes(count: 5000) + [UInt8](repeating: 7, count: 5000)
         let frame = LZ4Frame.compress(payload)
         var corrupt = frame
@@ -109,7 +109,7 @@ import Testing
     }
 
     @Test func randomBytesNeverTrap() {
-        var random = TestRandom(seed: 10)
+        var random = SeededRandom(seed: 10)
         let frame = LZ4Frame.compress(random.bytes(count: 2000))
         for _ in 0..<2_000 {
             var mutated = frame

@@ -126,7 +126,7 @@ enum NaiveMerkle {
     }
 
     @Test func propertyRootsAndProofsAgreeWithTheNaiveDefinition() throws {
-        var random = TestRandom(seed: 6962)
+        var random = SeededRandom(seed: 6962)
         for size in 0...70 {
             let leaves = (0..<size).map { _ in random.bytes(count: Int(random.next() % 40)) }
             let leafHashes = leaves.map { MerkleTree.leafHash($0) }
@@ -146,7 +146,7 @@ enum NaiveMerkle {
 
     @Test func parallelRootOfALargeTreeEqualsTheSequentialOne() {
         // Large enough to take the parallel path; an odd count exercises the carried last node.
-        var random = TestRandom(seed: 1)
+        var random = SeededRandom(seed: 1)
         let leafHashes = (0..<(40_000 + 3)).map { _ in Hash(bytes32: Bytes32(random.bytes(count: 32))!) }
         var level = leafHashes
         while level.count > 1 {
@@ -163,16 +163,3 @@ enum NaiveMerkle {
     }
 }
 
-/// Seeded SplitMix64 for reproducible property tests.
-struct TestRandom {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func bytes(count: Int) -> [UInt8] { (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) } }
-}

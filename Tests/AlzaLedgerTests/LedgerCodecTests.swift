@@ -278,7 +278,7 @@ import Testing
     // MARK: Fuzzing
 
     /// A valid encoding with a few bytes changed, cut short or extended.
-    static func mutated(_ random: inout TestRandom, valid: [[UInt8]]) -> [UInt8] {
+    static func mutated(_ random: inout SeededRandom, valid: [[UInt8]]) -> [UInt8] {
         var input = valid[random.next(below: valid.count)]
         switch random.next() % 3 {
         case 0:
@@ -338,7 +338,7 @@ import Testing
         let validBlocks = fixture.blocks.map(\.block.canonicalBytes)
         let validEntries = fixture.state.allEntries().map(\.canonicalBytes)
 
-        var random = TestRandom(seed: 0xA12A_1ED6)
+        var random = SeededRandom(seed: 0xA12A_1ED6)
         var acceptedMutations = [0, 0, 0]
         for round in 0..<20_000 {
             // Every decoder gets the same random byte string...

@@ -212,26 +212,6 @@ func delayRulesPayload(_ rules: [(MessageCode, UInt32)]) throws -> MessagePayloa
     return try MessagePayload(code: .accountUpdate, data: encoder.bytes)
 }
 
-/// Seeded SplitMix64 for reproducible property tests.
-struct TestRandom {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func next(below bound: Int) -> Int { Int(next() % UInt64(bound)) }
-    /// `count` random bytes, eight from each draw.
-    mutating func bytes(count: Int) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(count + 7)
-        while bytes.count < count { withUnsafeBytes(of: next()) { bytes += $0 } }
-        return Array(bytes.prefix(count))
-    }
-}
 
 /// A folder under the system temporary directory, removed when the value is released.
 final class TemporaryDirectory {

@@ -10,7 +10,7 @@ import Testing
     /// 128 disjoint transfers (one wide first wave, run on all cores), then random transfers among the users,
     /// a run of one account's consecutive nonces, and a new account that spends what it received in the block.
     static func mixedBlock(_ fixture: LedgerFixture, seed: UInt64) -> [SignedTransaction] {
-        var random = TestRandom(seed: seed)
+        var random = SeededRandom(seed: seed)
         var nonces = [Int: UInt64]()
         var transactions: [SignedTransaction] = []
         func transfer(from sender: Int, to recipient: Address, amount: Amount) {

@@ -155,7 +155,7 @@ import Testing
         var configuration = GossipCore.Configuration()
         configure(&configuration)
         var core = GossipCore(configuration: configuration, seed: 1)
-        for peer in 0..<peers { core.peerConnected("p\(peer)") }
+        for peer in 0..<peers { _ = core.peerConnected("p\(peer)") }
         return core
     }
 
@@ -217,9 +217,42 @@ import Testing
         var gossip = core(peers: 20)
         for peer in gossip.mesh.sorted().prefix(3) { gossip.peerDisconnected(peer) }
         #expect(gossip.mesh.count == 3)
-        _ = gossip.tick(now: 0)
+        let before = gossip.mesh
+        let grafted = recipients(gossip.tick(now: 0), kind: .graft)
         #expect(gossip.mesh.count == 6)
         #expect(gossip.mesh.isSubset(of: Set(gossip.connectedPeers)))
+        #expect(grafted == gossip.mesh.subtracting(before), "each new member is told with a graft")
+    }
+
+    @Test func newPeersAreGraftedUntilTheMeshHasItsDegree() {
+        var gossip = GossipCore(seed: 3)
+        for peer in 0..<6 { #expect(gossip.peerConnected("p\(peer)") == [.send(Frame(kind: .graft, payload: []), to: "p\(peer)")]) }
+        #expect(gossip.peerConnected("p6").isEmpty)
+        #expect(gossip.mesh.count == 6)
+    }
+
+    @Test func graftsAreReciprocatedUpToTheHighBoundThenPruned() {
+        var gossip = GossipCore(seed: 4)
+        for peer in 0..<20 { _ = gossip.peerConnected("p\(peer)") }
+        var pruned: [String] = []
+        for peer in 6..<20 {
+            if gossip.receivedGraft(from: "p\(peer)") == [.send(Frame(kind: .prune, payload: []), to: "p\(peer)")] {
+                pruned.append("p\(peer)")
+            }
+        }
+        #expect(gossip.mesh.count == 12)
+        #expect(pruned == (12..<20).map { "p\($0)" })
+        #expect(gossip.receivedGraft(from: "stranger").isEmpty, "only connected peers join the mesh")
+        gossip.receivedPrune(from: "p0")
+        #expect(!gossip.mesh.contains("p0"))
+    }
+
+    @Test func aMeshNeverGrowsBeyondItsHighBound() {
+        var gossip = GossipCore(seed: 5)
+        for peer in 0..<30 { _ = gossip.peerConnected("p\(peer)") }
+        for peer in 0..<30 { _ = gossip.receivedGraft(from: "p\(peer)") }
+        #expect(gossip.mesh.count == gossip.configuration.meshHigh)
+        #expect(recipients(gossip.tick(now: 0), kind: .prune).isEmpty)
     }
 }
 

@@ -13,4 +13,18 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+
+    /// Uniform in `0..<bound` (modulo bias is negligible for the small bounds this is used with).
+    public mutating func next(below bound: Int) -> Int {
+        precondition(bound > 0, "bound must be positive")
+        return Int(next() % UInt64(bound))
+    }
+
+    /// `count` pseudo-random bytes, eight from each draw.
+    public mutating func bytes(count: Int) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(count + 7)
+        while bytes.count < count { withUnsafeBytes(of: next()) { bytes += $0 } }
+        return Array(bytes.prefix(count))
+    }
 }
