@@ -1,8 +1,9 @@
 // swift-tools-version:6.0
 // Alza: a Swift implementation of the ALZA hybrid payment system. See README.md and docs/architecture.md.
 //
-// Layers (imports only point down): CSodium/CLZ4 <- AlzaCore <- AlzaLedger <- AlzaConsensus <- AlzaNet, AlzaSim
-// <- AlzaNode <- alza. The dependency list below is the one DESIGN.md §2 allows; nothing here may name SwiftNIO.
+// Layers (imports only point down): CSodium/CLZ4/CAlzaSHA <- AlzaCore <- AlzaLedger <- AlzaConsensus <- AlzaSim;
+// AlzaCore <- AlzaNet; AlzaConsensus + AlzaNet <- AlzaNode <- alza. The dependency list below is the one
+// DESIGN.md §2 allows; nothing here may name SwiftNIO.
 import PackageDescription
 
 /// Settings every Alza target compiles with: Swift 6 language mode (strict concurrency) plus explicit `any`.
@@ -90,10 +91,8 @@ let package = Package(
             dependencies: [
                 "AlzaCore",
                 "AlzaLedger",
-                "AlzaConsensus",
                 "AlzaSim",
                 "AlzaNode",
-                "AlzaNet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: alzaSwiftSettings

@@ -63,7 +63,8 @@ enum NetworkBenchmark {
         async throws -> Transport {
         var configuration = NetworkConfiguration(chainId: chainId, nodeKey: SigningKey(deterministicLabel: "bench-\(label)"),
                                                  roles: .superNode, listenAddress: "127.0.0.1:0", seeds: seeds)
-        configuration.randomSeed = UInt64(truncatingIfNeeded: label.hashValue)
+        var labelRandom = SeededRandom(label: label)
+        configuration.randomSeed = labelRandom.next()
         adjust(&configuration)
         var logger = Logger(label: "bench.\(label)")
         logger.logLevel = .critical

@@ -18,6 +18,9 @@ public struct GossipCore: Sendable {
         public var messageCacheLimit = 20_000
         /// An `iwant` not answered within this time may be sent to another announcer.
         public var iwantTimeoutMilliseconds: UInt64 = 3_000
+        /// A new peer is told (`ihave`) about the messages of this last stretch of time: what it missed while it
+        /// was connecting, or what was lost on a connection that was replaced.
+        public var recentAnnounceMilliseconds: UInt64 = 10_000
         public init() {}
     }
 
@@ -51,13 +54,27 @@ public struct GossipCore: Sendable {
 
     // MARK: Peers
 
-    /// A new peer joins the mesh (with a `graft`) while the mesh is below its degree.
-    public mutating func peerConnected(_ peer: String) -> [Effect] {
-        guard !peers.contains(peer) else { return [] }
-        peers.append(peer)
-        guard mesh.count < configuration.meshDegree else { return [] }
-        mesh.insert(peer)
-        return [.send(Frame(kind: .graft, payload: []), to: peer)]
+    /// A new peer joins the mesh (with a `graft`) while the mesh is below its degree, and hears of the recent
+    /// messages. A peer whose connection was replaced hears of them again.
+    public mutating func peerConnected(_ peer: String, now: UInt64) -> [Effect] {
+        var effects: [Effect] = []
+        if !peers.contains(peer) {
+            peers.append(peer)
+            if mesh.count < configuration.meshDegree {
+                mesh.insert(peer)
+                effects.append(.send(Frame(kind: .graft, payload: []), to: peer))
+            }
+        }
+        var recent: [Hash] = []
+        var index = cacheOrder.count - 1
+        while index >= cacheOrderStart, recent.count < MessageIds.maximum,
+              cacheOrder[index].expiry >= now + configuration.messageCacheMilliseconds - configuration.recentAnnounceMilliseconds {
+            let id = cacheOrder[index].id
+            if cache[id] != nil, seen[id]?.contains(peer) != true { recent.append(id) }
+            index -= 1
+        }
+        if !recent.isEmpty { effects.append(.send(Frame(kind: .ihave, message: MessageIds(recent.reversed())), to: peer)) }
+        return effects
     }
 
     public mutating func peerDisconnected(_ peer: String) {

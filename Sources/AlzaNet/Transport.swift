@@ -73,6 +73,8 @@ public struct TransportStatistics: Sendable, Equatable {
     public var gossipDuplicates: UInt64 = 0
     public var refusals: UInt64 = 0
     public var droppedSlowPeers: UInt64 = 0
+    /// Events the application did not take in time (its buffer of `eventBufferLimit` was full).
+    public var eventsDropped: UInt64 = 0
     public init() {}
 }
 
@@ -136,7 +138,7 @@ public actor Transport {
         gossip = GossipCore(configuration: configuration.gossip, seed: configuration.randomSeed)
         peerTable = PeerTable(seeds: configuration.seeds, ownAddress: configuration.listenAddress ?? "",
                               seed: configuration.randomSeed &+ 1)
-        (events, sink) = AsyncStream.makeStream(of: TransportEvent.self, bufferingPolicy: .bufferingOldest(100_000))
+        (events, sink) = AsyncStream.makeStream(of: TransportEvent.self, bufferingPolicy: .bufferingOldest(Self.eventBufferLimit))
     }
 
     public nonisolated var nodeId: String { configuration.nodeKey.publicKey.hex }
@@ -375,7 +377,7 @@ public actor Transport {
         if case .slowPeer = error { counters.droppedSlowPeers += 1 }
         let who = link.peer.map { "\($0.id.prefix(16)) at \(link.connection.address)" } ?? link.connection.address
         logger.warning("connection \(who) refused: \(error.description)", metadata: ["code": .string(error.code)])
-        sink.yield(.refused(address: link.connection.address, error))
+        emit(.refused(address: link.connection.address, error))
     }
 
     private func closed(_ id: UInt64, reason: NetworkError) {
@@ -399,7 +401,7 @@ public actor Transport {
             requests.removeValue(forKey: requestId)?.continuation.resume(throwing: NetworkError.notConnected(peer: String(peer.id.prefix(16))))
         }
         logger.info("peer \(peer.id.prefix(16)) disconnected: \(reason.description)")
-        sink.yield(.peerDisconnected(peer, reason: reason.description))
+        emit(.peerDisconnected(peer, reason: reason.description))
     }
 
     // MARK: Frames
@@ -455,11 +457,11 @@ public actor Transport {
             peerTable.learn([hello.listenAddress])
             peerTable.connected(hello.listenAddress)
         }
-        perform(gossip.peerConnected(peer.id))
+        perform(gossip.peerConnected(peer.id, now: Self.now()))
         let known = peerTable.knownAddresses + (boundAddress.map { [$0] } ?? [])
         link.connection.enqueue(Frame(kind: .peers, message: PeerAddresses(Array(known.prefix(PeerAddresses.maximum)))))
         logger.info("peer \(peer.id.prefix(16)) connected (\(peer.inbound ? "inbound from" : "outbound to") \(link.connection.address), roles \(peer.roles))")
-        sink.yield(.peerConnected(peer))
+        emit(.peerConnected(peer))
     }
 
     private func handle(_ frame: Frame, from peer: PeerInfo, link: inout Link) throws(NetworkError) {
@@ -483,10 +485,10 @@ public actor Transport {
         case .iwant:
             perform(gossip.receivedIWant(try decode(MessageIds.self).ids, from: peer.id))
         case .direct:
-            sink.yield(.direct(frame.payload, from: peer.id))
+            emit(.direct(frame.payload, from: peer.id))
         case .request:
             let request = try decode(Correlated.self)
-            sink.yield(.request(request.payload, requestId: request.id, from: peer.id))
+            emit(.request(request.payload, requestId: request.id, from: peer.id))
         case .response:
             let response = try decode(Correlated.self)
             // Only the peer that was asked may answer.
@@ -514,7 +516,7 @@ public actor Transport {
             case .send(let frame, let peer):
                 send(frame, to: peer)
             case .deliver(let message, let id, let from):
-                sink.yield(.gossip(message, id: id, from: from))
+                emit(.gossip(message, id: id, from: from))
             }
         }
     }
@@ -540,6 +542,19 @@ public actor Transport {
             try? await Task.sleep(for: .milliseconds(configuration.heartbeatMilliseconds))
         }
     }
+
+    /// Hands an event to the application. A consumer more than `eventBufferLimit` events behind loses the newest
+    /// ones: counted and logged, never silent (a lost block is fetched again by sync).
+    private func emit(_ event: TransportEvent) {
+        if case .dropped = sink.yield(event) {
+            counters.eventsDropped += 1
+            if counters.eventsDropped.nonzeroBitCount == 1 {   // 1, 2, 4, 8, ...: a line per doubling, not per event
+                logger.error("the application is \(Self.eventBufferLimit) events behind; \(counters.eventsDropped) dropped so far")
+            }
+        }
+    }
+
+    static let eventBufferLimit = 100_000
 
     // MARK: Sending
 

@@ -155,7 +155,7 @@ import Testing
         var configuration = GossipCore.Configuration()
         configure(&configuration)
         var core = GossipCore(configuration: configuration, seed: 1)
-        for peer in 0..<peers { _ = core.peerConnected("p\(peer)") }
+        for peer in 0..<peers { _ = core.peerConnected("p\(peer)", now: 0) }
         return core
     }
 
@@ -226,14 +226,14 @@ import Testing
 
     @Test func newPeersAreGraftedUntilTheMeshHasItsDegree() {
         var gossip = GossipCore(seed: 3)
-        for peer in 0..<6 { #expect(gossip.peerConnected("p\(peer)") == [.send(Frame(kind: .graft, payload: []), to: "p\(peer)")]) }
-        #expect(gossip.peerConnected("p6").isEmpty)
+        for peer in 0..<6 { #expect(gossip.peerConnected("p\(peer)", now: 0) == [.send(Frame(kind: .graft, payload: []), to: "p\(peer)")]) }
+        #expect(gossip.peerConnected("p6", now: 0).isEmpty)
         #expect(gossip.mesh.count == 6)
     }
 
     @Test func graftsAreReciprocatedUpToTheHighBoundThenPruned() {
         var gossip = GossipCore(seed: 4)
-        for peer in 0..<20 { _ = gossip.peerConnected("p\(peer)") }
+        for peer in 0..<20 { _ = gossip.peerConnected("p\(peer)", now: 0) }
         var pruned: [String] = []
         for peer in 6..<20 {
             if gossip.receivedGraft(from: "p\(peer)") == [.send(Frame(kind: .prune, payload: []), to: "p\(peer)")] {
@@ -247,9 +247,30 @@ import Testing
         #expect(!gossip.mesh.contains("p0"))
     }
 
+    @Test func aNewPeerHearsOfTheRecentMessagesItMissed() {
+        var gossip = core(peers: 2)
+        _ = gossip.publish(message(1), now: 0)
+        _ = gossip.received(message(2), from: "p0", now: 9_000)
+        _ = gossip.publish(message(3), now: 12_000)
+        let effects = gossip.peerConnected("late", now: 15_000)
+        let announced = effects.compactMap { effect -> [Hash]? in
+            guard case .send(let frame, "late") = effect, frame.kind == .ihave else { return nil }
+            return try? MessageIds(canonicalBytes: frame.payload).ids
+        }
+        #expect(announced == [[message(2).id, message(3).id]], "only the last 10 s, oldest first")
+        let again = gossip.peerConnected("p0", now: 15_000)
+        #expect(again.allSatisfy { if case .send(let frame, _) = $0 { frame.kind == .ihave } else { false } },
+                "a replaced connection is not grafted twice")
+        let toSource = again.compactMap { effect -> [Hash]? in
+            guard case .send(let frame, _) = effect else { return nil }
+            return try? MessageIds(canonicalBytes: frame.payload).ids
+        }
+        #expect(toSource == [[message(3).id]], "nothing is announced back to the peer it came from")
+    }
+
     @Test func aMeshNeverGrowsBeyondItsHighBound() {
         var gossip = GossipCore(seed: 5)
-        for peer in 0..<30 { _ = gossip.peerConnected("p\(peer)") }
+        for peer in 0..<30 { _ = gossip.peerConnected("p\(peer)", now: 0) }
         for peer in 0..<30 { _ = gossip.receivedGraft(from: "p\(peer)") }
         #expect(gossip.mesh.count == gossip.configuration.meshHigh)
         #expect(recipients(gossip.tick(now: 0), kind: .prune).isEmpty)

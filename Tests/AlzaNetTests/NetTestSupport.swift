@@ -14,7 +14,8 @@ func makeTransport(label: String, seeds: [String] = [], chainId: Hash = testChai
                    adjust: (inout NetworkConfiguration) -> Void = { _ in }) async throws -> Transport {
     var configuration = NetworkConfiguration(chainId: chainId, nodeKey: SigningKey(deterministicLabel: "net-\(label)"),
                                              roles: .superNode, listenAddress: "127.0.0.1:0", seeds: seeds)
-    configuration.randomSeed = UInt64(abs(label.hashValue))
+    var labelRandom = SeededRandom(label: label)
+    configuration.randomSeed = labelRandom.next()
     adjust(&configuration)
     var logger = Logger(label: "test.\(label)")
     logger.logLevel = .critical

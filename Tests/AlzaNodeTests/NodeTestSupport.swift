@@ -3,6 +3,7 @@ import AlzaLedger
 import AlzaNode
 import Foundation
 import Logging
+import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -34,9 +35,10 @@ final class TestnetFolder: Sendable {
     }
 
     /// Builds and starts a node in this process.
-    func start(_ name: String, peers: [String] = []) async throws -> RunningNode {
+    func start(_ name: String, peers: [String] = [], storage: (any DurableStorage)? = nil) async throws -> RunningNode {
         _ = quietLogging
-        let runtime = try NodeRuntime(configuration: try configuration(name, peers: peers), logger: Logger(label: "test.\(name)"))
+        let runtime = try NodeRuntime(configuration: try configuration(name, peers: peers), logger: Logger(label: "test.\(name)"),
+                                      storage: storage)
         let api = try await runtime.start()
         return RunningNode(runtime: runtime, api: api, p2p: await runtime.transport.boundAddress ?? "")
     }
@@ -96,4 +98,47 @@ func loadTransfer(_ layout: TestnetLayout, from sender: Int, to receiver: Int, a
     let message = Message(.transfer(inputs: [AmountEntry(from, amount)], outputs: [AmountEntry(to, amount)], memo: []),
                           authorizer: from)
     return SignedTransaction.sign(Transaction(header: header, messages: [message]), with: [key])
+}
+
+/// A node's files that start failing every write on demand (a full or broken disk).
+final class FailingStorage: DurableStorage {
+    let inner: FileStorage
+    private let failing = Atomic<Bool>(false)
+
+    init(directory: String) throws { inner = try FileStorage(directory: directory) }
+
+    func failWrites() { failing.store(true, ordering: .sequentiallyConsistent) }
+
+    private func check(_ name: String, _ operation: String) throws(StorageError) {
+        if failing.load(ordering: .sequentiallyConsistent) {
+            throw .io(file: name, operation: operation, reason: "No space left on device (injected)")
+        }
+    }
+
+    func list() throws(StorageError) -> [String] { try inner.list() }
+    func read(_ name: String) throws(StorageError) -> [UInt8]? { try inner.read(name) }
+    func read(_ name: String, offset: Int, count: Int) throws(StorageError) -> [UInt8] {
+        try inner.read(name, offset: offset, count: count)
+    }
+    func size(_ name: String) throws(StorageError) -> Int? { try inner.size(name) }
+    func append(_ name: String, _ bytes: [UInt8]) throws(StorageError) {
+        try check(name, "append")
+        try inner.append(name, bytes)
+    }
+    func sync(_ name: String) throws(StorageError) {
+        try check(name, "fsync")
+        try inner.sync(name)
+    }
+    func truncate(_ name: String, to size: Int) throws(StorageError) {
+        try check(name, "truncate")
+        try inner.truncate(name, to: size)
+    }
+    func writeAtomically(_ name: String, _ bytes: [UInt8]) throws(StorageError) {
+        try check(name, "write")
+        try inner.writeAtomically(name, bytes)
+    }
+    func remove(_ name: String) throws(StorageError) {
+        try check(name, "remove")
+        try inner.remove(name)
+    }
 }

@@ -6,6 +6,12 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
 
     public init(seed: UInt64) { state = seed }
 
+    /// Seeded from a label (first 8 bytes of its SHA-256): the same label gives the same sequence in every
+    /// process, unlike `String.hashValue`, which Swift randomizes per process.
+    public init(label: String) {
+        state = Hash.sha256(utf8: label).bytes.prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

@@ -115,7 +115,10 @@ public actor ChainService {
             case .blocks: decoded = (try? Block(canonicalBytes: message.payload)).map(ConsensusMessage.block)
             case .transactions:
                 decoded = (try? SignedTransaction(canonicalBytes: message.payload)).map(ConsensusMessage.transaction)
-            case .committee: decoded = nil
+            case .committee:
+                // The adaptive committee's messages have no consumer in this node yet: not an error of the peer.
+                logger.debug("committee gossip from \(from.prefix(16)) ignored")
+                return
             }
             guard let decoded else {
                 logger.warning("undecodable \(message.topic) gossip from \(from.prefix(16)) dropped")

@@ -21,8 +21,8 @@ public final class NodeRuntime: Sendable {
     private let logger: Logger
     private let gaugeTask = Mutex<Task<Void, Never>?>(nil)
 
-    /// Builds (but does not start) a node.
-    public init(configuration: NodeConfiguration, logger: Logger) throws(NodeError) {
+    /// Builds (but does not start) a node. `storage` replaces the data directory's files (fault-injection tests).
+    public init(configuration: NodeConfiguration, logger: Logger, storage injected: (any DurableStorage)? = nil) throws(NodeError) {
         self.configuration = configuration
         self.logger = logger
         do {
@@ -49,11 +49,15 @@ public final class NodeRuntime: Sendable {
             }
             producer = ProducerIdentity(account: Address(nodeKey.publicKey), accountKey: nodeKey, signingKey: signingKey)
         }
-        let storage: FileStorage
-        do {
-            storage = try FileStorage(directory: configuration.dataDirectory)
-        } catch {
-            throw .startup(error.description)
+        let storage: any DurableStorage
+        if let injected {
+            storage = injected
+        } else {
+            do {
+                storage = try FileStorage(directory: configuration.dataDirectory)
+            } catch {
+                throw .startup(error.description)
+            }
         }
         metrics = NodeMetrics()
         var network = NetworkConfiguration(chainId: genesis.chainId, nodeKey: nodeKey, roles: roles,

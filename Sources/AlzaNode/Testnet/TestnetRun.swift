@@ -210,7 +210,6 @@ public struct TestnetRun: Sendable {
     private func observeBlocks(layout: TestnetLayout, clients: [String: NodeClient], processes: TestnetProcesses,
                                tracker: InclusionTracker) async {
         var next: UInt64 = 1
-        var blockTimes: [UInt64: (id: String, transactions: [String])] = [:]
         while !Task.isCancelled {
             guard let node = layout.nodes.first(where: { processes.isRunning($0.name) }),
                   let client = clients[node.name],
@@ -222,7 +221,6 @@ public struct TestnetRun: Sendable {
             while next <= info.head.height, !Task.isCancelled {
                 guard let block = try? await client.get("/v1/blocks/\(next)", as: NodeAPI.BlockView.self) else { break }
                 tracker.included(block.transactions.map(\.id), height: block.height)
-                blockTimes[block.height] = (block.id, block.transactions.map(\.id))
                 next += 1
             }
             tracker.irreversible(upTo: info.lib.height)
