@@ -296,7 +296,11 @@ public struct ConsensusCore: Sendable {
             }
             for record in reverted {
                 for transaction in record.block.transactions where !transaction.messages.contains(where: { $0.code == .coinbase }) {
-                    mempool.insert(transaction)
+                    // Back to the pool, and out to the peers again: nodes that were on the other branch (the far
+                    // side of a healed partition) never saw it, and only a producer holding it can include it.
+                    if case .success = mempool.insert(transaction) {
+                        effects.append(.broadcast(.transaction(transaction), relay: false))
+                    }
                 }
                 effects.append(.notify(.reverted(BlockReference(record.block.signedHeader),
                                                  transactions: record.block.transactions.map(\.id))))

@@ -99,6 +99,15 @@ import Testing
         let submitted: NodeAPI.Submitted = try await node.client.post(
             "/v1/transactions", NodeAPI.SubmitRequest(transaction: Hex.encode(single.canonicalBytes)))
         #expect(submitted.id == single.id.hex)
+        let included = try await eventuallyValue {
+            let status = try? await node.client.get("/v1/transactions/\(single.id.hex)", as: NodeAPI.TransactionStatusView.self)
+            return status?.height
+        }
+        let full: NodeAPI.BlockView = try await node.client.get("/v1/blocks/\(included)")
+        let idsOnly: NodeAPI.BlockView = try await node.client.get("/v1/blocks/\(included)?transactions=ids")
+        #expect(full.transactionIds.contains(single.id.hex))
+        #expect(full.transactions.map(\.id) == full.transactionIds)
+        #expect(idsOnly.transactionIds == full.transactionIds && idsOnly.transactions.isEmpty)
 
         let good = try loadTransfer(folder.layout, from: 2, to: 3, amount: 9, nonce: 0)
         let batch: NodeAPI.BatchSubmitted = try await node.client.post(

@@ -70,15 +70,31 @@ func eventually(within seconds: Double = 30, _ condition: @Sendable () async -> 
     return await condition()
 }
 
+/// Polls `value` until it is non-nil (at most `seconds`), or throws.
+func eventuallyValue<T: Sendable>(within seconds: Double = 30, _ value: @Sendable () async -> T?) async throws -> T {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if let found = await value() { return found }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    guard let found = await value() else { throw NodeError.notFound("a value within \(seconds) s") }
+    return found
+}
+
 /// One HTTP exchange with full control of method, body and content type (NodeClient only sends well-formed JSON).
 func http(_ method: String, _ api: String, _ path: String, body: Data? = nil,
-          contentType: String = "application/json") async throws -> (status: Int, body: Data) {
+          contentType: String = "application/json") async throws -> (status: Int, body: Data, headers: [String: String]) {
     var request = URLRequest(url: URL(string: "http://\(api)\(path)")!)
     request.httpMethod = method
     request.httpBody = body
     if body != nil { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
     let (data, response) = try await URLSession.shared.data(for: request)
-    return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+    let reply = response as? HTTPURLResponse
+    var headers: [String: String] = [:]
+    for (name, value) in reply?.allHeaderFields ?? [:] {
+        if let name = name as? String, let value = value as? String { headers[name.lowercased()] = value }
+    }
+    return (reply?.statusCode ?? 0, data, headers)
 }
 
 /// The `error` code of an API failure body.

@@ -88,7 +88,9 @@ public actor APIServer {
                 let rest = Array(path.dropFirst())
                 switch (method, rest.count) {
                 case (.GET, 2) where rest == ["chain", "info"]: return try await chainInfo()
-                case (.GET, 2) where rest[0] == "blocks": return try await block(rest[1], raw: false)
+                case (.GET, 2) where rest[0] == "blocks":
+                    let idsOnly = request.query.contains { $0.name == "transactions" && $0.value == "ids" }
+                    return try await block(rest[1], raw: false, idsOnly: idsOnly)
                 case (.GET, 3) where rest[0] == "blocks" && rest[2] == "raw": return try await block(rest[1], raw: true)
                 case (.POST, 1) where rest == ["transactions"]: return try await submit(request)
                 case (.POST, 2) where rest == ["transactions", "batch"]: return try await submitBatch(request)
@@ -135,7 +137,9 @@ public actor APIServer {
     }
 
     private func failure(_ status: HTTPStatusCode, _ code: String, _ message: String) -> HTTPResponse {
-        (try? json(NodeAPI.Failure(error: code, message: message), status: status)) ?? HTTPResponse(statusCode: status)
+        var response = (try? json(NodeAPI.Failure(error: code, message: message), status: status)) ?? HTTPResponse(statusCode: status)
+        if status == .serviceUnavailable { response.headers[HTTPHeader("Retry-After")] = "1" }
+        return response
     }
 
     private func body(_ request: HTTPRequest) async throws -> Data {
@@ -183,7 +187,7 @@ public actor APIServer {
         return try json(info)
     }
 
-    private func block(_ text: String, raw: Bool) async throws -> HTTPResponse {
+    private func block(_ text: String, raw: Bool, idsOnly: Bool = false) async throws -> HTTPResponse {
         guard let height = UInt64(text), height >= 1 else {
             throw APIFailure(status: .badRequest, code: "request.bad-height", message: "\"\(text)\" is not a block height (1, 2, ...)")
         }
@@ -194,7 +198,7 @@ public actor APIServer {
             return HTTPResponse(statusCode: .ok, headers: [.contentType: "application/x-lz4"], body: Data(block.bodyFrame))
         }
         let lib = await chain.snapshot().lib
-        return try json(NodeAPI.BlockView(block, irreversible: height <= lib.height))
+        return try json(NodeAPI.BlockView(block, irreversible: height <= lib.height, idsOnly: idsOnly))
     }
 
     private func submit(_ request: HTTPRequest) async throws -> HTTPResponse {
@@ -216,7 +220,7 @@ public actor APIServer {
         } catch {
             throw APIFailure.bad(error)
         }
-        try await refuseWhenHalted()
+        try await refuseUnlessAccepting()
         switch await chain.submit(transaction) {
         case .success(let id): return try json(NodeAPI.Submitted(id: id.hex), status: .accepted)
         case .failure(let error): throw APIFailure.bad(error)
@@ -248,7 +252,7 @@ public actor APIServer {
                 outcomes[index] = .init(error: error.code, message: error.description)
             }
         }
-        try await refuseWhenHalted()
+        try await refuseUnlessAccepting()
         let results = await chain.submit(decoded.map(\.1))
         for ((index, _), result) in zip(decoded, results) {
             switch result {
@@ -259,9 +263,14 @@ public actor APIServer {
         return try json(NodeAPI.BatchSubmitted(results: outcomes.map { $0! }), status: .accepted)
     }
 
-    private func refuseWhenHalted() async throws {
+    /// Submissions are refused (503) while the node is halted, or overloaded (with a hint to retry).
+    private func refuseUnlessAccepting() async throws {
         if let reason = await chain.haltReason {
             throw APIFailure(status: .serviceUnavailable, code: "node.halted", message: "this node is halted: \(reason)")
+        }
+        if let reason = await chain.overload {
+            throw APIFailure(status: .serviceUnavailable, code: "node.overloaded",
+                             message: "this node is overloaded, retry later: \(reason)")
         }
     }
 
@@ -349,7 +358,7 @@ public actor APIServer {
     private func walletTransfer(_ request: HTTPRequest) async throws -> HTTPResponse {
         let satellite = try requireSatellite()
         let transfer = try decode(NodeAPI.TransferRequest.self, from: try await body(request))
-        try await refuseWhenHalted()
+        try await refuseUnlessAccepting()
         let state = await chain.snapshot().state
         guard let recipient = state.resolve(transfer.to) else {
             throw APIFailure.bad(LedgerError.invalidAddress(transfer.to))

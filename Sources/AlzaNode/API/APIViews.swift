@@ -91,9 +91,12 @@ public enum NodeAPI {
         public var signature: String
         public var bodyFrameBytes: Int
         public var irreversible: Bool
+        /// Every transaction's id, in block order.
+        public var transactionIds: [String]
+        /// The transactions in full (empty when asked for ids only: `?transactions=ids`).
         public var transactions: [TransactionView]
 
-        init(_ block: Block, irreversible: Bool) {
+        init(_ block: Block, irreversible: Bool, idsOnly: Bool = false) {
             let header = block.header
             height = header.height
             slot = header.slot
@@ -107,7 +110,8 @@ public enum NodeAPI {
             signature = block.signedHeader.signature.hex
             bodyFrameBytes = block.bodyFrame.count
             self.irreversible = irreversible
-            transactions = block.transactions.map(TransactionView.init)
+            transactionIds = block.transactions.map(\.id.hex)
+            transactions = idsOnly ? [] : block.transactions.map(TransactionView.init)
         }
     }
 

@@ -22,6 +22,8 @@ public actor ChainService {
     private var nextTick: UInt64?
     private var timer: Task<Void, Never>?
     private var eventsTask: Task<Void, Never>?
+    private var intakeTask: Task<Void, Never>?
+    private let lanes = EventLanes()
     private var statusTask: Task<Void, Never>?
     /// Latest chain status each peer announced (SuperNodes' heads and LIBs, for the agreement monitor).
     public private(set) var peerStatuses: [String: ChainStatus] = [:]
@@ -65,6 +67,12 @@ public actor ChainService {
     }
 
     private var pendingStartupEffects: [ConsensusEffect] = []
+    /// This node's transactions waiting for the next gossip batch.
+    private var outgoingTransactions: [SignedTransaction] = []
+    private var outgoingBytes = 0
+    private var flushTask: Task<Void, Never>?
+    /// While a received batch is admitted: its transactions the core accepted and would relay.
+    private var relayCollector: [SignedTransaction]?
 
     static func now() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
 
@@ -74,8 +82,13 @@ public actor ChainService {
         pendingStartupEffects = []
         perform(effects)
         let stream = transport.events
+        let lanes = self.lanes
+        intakeTask = Task {
+            for await event in stream { lanes.push(event, now: ChainService.now()) }
+            lanes.finish()
+        }
         eventsTask = Task {
-            for await event in stream { await self.handle(event) }
+            while let event = await lanes.next() { await self.handle(event) }
         }
         // Every few seconds, tell peers where this node is: late nodes sync, satellites check agreement.
         statusTask = Task {
@@ -88,7 +101,10 @@ public actor ChainService {
     }
 
     public func stop() {
+        flushTask?.cancel()
         timer?.cancel()
+        intakeTask?.cancel()
+        lanes.finish()
         eventsTask?.cancel()
         statusTask?.cancel()
     }
@@ -110,30 +126,28 @@ public actor ChainService {
             peerStatuses[peer.id] = nil
             for observer in peerObservers { await observer(.disconnected(peer: peer.id)) }
         case .gossip(let message, _, let from):
-            let decoded: ConsensusMessage?
             switch message.topic {
-            case .blocks: decoded = (try? Block(canonicalBytes: message.payload)).map(ConsensusMessage.block)
+            case .blocks:
+                guard let block = try? Block(canonicalBytes: message.payload) else {
+                    logger.warning("undecodable block gossip from \(from.prefix(16)) dropped")
+                    return
+                }
+                let now = ChainService.now()
+                let lateness = now > block.header.timestamp ? now - block.header.timestamp : 0
+                metrics.blockPropagation.recordMilliseconds(Int64(lateness))
+                lastBlockLateness = (lateness, now)
+                let start = DispatchTime.now().uptimeNanoseconds
+                feed(.received(.block(block), from: PeerID(from)))
+                metrics.blockApplication.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start))
             case .transactions:
-                decoded = (try? SignedTransaction(canonicalBytes: message.payload)).map(ConsensusMessage.transaction)
+                guard let batch = try? TransactionBatch(canonicalBytes: message.payload), !batch.transactions.isEmpty else {
+                    logger.warning("undecodable transaction gossip from \(from.prefix(16)) dropped")
+                    return
+                }
+                receivedBatch(batch, payload: message.payload, from: from)
             case .committee:
                 // The adaptive committee's messages have no consumer in this node yet: not an error of the peer.
                 logger.debug("committee gossip from \(from.prefix(16)) ignored")
-                return
-            }
-            guard let decoded else {
-                logger.warning("undecodable \(message.topic) gossip from \(from.prefix(16)) dropped")
-                return
-            }
-            if case .block(let block) = decoded {
-                let now = ChainService.now()
-                if now > block.header.timestamp {
-                    metrics.blockPropagation.recordMilliseconds(Int64(now - block.header.timestamp))
-                }
-            }
-            let start = DispatchTime.now().uptimeNanoseconds
-            feed(.received(decoded, from: PeerID(from)))
-            if case .block = decoded {
-                metrics.blockApplication.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start))
             }
         case .direct(let bytes, let from):
             guard let message = try? ConsensusMessage(canonicalBytes: bytes) else {
@@ -153,6 +167,74 @@ public actor ChainService {
             break
         }
     }
+
+    /// Admits a gossiped batch's transactions, then forwards the batch as it came when all of them were new and
+    /// valid (the same gossip id network-wide), or the accepted ones as a new batch.
+    private func receivedBatch(_ batch: TransactionBatch, payload: [UInt8], from: String) {
+        relayCollector = []
+        for transaction in batch.transactions { feed(.received(.transaction(transaction), from: PeerID(from))) }
+        let accepted = relayCollector ?? []
+        relayCollector = nil
+        if accepted.count == batch.transactions.count {
+            publish(.transactions, payload)
+        } else if !accepted.isEmpty {
+            publish(.transactions, TransactionBatch(accepted).canonicalBytes)
+        }
+    }
+
+    /// Queues one of this node's transactions (submitted here) for the next batch it gossips.
+    private func queueForGossip(_ transaction: SignedTransaction) {
+        outgoingTransactions.append(transaction)
+        outgoingBytes += transaction.encodedSize
+        if outgoingTransactions.count >= TransactionBatch.maximumCount || outgoingBytes >= Self.gossipBatchBytes {
+            flushTransactions()
+        } else if flushTask == nil {
+            flushTask = Task {
+                try? await Task.sleep(for: .milliseconds(Self.gossipBatchMilliseconds))
+                guard !Task.isCancelled else { return }
+                self.flushTransactions()
+            }
+        }
+    }
+
+    private func flushTransactions() {
+        flushTask?.cancel()
+        flushTask = nil
+        guard !outgoingTransactions.isEmpty else { return }
+        publish(.transactions, TransactionBatch(outgoingTransactions).canonicalBytes)
+        outgoingTransactions.removeAll(keepingCapacity: true)
+        outgoingBytes = 0
+    }
+
+    /// How late the newest block reached this actor (its slot start to its handling), and when: the node's
+    /// backlog, network included.
+    private var lastBlockLateness: (milliseconds: UInt64, at: UInt64) = (0, 0)
+
+    /// Why this node should not take new transactions now, if it should not: gossiped transactions wait more
+    /// than `overloadWaitSlots` slots before it gets to them, or its blocks arrive that late (it cannot keep up,
+    /// and more load would make it fall further behind), or its mempool is three-quarters full. Clients are told
+    /// to retry later: the load is shed at the edge instead of slowing the chain.
+    public var overload: String? {
+        let now = ChainService.now()
+        let limit = max(1_000, Self.overloadWaitSlots * genesis.parameters.slotMilliseconds)
+        let waiting = lanes.transactionWait(now: now)
+        if waiting > limit {
+            return "gossiped transactions wait \(waiting) ms before this node verifies them (limit \(limit) ms)"
+        }
+        if lastBlockLateness.milliseconds > 2 * limit, now < lastBlockLateness.at + 10_000 {
+            return "blocks reach this node \(lastBlockLateness.milliseconds) ms after their slot (limit \(2 * limit) ms)"
+        }
+        if core.mempool.count * 4 >= core.mempool.maximumCount * 3 {
+            return "the mempool holds \(core.mempool.count) of at most \(core.mempool.maximumCount) transactions"
+        }
+        return nil
+    }
+
+    static let overloadWaitSlots: UInt64 = 2
+
+    /// Longest wait of a submitted transaction before it is gossiped (in a batch with others submitted meanwhile).
+    static let gossipBatchMilliseconds: UInt64 = 20
+    static let gossipBatchBytes = 1 << 20
 
     private func feed(_ event: ConsensusEvent) {
         guard haltReason == nil else { return }
@@ -181,10 +263,15 @@ public actor ChainService {
     private func perform(_ effects: [ConsensusEffect]) {
         for effect in effects {
             switch effect {
-            case .broadcast(let message, _):
+            case .broadcast(let message, let relay):
                 switch message {
                 case .block(let block): publish(.blocks, block.canonicalBytes)
-                case .transaction(let transaction): publish(.transactions, transaction.canonicalBytes)
+                case .transaction(let transaction):
+                    if relay, relayCollector != nil {
+                        relayCollector?.append(transaction)
+                    } else {
+                        queueForGossip(transaction)
+                    }
                 default: break
                 }
             case .send(let message, let peer):
@@ -288,6 +375,7 @@ public actor ChainService {
         transactions.apply(notification)
         switch notification {
         case .produced(let reference, let count):
+            lastBlockLateness = (0, ChainService.now())
             metrics.blocksProduced.increment()
             logger.info("produced \(reference) with \(count) transactions")
         case .applied:
@@ -336,9 +424,12 @@ public actor ChainService {
         return .success(transaction.id)
     }
 
-    /// Validates and pools transactions in order, in one visit to the actor.
+    /// Validates and pools transactions in order, in one visit to the actor, and gossips the accepted ones at
+    /// once (they are a batch already).
     public func submit(_ batch: [SignedTransaction]) -> [Result<Hash, MempoolError>] {
-        batch.map(submit)
+        let results = batch.map(submit)
+        flushTransactions()
+        return results
     }
 
     // MARK: Queries

@@ -92,6 +92,10 @@ public struct TestnetRun: Sendable {
         public var forkSwitches: UInt64
         public var errors: Int
         public var errorSamples: [String]
+        /// Batch submissions answered 503 `node.overloaded` and sent again after the node's `Retry-After`.
+        public var overloadRefusals: Int
+        /// Signed transfers not submitted because a node was still overloaded when the load stopped.
+        public var unsent: Int
         public var agreed: Bool
         public var agreedHeight: UInt64
         /// The lowest head height among running nodes, where `onCommonChain` was checked.
@@ -219,8 +223,8 @@ public struct TestnetRun: Sendable {
                 continue
             }
             while next <= info.head.height, !Task.isCancelled {
-                guard let block = try? await client.get("/v1/blocks/\(next)", as: NodeAPI.BlockView.self) else { break }
-                tracker.included(block.transactions.map(\.id), height: block.height)
+                guard let block = try? await client.get("/v1/blocks/\(next)?transactions=ids", as: NodeAPI.BlockView.self) else { break }
+                tracker.included(block.transactionIds, height: block.height)
                 next += 1
             }
             tracker.irreversible(upTo: info.lib.height)
@@ -255,7 +259,7 @@ public struct TestnetRun: Sendable {
         let commonHead = live.map(\.headHeight).min() ?? 0
         var commonIds: [String: String] = [:]
         for node in live where commonHead > 0 {
-            commonIds[node.name] = try? await clients[node.name]!.get("/v1/blocks/\(commonHead)", as: NodeAPI.BlockView.self).id
+            commonIds[node.name] = try? await clients[node.name]!.get("/v1/blocks/\(commonHead)?transactions=ids", as: NodeAPI.BlockView.self).id
         }
         let majorityId = Dictionary(grouping: commonIds.values, by: { $0 }).max { $0.value.count < $1.value.count }?.key
         for index in nodes.indices {
@@ -264,7 +268,7 @@ public struct TestnetRun: Sendable {
         live = nodes.filter(\.running)
         var ids = Set<String>()
         for node in live where lowestLib > 0 {
-            if let block = try? await clients[node.name]!.get("/v1/blocks/\(lowestLib)", as: NodeAPI.BlockView.self) {
+            if let block = try? await clients[node.name]!.get("/v1/blocks/\(lowestLib)?transactions=ids", as: NodeAPI.BlockView.self) {
                 ids.insert(block.id)
             } else {
                 ids.insert("missing:\(node.name)")
@@ -275,6 +279,7 @@ public struct TestnetRun: Sendable {
                       tps: loadSeconds > 0 ? Double(counts.included) / loadSeconds : 0,
                       inclusionLatencyMs: tracker.inclusionLatency, finalityLatencyMs: tracker.finalityLatency,
                       forkSwitches: forkSwitches, errors: counts.errors, errorSamples: tracker.errorSamples,
+                      overloadRefusals: tracker.overload.refusals, unsent: tracker.overload.unsent,
                       agreed: !live.isEmpty && live.count == nodes.count && ids.count == 1 && lowestLib > 0,
                       agreedHeight: lowestLib, commonHeadHeight: commonHead, libStart: libStart, libEnd: live.map(\.lib).max() ?? 0,
                       durationSeconds: loadSeconds, directory: options.keep || options.directory != nil ? directory : "")
@@ -290,6 +295,8 @@ final class InclusionTracker: Sendable {
         var submitted = 0
         var errors = 0
         var errorSamples: [String] = []
+        var overloadRefusals = 0
+        var unsent = 0
         var inclusion = Histogram<UInt64>(highestTrackableValue: 3_600_000, numberOfSignificantValueDigits: .three)
         var finality = Histogram<UInt64>(highestTrackableValue: 3_600_000, numberOfSignificantValueDigits: .three)
         var pendingFinality: [UInt64: [String]] = [:]
@@ -311,6 +318,12 @@ final class InclusionTracker: Sendable {
             if $0.errorSamples.count < 5 { $0.errorSamples.append(reason) }
         }
     }
+
+    /// A submission answered 503 `node.overloaded` (to be retried).
+    func refusedAsOverloaded() { state.withLock { $0.overloadRefusals += 1 } }
+
+    /// Signed transfers never accepted: a node was still overloaded when the load stopped.
+    func unsent(_ count: Int) { state.withLock { $0.unsent += count } }
 
     func included(_ ids: [String], height: UInt64) {
         let now = Date()
@@ -342,6 +355,7 @@ final class InclusionTracker: Sendable {
     }
 
     var errorSamples: [String] { state.withLock { $0.errorSamples } }
+    var overload: (refusals: Int, unsent: Int) { state.withLock { ($0.overloadRefusals, $0.unsent) } }
 
     var inclusionLatency: TestnetRun.Report.Latency { state.withLock { Self.summary($0.inclusion) } }
     var finalityLatency: TestnetRun.Report.Latency { state.withLock { Self.summary($0.finality) } }
@@ -425,18 +439,32 @@ struct LoadGenerator: Sendable {
                 try? await Task.sleep(for: .milliseconds(5))
                 continue
             }
-            do {
-                let request = NodeAPI.BatchSubmitRequest(transactions: batch.map { Hex.encode($0.transaction.canonicalBytes) })
-                let answer = try await client.post("/v1/transactions/batch", request, as: NodeAPI.BatchSubmitted.self)
-                for (entry, outcome) in zip(batch, answer.results) {
-                    if let id = outcome.id {
-                        tracker.submitted(id, at: entry.signedAt)
-                    } else {
-                        tracker.failed("\(outcome.error ?? "?"): \(outcome.message ?? "")")
+            let request = NodeAPI.BatchSubmitRequest(transactions: batch.map { Hex.encode($0.transaction.canonicalBytes) })
+            while true {
+                do {
+                    let answer = try await client.post("/v1/transactions/batch", request, as: NodeAPI.BatchSubmitted.self)
+                    for (entry, outcome) in zip(batch, answer.results) {
+                        if let id = outcome.id {
+                            tracker.submitted(id, at: entry.signedAt)
+                        } else {
+                            tracker.failed("\(outcome.error ?? "?"): \(outcome.message ?? "")")
+                        }
                     }
+                } catch let failure as NodeClient.Failure where failure.status == 503 && failure.code == "node.overloaded" {
+                    // Back off as the node asks and send the same batch again: skipping it would leave gaps
+                    // in its senders' nonces, and their later transfers could never apply. Once the load has
+                    // stopped, what is left is not sent.
+                    tracker.refusedAsOverloaded()
+                    if outbox.isFinished {
+                        tracker.unsent(batch.count + outbox.take(limit: .max).count)
+                        return
+                    }
+                    try? await Task.sleep(for: .seconds(1))
+                    continue
+                } catch {
+                    for _ in batch { tracker.failed("\(error)") }
                 }
-            } catch {
-                for _ in batch { tracker.failed("\(error)") }
+                break
             }
         }
     }
