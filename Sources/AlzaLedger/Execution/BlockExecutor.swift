@@ -1,5 +1,6 @@
 import AlzaCore
 import Dispatch
+import Synchronization
 
 /// A transaction left out of a block being produced, and why.
 public struct RejectedTransaction: Sendable {
@@ -59,20 +60,20 @@ public enum BlockExecutor {
         var result = BlockExecutionResult()
         result.delayed = executeDueDelayedActions(on: &state, block: block)
 
+        // One core checks signatures from the end of the block backwards for as long as the block runs: while
+        // this thread schedules and merges (serial work), the other core still has signatures to check, and the
+        // waves mostly find theirs already in the verifier's cache.
+        let background = transactions.count >= parallelWaveThreshold && ParallelLoop.width > 1
+            ? BackgroundVerification(transactions, verifier: verifier) : nil
+        defer { background?.stop() }
         let waves = schedule(transactions)
         result.waves = waves.count
         var accepted = [Bool](repeating: false, count: transactions.count)
         var outcomes = [TransactionOutcome?](repeating: nil, count: transactions.count)
-        for (waveIndex, wave) in waves.enumerated() {
+        for wave in waves {
             // `run` borrows the state; no copy of it may outlive the call, or the merge below would copy every table.
             let results = run(wave, transactions: transactions, verifier: verifier, snapshot: state, block: block,
                               coinbaseAtIndexZero: coinbaseAtIndexZero)
-            // While this thread merges, another core checks the signatures of the start of the next wave
-            // (about as many as the merge takes the time of), so neither core idles.
-            let prefetch = waveIndex + 1 < waves.count && wave.count >= parallelWaveThreshold
-                ? Array(waves[waveIndex + 1].prefix(max(1, wave.count / 16))) : []
-            let background = prefetch.isEmpty ? nil : prefetchSignatures(prefetch, of: transactions, verifier: verifier)
-            defer { background?.wait() }
             for (position, index) in wave.enumerated() {
                 switch results[position] {
                 case .success(let applied):
@@ -142,20 +143,26 @@ public enum BlockExecutor {
         }
     }
 
-    /// Verifies the signatures of `indices` on a background thread (into the verifier's cache).
-    private static func prefetchSignatures(_ indices: [Int], of transactions: [SignedTransaction],
-                                           verifier: SignatureVerifier) -> DispatchGroup {
-        let group = DispatchGroup()
-        let work = UncheckedTransactions(transactions: transactions, indices: indices)
-        DispatchQueue.global().async(group: group) {
-            for index in work.indices { _ = signers(of: work.transactions[index], verifier: verifier) }
-        }
-        return group
-    }
+    /// Checks a block's signatures into the verifier's cache on a background thread, last transaction first,
+    /// until stopped or done. It only fills a cache of a pure function, so it changes no result.
+    private final class BackgroundVerification: Sendable {
+        private let stopped = Atomic<Bool>(false)
+        private let group = DispatchGroup()
 
-    private struct UncheckedTransactions: Sendable {
-        let transactions: [SignedTransaction]
-        let indices: [Int]
+        init(_ transactions: [SignedTransaction], verifier: SignatureVerifier) {
+            DispatchQueue.global().async(group: group) { [self] in
+                for transaction in transactions.reversed() {
+                    if self.stopped.load(ordering: .relaxed) { return }
+                    _ = BlockExecutor.signers(of: transaction, verifier: verifier)
+                }
+            }
+        }
+
+        /// Stops the thread and waits for it (at most one verification).
+        func stop() {
+            stopped.store(true, ordering: .relaxed)
+            group.wait()
+        }
     }
 
     /// The signing keys of a transaction, or why its signatures are invalid. System transactions have none.

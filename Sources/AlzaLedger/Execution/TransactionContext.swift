@@ -26,8 +26,8 @@ struct TransactionContext {
         self.block = block
     }
 
-    var parameters: ChainParameters { snapshot.state.parameters }
-    var chainId: Hash { snapshot.state.chainId }
+    var parameters: ChainParameters { snapshot.parameters }
+    var chainId: Hash { snapshot.chainId }
 
     /// Enters the scope of `message`.
     mutating func enter(_ message: Message) {
@@ -58,7 +58,7 @@ struct TransactionContext {
 
     private func read(_ key: StateKey) -> StateValue? {
         if let local = overlay.first(where: { $0.key == key }) { return local.value }
-        return snapshot.state.value(key)
+        return snapshot.value(key)
     }
 
     private mutating func write(_ key: StateKey, _ value: StateValue?) {
@@ -194,5 +194,17 @@ struct TransactionContext {
 /// it was made from is written again, or the write copies every table.
 final class StateSnapshot: @unchecked Sendable {
     let state: LedgerState
-    init(_ state: LedgerState) { self.state = state }
+    /// Copied out once: reaching them through `state` on every read copied the whole state struct (a dozen
+    /// retains and releases of shared buffers per read, contended between cores).
+    let parameters: ChainParameters
+    let chainId: Hash
+
+    init(_ state: LedgerState) {
+        self.state = state
+        parameters = state.parameters
+        chainId = state.chainId
+    }
+
+    /// Reads one record in place (the state is borrowed, not copied).
+    func value(_ key: StateKey) -> StateValue? { state.value(key) }
 }
