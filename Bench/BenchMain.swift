@@ -51,7 +51,8 @@ extension AlzaBench {
     struct Network: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "net",
-            abstract: "Frames/s and MB/s between two nodes vs raw sockets, gossip over a 50-node mesh, testnet TPS sweep.")
+            abstract: "Frames/s and MB/s between two nodes vs raw sockets, gossip over a 50-node mesh, testnet TPS sweep.",
+            aliases: ["network"])
 
         @OptionGroup var options: SuiteOptions
 

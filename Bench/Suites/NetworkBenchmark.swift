@@ -16,7 +16,7 @@ enum NetworkBenchmark {
 
     static func run(limits: PhysicalLimits, quick: Bool, loads: [Int]?, stepSeconds: Double?,
                     testnet: Bool) async throws -> BenchReport {
-        var report = BenchReport(suite: "net", limits: limits)
+        var report = BenchReport(suite: "network", limits: limits)
         report.notes.append("Two-node figures: one Transport sends direct frames to another over 127.0.0.1 with at most "
             + "8 MiB in flight (the receiver's count is the credit), through framing, the bounded send queue and the "
             + "event stream. Two raw baselines move the same bytes from one thread to another over a plain TCP socket: "
@@ -232,7 +232,7 @@ enum NetworkBenchmark {
         }
         let superNodes = quick ? 4 : 23
         let satellites = quick ? 1 : 4
-        let rates = loads ?? (quick ? [50, 100] : [100, 200, 400, 600, 800, 1_000])
+        let rates = loads ?? (quick ? [50, 100] : [100, 200, 300, 400, 500, 600, 800])
         let seconds = stepSeconds ?? (quick ? 10 : 30)
         // Every node verifies every transaction once: the machine's verification capacity shared by all nodes.
         let verifyBound = limits.ed25519VerifyPerSecondPerCore * Double(limits.cores) / Double(superNodes + satellites)
@@ -262,6 +262,7 @@ enum NetworkBenchmark {
                 + "included \(result.included), irreversible \(result.irreversible), \(format(result.tps)) tps, inclusion p50/p99 "
                 + "\(Int(result.inclusionLatencyMs.p50))/\(Int(result.inclusionLatencyMs.p99)) ms, finality p50/p99 "
                 + "\(Int(result.finalityLatencyMs.p50))/\(Int(result.finalityLatencyMs.p99)) ms, errors \(result.errors), "
+                + "503 overload refusals \(result.overloadRefusals), unsent \(result.unsent), "
                 + "agreed \(result.agreed), RSS max \(format(Double(result.nodes.map(\.rssBytes).max() ?? 0) / 1e6)) MB"
                 + (kept ? "" : " (not sustained)"))
             if !kept { break }
