@@ -10,7 +10,6 @@ import Testing
     @Test func readRoutesDescribeTheChain() async throws {
         let folder = try TestnetFolder(superNodes: 1, satellites: 0)
         let node = try await folder.start("supernode-0")
-        defer { Task { await node.runtime.stop() } }
         #expect(await eventually { ((try? await node.info())?.lib.height ?? 0) >= 3 })
 
         let info = try await node.info()
@@ -37,12 +36,12 @@ import Testing
         let metrics = String(decoding: try await http("GET", node.api, "/metrics").body, as: UTF8.self)
         #expect(metrics.contains("alza_head_height"))
         #expect(metrics.contains("alza_blocks_produced_total"))
+        await folder.stopAll()
     }
 
     @Test func badRequestsGetTypedClientErrors() async throws {
         let folder = try TestnetFolder(superNodes: 1, satellites: 0)
         let node = try await folder.start("supernode-0")
-        defer { Task { await node.runtime.stop() } }
         let api = node.api
 
         func expect(_ method: String, _ path: String, body: String? = nil, contentType: String = "application/json",
@@ -88,12 +87,12 @@ import Testing
 
         // The node is still serving after all that.
         #expect(try await http("GET", api, "/health").status == 200)
+        await folder.stopAll()
     }
 
     @Test func submittedTransfersBecomeIrreversibleAndBatchesReportEachOutcome() async throws {
         let folder = try TestnetFolder(superNodes: 1, satellites: 0)
         let node = try await folder.start("supernode-0")
-        defer { Task { await node.runtime.stop() } }
 
         let single = try loadTransfer(folder.layout, from: 0, to: 1, amount: 7, nonce: 0)
         let submitted: NodeAPI.Submitted = try await node.client.post(
@@ -131,5 +130,6 @@ import Testing
         let unknown = try await node.client.get("/v1/transactions/\(Hash.sha256(utf8: "never").hex)",
                                                 as: NodeAPI.TransactionStatusView.self)
         #expect(unknown.status == "unknown")
+        await folder.stopAll()
     }
 }

@@ -88,7 +88,6 @@ import Testing
         try Data(file.jsonBytes()).write(to: URL(fileURLWithPath: path))
         let chainId = try folder.genesis.chainId
         let node = try await folder.start("satellite-0")
-        defer { Task { await node.runtime.stop() } }
 
         let first = try (0..<3).map {
             Hex.encode(try loadTransfer(folder.layout, from: $0, to: 10, amount: 5, nonce: 0, chainId: chainId).canonicalBytes)
@@ -105,5 +104,6 @@ import Testing
         #expect(refused.headers["retry-after"] == "1")
         let status = try await node.client.get("/v1/transactions/\(fourth.id.hex)", as: NodeAPI.TransactionStatusView.self)
         #expect(status.status == "unknown", "a refused submission is not pooled")
+        await folder.stopAll()
     }
 }

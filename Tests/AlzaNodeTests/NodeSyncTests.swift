@@ -10,7 +10,6 @@ import Testing
     @Test func aLateNodeSyncsAndARestartedOneCatchesUpFromItsDisk() async throws {
         let folder = try TestnetFolder(superNodes: 1, satellites: 1)
         let producer = try await folder.start("supernode-0")
-        defer { Task { await producer.runtime.stop() } }
         #expect(await eventually { ((try? await producer.info())?.lib.height ?? 0) >= 40 })
 
         let target = try await producer.info().head.height
@@ -27,21 +26,19 @@ import Testing
         let producerHead = try await producer.info().head.height
         #expect(await eventually { ((try? await producer.info())?.head.height ?? 0) >= producerHead + 30 })
         let restarted = try await folder.start("satellite-0", peers: [producer.p2p])
-        defer { Task { await restarted.runtime.stop() } }
         #expect(try await restarted.info().lib.height >= libBeforeStop, "reopened at its committed LIB, not from genesis")
         let goal = try await producer.info().head.height
         #expect(await eventually { ((try? await restarted.info())?.head.height ?? 0) >= goal })
         let caughtUp: NodeAPI.BlockView = try await restarted.client.get("/v1/blocks/\(goal)")
         let reference: NodeAPI.BlockView = try await producer.client.get("/v1/blocks/\(goal)")
         #expect(caughtUp.id == reference.id)
+        await folder.stopAll()
     }
 
     @Test func aSatelliteWalletPaysAndWatchesTheSuperNodes() async throws {
         let folder = try TestnetFolder(superNodes: 1, satellites: 1)
         let producer = try await folder.start("supernode-0")
-        defer { Task { await producer.runtime.stop() } }
         let satellite = try await folder.start("satellite-0", peers: [producer.p2p])
-        defer { Task { await satellite.runtime.stop() } }
 
         let wallet: NodeAPI.Wallet = try await satellite.client.get("/v1/wallet")
         #expect(wallet.address == folder.layout.nodes[1].address)
@@ -68,5 +65,6 @@ import Testing
         })
         let monitor: NodeAPI.Monitor = try await satellite.client.get("/v1/monitor")
         #expect(monitor.divergences.isEmpty)
+        await folder.stopAll()
     }
 }

@@ -11,10 +11,12 @@ import FoundationNetworking
 /// Node logs would drown the test output; the nodes under test log only critical lines.
 let quietLogging: Void = NodeLogging.bootstrap(format: "plain", level: "critical")
 
-/// A testnet folder (keys, genesis, configurations) in a temporary directory, removed when released.
+/// A testnet folder (keys, genesis, configurations) in a temporary directory, removed when released. Tests end
+/// with `stopAll()`, so that no node of theirs still writes into the folder once it is gone.
 final class TestnetFolder: Sendable {
     let path: String
     let layout: TestnetLayout
+    private let started = Mutex<[NodeRuntime]>([])
 
     init(superNodes: Int, satellites: Int, slotMilliseconds: UInt64 = 100) throws {
         path = NSTemporaryDirectory() + "alza-node-tests-\(UUID().uuidString.prefix(8))"
@@ -25,6 +27,11 @@ final class TestnetFolder: Sendable {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 
     var genesis: Genesis { get throws { try Genesis.load(path: path + "/genesis.json") } }
+
+    /// Stops every node started from this folder (stopping one twice is harmless).
+    func stopAll() async {
+        for runtime in started.withLock({ $0 }) { await runtime.stop() }
+    }
 
     /// A configuration for `name` on ephemeral loopback ports, seeded with `peers`.
     func configuration(_ name: String, peers: [String] = []) throws -> NodeConfiguration {
@@ -40,6 +47,7 @@ final class TestnetFolder: Sendable {
         let runtime = try NodeRuntime(configuration: try configuration(name, peers: peers), logger: Logger(label: "test.\(name)"),
                                       storage: storage)
         let api = try await runtime.start()
+        started.withLock { $0.append(runtime) }
         return RunningNode(runtime: runtime, api: api, p2p: await runtime.transport.boundAddress ?? "")
     }
 }
