@@ -55,10 +55,12 @@ import Testing
 
     @Test func aWaitingReaderIsWokenByTheNextEvent() async {
         let lanes = EventLanes()
-        async let first = lanes.next()
-        try? await Task.sleep(for: .milliseconds(20))
+        let reader = Task { await lanes.next() }
+        while !lanes.hasWaitingReader { await Task.yield() }
         lanes.push(transactionGossip(4), now: 0)
-        #expect(payload(await first) == [4])
+        #expect(payload(await reader.value) == [4])
+        #expect(!lanes.hasWaitingReader)
+        #expect(lanes.transactionWait(now: 100) == 0, "handed straight to the reader, never queued")
     }
 
     @Test func transactionBatchesRoundTripAndRefuseMalformedBytes() throws {

@@ -103,6 +103,9 @@ public final class EventLanes: Sendable {
         }
     }
 
+    /// Whether a reader is parked in `next()` waiting for an event (the lanes are empty).
+    public var hasWaitingReader: Bool { state.withLock { $0.waiter != nil } }
+
     /// Transaction batches dropped because the lane was full.
     public var droppedTransactionBatches: UInt64 { state.withLock { $0.dropped } }
 }
