@@ -110,9 +110,10 @@ public struct Genesis: Sendable {
 
     /// The state before block 1: accounts, stakes and votes, producers, privileges, and round 0 elected from them.
     public func initialState() throws(LedgerError) -> LedgerState {
-        let placeholderRound = RoundRecord(number: 0, startSlot: 1, producers: [])
+        // Round 0 is elected from the stakes and votes below, so the state starts with an empty committee.
+        let unelectedRound = RoundRecord(number: 0, startSlot: 1, producers: [])
         var state = LedgerState(chainId: chainId, genesisTime: file.genesisTime, parameters: file.parameters,
-                                chain: ChainRecord(totalSupply: 0, round: placeholderRound))
+                                chain: ChainRecord(totalSupply: 0, round: unelectedRound))
         var supply: Amount = 0
         for entry in file.accounts {
             let key: PublicKey
