@@ -36,6 +36,36 @@ import Testing
         #expect(core.mempool.count == 0)
     }
 
+    /// A node switching to a longer branch puts the transactions of the blocks it leaves back into its mempool and
+    /// gossips them again (peers on the winning branch may never have seen them).
+    @Test func forkSwitchRequeuesAndRebroadcastsTheLosingBranchTransactions() throws {
+        let fixture = ChainFixture(producers: 4, users: 2)
+        let genesisReference = BlockReference(height: 0, slot: 0, id: fixture.genesis.chainId)
+        let transfer = fixture.transfer(from: 0, to: 1, amount: 3 * Amounts.unit, nonce: 0)
+        var losing = fixture.state()
+        let withTransfer = try fixture.produce(on: &losing, parent: genesisReference, slot: 1, transactions: [transfer]).block
+        var winning = fixture.state()
+        let first = try fixture.produce(on: &winning, parent: genesisReference, slot: 2).block
+        let second = try fixture.produce(on: &winning, parent: BlockReference(first.signedHeader), slot: 3).block
+
+        var (follower, _) = fixture.core(producer: nil)
+        _ = follower.handle(.tick(now: fixture.slotStart(3)))
+        let peer = PeerID("producer")
+        _ = follower.handle(.received(.block(withTransfer), from: peer))
+        #expect(follower.headReference.id == withTransfer.id)
+        #expect(follower.mempool.count == 0)
+        // The branch without the transfer wins (with `first` or `second`, as fork choice decides).
+        let switched = follower.handle(.received(.block(first), from: peer)) + follower.handle(.received(.block(second), from: peer))
+
+        #expect(follower.headReference.id == second.id)
+        #expect(follower.statistics.forkSwitches == 1)
+        #expect(follower.mempool.count == 1, "the transfer waits again for a producer")
+        let rebroadcast = switched.compactMap { effect -> Hash? in
+            if case .broadcast(.transaction(let transaction), relay: false) = effect { return transaction.id } else { return nil }
+        }
+        #expect(rebroadcast == [transfer.id])
+    }
+
     @Test func submittedInvalidTransactionIsRejectedWithItsError() {
         let fixture = ChainFixture(producers: 1, users: 2)
         var (core, _) = fixture.core(producer: 0)

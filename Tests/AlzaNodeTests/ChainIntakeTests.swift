@@ -80,6 +80,30 @@ import Testing
         #expect(over?.code == "codec.length-over-limit")
     }
 
+    @Test func admissionRefusesWhileTransactionsWaitBlocksRunLateOrTheMempoolFills() {
+        var admission = AdmissionControl(slotMilliseconds: 500)
+        #expect(admission.waitLimit == 1_000, "two slots, at least a second")
+        #expect(AdmissionControl(slotMilliseconds: 3_000).waitLimit == 6_000)
+        func refusal(_ now: UInt64, wait: UInt64 = 0, mempool: Int = 0) -> String? {
+            admission.refusal(now: now, transactionWait: wait, mempoolCount: mempool, mempoolLimit: 100)
+        }
+        #expect(refusal(0) == nil)
+        #expect(refusal(0, wait: 1_000) == nil, "at the limit is still on time")
+        #expect(refusal(0, wait: 1_001)?.contains("wait 1001 ms") == true)
+        #expect(refusal(0, mempool: 74) == nil)
+        #expect(refusal(0, mempool: 75)?.contains("mempool holds 75") == true)
+
+        admission.blockReceived(lateness: 2_001, at: 50_000)
+        #expect(refusal(50_000)?.contains("2001 ms after their slot") == true)
+        #expect(refusal(59_999) != nil)
+        #expect(refusal(60_000) == nil, "a late block counts for 10 s")
+        admission.blockReceived(lateness: 2_001, at: 70_000)
+        admission.blockProduced(at: 70_100)
+        #expect(refusal(70_200) == nil, "producing on time clears it")
+        admission.blockReceived(lateness: 2_000, at: 80_000)
+        #expect(refusal(80_000) == nil)
+    }
+
     /// A satellite alone (no producer runs, so nothing leaves its mempool) with a mempool of 4: once it is
     /// three-quarters full the node says it is overloaded and when to retry, instead of taking more.
     @Test func anOverloadedNodeRefusesSubmissionsWithRetryAfter() async throws {

@@ -42,6 +42,7 @@ public actor ChainService {
     public init(genesis: Genesis, nodeName: String, storage: ChainStorage, producer: ProducerIdentity?,
                 transport: Transport, metrics: NodeMetrics, logger: Logger) throws(NodeError) {
         self.genesis = genesis
+        admission = AdmissionControl(slotMilliseconds: genesis.parameters.slotMilliseconds)
         self.nodeName = nodeName
         self.storage = storage
         self.transport = transport
@@ -71,8 +72,6 @@ public actor ChainService {
     private var outgoingTransactions: [SignedTransaction] = []
     private var outgoingBytes = 0
     private var flushTask: Task<Void, Never>?
-    /// While a received batch is admitted: its transactions the core accepted and would relay.
-    private var relayCollector: [SignedTransaction]?
 
     static func now() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
 
@@ -135,7 +134,7 @@ public actor ChainService {
                 let now = ChainService.now()
                 let lateness = now > block.header.timestamp ? now - block.header.timestamp : 0
                 metrics.blockPropagation.recordMilliseconds(Int64(lateness))
-                lastBlockLateness = (lateness, now)
+                admission.blockReceived(lateness: lateness, at: now)
                 let start = DispatchTime.now().uptimeNanoseconds
                 feed(.received(.block(block), from: PeerID(from)))
                 metrics.blockApplication.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start))
@@ -171,10 +170,18 @@ public actor ChainService {
     /// Admits a gossiped batch's transactions, then forwards the batch as it came when all of them were new and
     /// valid (the same gossip id network-wide), or the accepted ones as a new batch.
     private func receivedBatch(_ batch: TransactionBatch, payload: [UInt8], from: String) {
-        relayCollector = []
-        for transaction in batch.transactions { feed(.received(.transaction(transaction), from: PeerID(from))) }
-        let accepted = relayCollector ?? []
-        relayCollector = nil
+        var accepted: [SignedTransaction] = []
+        for transaction in batch.transactions {
+            guard haltReason == nil else { return }
+            // The core asks to relay each transaction it accepted; the batch is relayed instead, once.
+            var effects = core.handle(.received(.transaction(transaction), from: PeerID(from)))
+            effects.removeAll { effect in
+                guard case .broadcast(.transaction(let relayed), relay: true) = effect else { return false }
+                accepted.append(relayed)
+                return true
+            }
+            perform(effects)
+        }
         if accepted.count == batch.transactions.count {
             publish(.transactions, payload)
         } else if !accepted.isEmpty {
@@ -206,31 +213,14 @@ public actor ChainService {
         outgoingBytes = 0
     }
 
-    /// How late the newest block reached this actor (its slot start to its handling), and when: the node's
-    /// backlog, network included.
-    private var lastBlockLateness: (milliseconds: UInt64, at: UInt64) = (0, 0)
+    /// Whether to take new transactions from clients (fed with block lateness here).
+    private var admission: AdmissionControl
 
-    /// Why this node should not take new transactions now, if it should not: gossiped transactions wait more
-    /// than `overloadWaitSlots` slots before it gets to them, or its blocks arrive that late (it cannot keep up,
-    /// and more load would make it fall further behind), or its mempool is three-quarters full. Clients are told
-    /// to retry later: the load is shed at the edge instead of slowing the chain.
+    /// Why this node should not take new transactions now (it cannot keep up), or nil (see `AdmissionControl`).
     public var overload: String? {
-        let now = ChainService.now()
-        let limit = max(1_000, Self.overloadWaitSlots * genesis.parameters.slotMilliseconds)
-        let waiting = lanes.transactionWait(now: now)
-        if waiting > limit {
-            return "gossiped transactions wait \(waiting) ms before this node verifies them (limit \(limit) ms)"
-        }
-        if lastBlockLateness.milliseconds > 2 * limit, now < lastBlockLateness.at + 10_000 {
-            return "blocks reach this node \(lastBlockLateness.milliseconds) ms after their slot (limit \(2 * limit) ms)"
-        }
-        if core.mempool.count * 4 >= core.mempool.maximumCount * 3 {
-            return "the mempool holds \(core.mempool.count) of at most \(core.mempool.maximumCount) transactions"
-        }
-        return nil
+        admission.refusal(now: ChainService.now(), transactionWait: lanes.transactionWait(now: ChainService.now()),
+                          mempoolCount: core.mempool.count, mempoolLimit: core.mempool.maximumCount)
     }
-
-    static let overloadWaitSlots: UInt64 = 2
 
     /// Longest wait of a submitted transaction before it is gossiped (in a batch with others submitted meanwhile).
     static let gossipBatchMilliseconds: UInt64 = 20
@@ -263,15 +253,10 @@ public actor ChainService {
     private func perform(_ effects: [ConsensusEffect]) {
         for effect in effects {
             switch effect {
-            case .broadcast(let message, let relay):
+            case .broadcast(let message, _):
                 switch message {
                 case .block(let block): publish(.blocks, block.canonicalBytes)
-                case .transaction(let transaction):
-                    if relay, relayCollector != nil {
-                        relayCollector?.append(transaction)
-                    } else {
-                        queueForGossip(transaction)
-                    }
+                case .transaction(let transaction): queueForGossip(transaction)
                 default: break
                 }
             case .send(let message, let peer):
@@ -375,7 +360,7 @@ public actor ChainService {
         transactions.apply(notification)
         switch notification {
         case .produced(let reference, let count):
-            lastBlockLateness = (0, ChainService.now())
+            admission.blockProduced(at: ChainService.now())
             metrics.blocksProduced.increment()
             logger.info("produced \(reference) with \(count) transactions")
         case .applied:

@@ -275,11 +275,12 @@ public struct TestnetRun: Sendable {
             }
         }
         let counts = tracker.counts
+        let overload = tracker.overload
         return Report(nodes: nodes, submitted: counts.accepted, included: counts.included, irreversible: counts.irreversible,
                       tps: loadSeconds > 0 ? Double(counts.included) / loadSeconds : 0,
                       inclusionLatencyMs: tracker.inclusionLatency, finalityLatencyMs: tracker.finalityLatency,
                       forkSwitches: forkSwitches, errors: counts.errors, errorSamples: tracker.errorSamples,
-                      overloadRefusals: tracker.overload.refusals, unsent: tracker.overload.unsent,
+                      overloadRefusals: overload.refusals, unsent: overload.unsent,
                       agreed: !live.isEmpty && live.count == nodes.count && ids.count == 1 && lowestLib > 0,
                       agreedHeight: lowestLib, commonHeadHeight: commonHead, libStart: libStart, libEnd: live.map(\.lib).max() ?? 0,
                       durationSeconds: loadSeconds, directory: options.keep || options.directory != nil ? directory : "")
