@@ -19,10 +19,12 @@ struct TestnetCommand: AsyncParsableCommand {
             do { layout = try TestnetLayout.load(directory: dir) } catch { throw CommandError(error) }
             let processes = TestnetProcesses(directory: dir)
             for node in layout.nodes where !processes.isRunning(node.name) {
-                try processes.start(node, detached: true)
+                do { try processes.start(node, detached: true) } catch { throw CommandError(error) }
             }
             print("started \(layout.nodes.count) nodes; logs in \(dir)/<node>/node.log")
-            for node in layout.nodes { print("  \(node.name)  API http://\(node.api)") }
+            for node in layout.nodes {
+                print("  \(node.name)  pid \(processes.pid(of: node.name).map(String.init) ?? "-")  API http://\(node.api)")
+            }
             print("check with: alza testnet status --dir \(dir)")
         }
     }
@@ -57,8 +59,14 @@ struct TestnetCommand: AsyncParsableCommand {
         func run() async throws {
             let layout: TestnetLayout
             do { layout = try TestnetLayout.load(directory: dir) } catch { throw CommandError(error) }
-            TestnetProcesses(directory: dir).stopAll(names: layout.nodes.map(\.name))
-            print("stopped \(layout.nodes.count) nodes")
+            let processes = TestnetProcesses(directory: dir)
+            let names = layout.nodes.map(\.name)
+            let running = names.filter(processes.isRunning)
+            let left = processes.stopAll(names: names)
+            guard left.isEmpty else {
+                throw CommandError("not stopped: \(left.joined(separator: ", ")) still running after SIGTERM and SIGKILL")
+            }
+            print("stopped \(running.count) of \(names.count) nodes; no node process of \(dir) is left")
         }
     }
 

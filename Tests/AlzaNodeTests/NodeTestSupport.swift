@@ -21,7 +21,7 @@ final class TestnetFolder: Sendable {
     init(superNodes: Int, satellites: Int, slotMilliseconds: UInt64 = 100) throws {
         path = NSTemporaryDirectory() + "alza-node-tests-\(UUID().uuidString.prefix(8))"
         layout = try TestnetLayout.create(directory: path, superNodes: superNodes, satellites: satellites,
-                                          slotMilliseconds: slotMilliseconds, basePort: 40_000)
+                                          slotMilliseconds: slotMilliseconds, basePort: 20_000)
     }
 
     deinit { try? FileManager.default.removeItem(atPath: path) }

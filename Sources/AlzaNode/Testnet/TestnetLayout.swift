@@ -40,6 +40,9 @@ public struct TestnetLayout: Codable, Sendable {
     public var superNodes: [NodeEntry] { nodes.filter { $0.roles.contains("supernode") } }
     public var satellites: [NodeEntry] { nodes.filter { $0.roles.contains("satellite") } }
 
+    /// The port offsets from the base port that a testnet of `nodes` nodes listens on: p2p, then API.
+    public static func portOffsets(nodes: Int) -> [Int] { Array(0..<nodes) + Array(1000..<(1000 + nodes)) }
+
     public static func load(directory: String) throws(NodeError) -> TestnetLayout {
         let path = directory + "/" + fileName
         guard let data = FileManager.default.contents(atPath: path) else {

@@ -113,6 +113,11 @@ public struct TestnetRun: Sendable {
     }
 
     public func run() async throws -> Report {
+        let nodeCount = options.superNodes + options.satellites
+        let busy = LoopbackPorts.taken(base: options.basePort, offsets: TestnetLayout.portOffsets(nodes: nodeCount))
+        guard busy.isEmpty else {
+            throw NodeError.startup("ports already in use: \(busy.prefix(5).joined(separator: ", ")); choose another --base-port")
+        }
         let directory = options.directory ?? NSTemporaryDirectory() + "alza-testnet-\(UUID().uuidString.prefix(8))"
         let layout = try TestnetLayout.create(directory: directory, superNodes: options.superNodes,
                                               satellites: options.satellites, slotMilliseconds: options.slotMilliseconds,
@@ -142,7 +147,7 @@ public struct TestnetRun: Sendable {
 
                 """.utf8))
         }
-        try await waitUntilUp(layout: layout, clients: clients)
+        try await waitUntilUp(layout: layout, clients: clients, processes: processes)
 
         let tracker = InclusionTracker()
         let load = LoadGenerator(layout: layout, targets: (layout.satellites.isEmpty ? layout.superNodes : layout.satellites)
@@ -187,26 +192,40 @@ public struct TestnetRun: Sendable {
         guard let node = layout.nodes.first(where: { $0.name == perturbation.node }) else { return }
         switch perturbation.action {
         case .kill: processes.kill(node.name)
-        case .restart: if !processes.isRunning(node.name) { try? processes.start(node) }
+        case .restart:
+            guard !processes.isRunning(node.name) else { break }
+            do { try processes.start(node) } catch {
+                FileHandle.standardError.write(Data("\nrestart of \(node.name) failed: \(error)\n".utf8))
+            }
         }
         if options.live {
             FileHandle.standardError.write(Data("\n\(perturbation.action) \(node.name) at \(perturbation.at) s\n".utf8))
         }
     }
 
-    private func waitUntilUp(layout: TestnetLayout, clients: [String: NodeClient]) async throws {
+    /// Waits until every node answers with at least one peer. A node process that ends meanwhile fails the
+    /// start at once, naming the node, how it ended and its last log line.
+    private func waitUntilUp(layout: TestnetLayout, clients: [String: NodeClient], processes: TestnetProcesses) async throws {
         let deadline = Date().addingTimeInterval(60)
+        var waiting = layout.nodes.map(\.name)
         while Date() < deadline {
-            var ready = 0
-            for node in layout.nodes {
-                if let info = try? await clients[node.name]!.get("/v1/chain/info", as: NodeAPI.ChainInfo.self), info.peers > 0 {
-                    ready += 1
+            for name in waiting {
+                if let ending = processes.ending(of: name) {
+                    let line = processes.lastLogLine(of: name) ?? "(its log is empty)"
+                    throw NodeError.startup("\(name) \(ending) during start-up; last log line: \(line)")
                 }
             }
-            if ready == layout.nodes.count { return }
-            try await Task.sleep(for: .milliseconds(250))
+            var stillWaiting: [String] = []
+            for name in waiting {
+                let info = try? await clients[name]!.get("/v1/chain/info", as: NodeAPI.ChainInfo.self)
+                if (info?.peers ?? 0) == 0 { stillWaiting.append(name) }
+            }
+            waiting = stillWaiting
+            if waiting.isEmpty { return }
+            try await Task.sleep(for: .milliseconds(100))
         }
-        throw NodeError.startup("the testnet's nodes did not all come up within 60 s (logs in each node's node.log)")
+        throw NodeError.startup("not up within 60 s (no answer with a peer): \(waiting.joined(separator: ", ")); "
+            + "logs in each node's node.log")
     }
 
     /// Follows the chain on the first running node: records when each submitted transaction is seen in a block
