@@ -51,6 +51,17 @@ enum NetworkBenchmark {
             + "each node forwards a message once it is delivered, as the chain service does after validating it. "
             + "Latency from publish to delivery, loopback round trip \(format(limits.loopbackRoundTripMicroseconds)) µs.")
 
+        let http = try await HTTPKeepAliveBenchmark.run(quick: quick)
+        report.add(BenchFigure(key: "httpKeepAliveRequestsPerSecond", label: "HTTP GET /health on one kept-alive connection, /s",
+                               value: http.requestsPerSecond, unit: "/s", limitLabel: "1 / loopback round trip",
+                               limitValue: 1e6 / limits.loopbackRoundTripMicroseconds,
+                               ratio: http.requestsPerSecond * limits.loopbackRoundTripMicroseconds / 1e6))
+        report.latencies.append(("HTTP keep-alive GET /health, closed loop", http.closedLoop))
+        report.latencies.append(("HTTP keep-alive GET /health, open loop at \(Int(http.openLoopRate))/s", http.openLoop))
+        report.notes.append("HTTP: one node in this process answers GET /health on one kept-alive connection (a client "
+            + "thread with blocking sockets): closed loop for the rate, then open loop at half of it, latency counted from "
+            + "each request's intended send time. Goal: p50 under 1 ms (44 ms before TCP_NODELAY).")
+
         if testnet {
             try await sweep(into: &report, limits: limits, quick: quick, loads: loads, stepSeconds: stepSeconds)
         }

@@ -4,6 +4,9 @@ import AlzaNode
 import Foundation
 import Logging
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -165,4 +168,65 @@ final class FailingStorage: DurableStorage {
         try check(name, "remove")
         try inner.remove(name)
     }
+}
+
+/// The TCP sockets of this process whose local port is `port`, with their TCP_NODELAY setting (from /proc/self/fd).
+func socketsOfThisProcess(boundTo port: UInt16) -> [(descriptor: Int32, noDelay: Bool)] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+    return entries.compactMap { entry -> (Int32, Bool)? in
+        guard let descriptor = Int32(entry),
+              (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(entry)"))?.hasPrefix("socket:") == true
+        else { return nil }
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        guard named == 0, address.sin_family == sa_family_t(AF_INET), UInt16(bigEndian: address.sin_port) == port else { return nil }
+        var value: Int32 = 0
+        var size = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &value, &size) == 0 else { return nil }
+        return (descriptor, value != 0)
+    }
+}
+
+/// One kept-alive HTTP/1.1 connection with blocking reads (for tests that must reuse a connection).
+final class RawHTTPConnection: Sendable {
+    let fd: Int32
+
+    init(address: String) throws {
+        let parts = address.split(separator: ":")
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var peer = sockaddr_in()
+        peer.sin_family = sa_family_t(AF_INET)
+        peer.sin_port = UInt16(parts[1])!.bigEndian
+        peer.sin_addr.s_addr = inet_addr(String(parts[0]))
+        let connected = withUnsafePointer(to: &peer) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw NodeError.startup("cannot connect to \(address)") }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// Sends a GET and reads until the whole response (header plus Content-Length bytes) is in.
+    func get(_ path: String) throws -> String {
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: test\r\nConnection: keep-alive\r\n\r\n".utf8)
+        guard send(fd, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else { throw NodeError.startup("send failed") }
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            guard count > 0 else { throw NodeError.startup("connection closed after \(received.count) bytes") }
+            received += buffer[0..<count]
+            let text = String(decoding: received, as: UTF8.self)
+            guard let headerEnd = text.range(of: "\r\n\r\n") else { continue }
+            let header = text[..<headerEnd.lowerBound].lowercased()
+            let length = header.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+                .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
+            if received.count >= text.utf8.distance(from: text.startIndex, to: headerEnd.upperBound) + length { return text }
+        }
+    }
+
+    func close() { Glibc.close(fd) }
 }

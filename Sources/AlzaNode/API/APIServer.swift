@@ -42,7 +42,8 @@ public actor APIServer {
         } catch {
             throw .configuration("api address \(address): \(error)")
         }
-        let server = HTTPServer(address: socketAddress, timeout: 15, logger: .disabled)
+        let server = HTTPServer(address: socketAddress, timeout: 15, pool: NoDelaySocketPool(inner: HTTPServer.defaultPool()),
+                                logger: .disabled)
         await server.appendRoute("*") { [weak self] request in
             guard let self else { return HTTPResponse(statusCode: .serviceUnavailable) }
             return await self.handle(request)
