@@ -87,11 +87,13 @@ public struct ConsensusCore: Sendable {
 
     // MARK: Events
 
-    public mutating func handle(_ event: ConsensusEvent) -> [ConsensusEffect] {
+    /// Handles one event at local time `now` (unix milliseconds, virtual in the simulator). Time never moves back
+    /// inside the core: a clock stepped backwards is taken as standing still until it catches up.
+    public mutating func handle(_ event: ConsensusEvent, now time: UInt64) -> [ConsensusEffect] {
+        now = max(now, time)
         var effects: [ConsensusEffect] = []
         switch event {
-        case .tick(let time):
-            now = max(now, time)
+        case .tick:
             onTick(&effects)
         case .received(let message, let peer):
             switch message {

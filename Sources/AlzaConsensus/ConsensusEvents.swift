@@ -35,10 +35,10 @@ public struct ConsensusConfiguration: Sendable {
     }
 }
 
-/// Inputs of `ConsensusCore.handle`.
+/// Inputs of `ConsensusCore.handle(_:now:)`; each comes with the local time it happened at.
 public enum ConsensusEvent: Sendable {
-    /// Time passed; `now` is unix milliseconds (virtual in the simulator).
-    case tick(now: UInt64)
+    /// A timer the core scheduled (`scheduleTick`) is due.
+    case tick
     case received(ConsensusMessage, from: PeerID)
     /// A transaction submitted to this node by a client.
     case submitted(SignedTransaction)

@@ -42,6 +42,7 @@ public final class Simulation {
         case setPartition([Set<Int>])
         case setLoss(Double)
         case damageLog(node: Int, bytes: Int, corrupt: Bool)
+        case setClock(node: Int, SimulatedClock)
         case slotStart(UInt64)
     }
 
@@ -55,8 +56,13 @@ public final class Simulation {
         public fileprivate(set) var core: ConsensusCore?
         fileprivate var chainStorage: ChainStorage
         fileprivate var generation = 0
+        /// Local time, as a due tick's `at`.
         fileprivate var nextTick: UInt64?
         fileprivate var equivocateAt: UInt64?
+        /// What the node's clock reads (every input to its core carries this time, never the true one).
+        public fileprivate(set) var clock = SimulatedClock()
+        /// Blocks this node refused as being from the future (a producer's clock ahead, or its own behind).
+        public fileprivate(set) var refusedFromTheFuture: UInt64 = 0
 
         init(index: Int, genesis: Genesis) {
             self.index = index
@@ -113,6 +119,10 @@ public final class Simulation {
             case .loss(let probability, let from, let to):
                 queue.schedule(.setLoss(probability), at: start + from)
                 queue.schedule(.setLoss(configuration.network.loss), at: start + to)
+            case .clockSkew(let node, let offset, let drift, let from, let to):
+                queue.schedule(.setClock(node: node, SimulatedClock(offset: offset, driftPartsPerMillion: drift, since: start + from)),
+                               at: start + from)
+                queue.schedule(.setClock(node: node, SimulatedClock()), at: start + to)
             }
         }
     }
@@ -145,7 +155,7 @@ public final class Simulation {
                 node.equivocateAt = nil
                 equivocate(node)
             } else {
-                feed(node, .tick(now: time))
+                feed(node, .tick)
             }
         case .deliver(let index, let generation, let message, let from):
             let node = nodes[index]
@@ -166,6 +176,13 @@ public final class Simulation {
             network.partition = groups
         case .setLoss(let probability):
             network.loss = probability
+        case .setClock(let index, let clock):
+            // The node's pending tick was placed by the old clock: tick now, and the core schedules anew.
+            let node = nodes[index]
+            node.clock = clock
+            guard node.core != nil else { return }
+            node.nextTick = nil
+            queue.schedule(.tick(node: index, generation: node.generation), at: time)
         case .damageLog(let index, let bytes, let corrupt):
             let node = nodes[index]
             guard node.core == nil,
@@ -191,7 +208,7 @@ public final class Simulation {
         var configuration = ConsensusConfiguration(producer: node.identity)
         configuration.syncTimeoutMilliseconds = 2 * self.configuration.slotMilliseconds
         let (core, effects) = ConsensusCore.start(recovered: recovered, configuration: configuration, verifier: verifier,
-                                                  watermark: watermark, now: time)
+                                                  watermark: watermark, now: node.clock.read(at: time))
         node.core = core
         node.generation += 1
         node.nextTick = nil
@@ -212,7 +229,7 @@ public final class Simulation {
 
     private func feed(_ node: Node, _ event: ConsensusEvent) {
         // Mutated in place through the node: the core is neither copied nor its buffers shared.
-        guard let effects = node.core?.handle(event) else { return }
+        guard let effects = node.core?.handle(event, now: node.clock.read(at: time)) else { return }
         perform(effects, for: node)
     }
 
@@ -261,7 +278,9 @@ public final class Simulation {
             case .scheduleTick(let at):
                 if let pending = node.nextTick, pending <= at { continue }
                 node.nextTick = at
-                queue.schedule(.tick(node: node.index, generation: node.generation), at: at)
+                queue.schedule(.tick(node: node.index, generation: node.generation), at: max(time, node.clock.trueTime(at: at)))
+            case .notify(.blockRejected(_, .fromTheFuture, _)):
+                node.refusedFromTheFuture += 1
             case .transactionAccepted, .transactionRejected, .notify:
                 continue
             }
@@ -287,7 +306,7 @@ public final class Simulation {
 
     private func isScheduled(_ node: Node) -> Bool {
         guard let core = node.core else { return false }
-        let slot = core.head.slot(at: time)
+        let slot = core.head.slot(at: node.clock.read(at: time))
         return slot > core.headReference.slot
             && ProducerSchedule.producer(at: slot, after: core.head) == node.identity.account
     }
@@ -298,9 +317,10 @@ public final class Simulation {
         guard var core = node.core else { return }
         var parentState = core.head
         let parent = core.headReference
-        let slot = parentState.slot(at: time)
+        let local = node.clock.read(at: time)
+        let slot = parentState.slot(at: local)
         node.core = nil
-        let effects = core.handle(.tick(now: time))
+        let effects = core.handle(.tick, now: local)
         node.core = core
         guard let blockA = effects.lazy.compactMap({ effect -> Block? in
             if case .broadcast(.block(let block), false) = effect { return block }
@@ -310,7 +330,7 @@ public final class Simulation {
             return
         }
         let account = node.identity.account
-        let header = TransactionHeader(chainId: genesis.chainId, expiration: time + 600_000,
+        let header = TransactionHeader(chainId: genesis.chainId, expiration: local + 600_000,
                                        nonce: parentState.nextNonce(of: account), fee: genesis.parameters.minimumFee)
         let selfTransfer = SignedTransaction.sign(
             Transaction(header: header, messages: [Message(.transfer(inputs: [AmountEntry(account, 1)],

@@ -15,6 +15,9 @@ public enum SimulationFault: Sendable, Equatable {
     case corruptBlockLog(node: Int, at: UInt64, fromEnd: Int)
     /// Message loss probability between `from` and `to`.
     case loss(probability: Double, from: UInt64, to: UInt64)
+    /// The node's clock reads `offsetMilliseconds` off the true time (negative: behind) and runs
+    /// `driftPartsPerMillion` fast (negative: slow) from `from` until `to`, when it is set right again.
+    case clockSkew(node: Int, offsetMilliseconds: Int64, driftPartsPerMillion: Int64 = 0, from: UInt64, to: UInt64)
 }
 
 /// Everything that determines a simulation run (together with the seed).

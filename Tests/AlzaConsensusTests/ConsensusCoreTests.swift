@@ -9,7 +9,7 @@ import Testing
         var (core, _) = fixture.core(producer: 0)
         var produced: [Block] = []
         for slot in UInt64(1)...20 {
-            let effects = core.handle(.tick(now: fixture.slotStart(slot)))
+            let effects = core.handle(.tick, now: fixture.slotStart(slot))
             produced += effects.broadcastBlocks
             // The watermark is persisted before the block leaves the node.
             if let watermark = effects.firstIndex(where: { if case .persistWatermark = $0 { true } else { false } }),
@@ -28,9 +28,9 @@ import Testing
         let fixture = ChainFixture(producers: 1, users: 2)
         var (core, _) = fixture.core(producer: 0, now: fixture.slotStart(1) - 10)
         let transfer = fixture.transfer(from: 0, to: 1, amount: 5 * Amounts.unit, nonce: 0)
-        let accepted = core.handle(.submitted(transfer))
+        let accepted = core.handle(.submitted(transfer), now: core.now)
         #expect(accepted.contains { if case .transactionAccepted(transfer.id) = $0 { true } else { false } })
-        let effects = core.handle(.tick(now: fixture.slotStart(1)))
+        let effects = core.handle(.tick, now: fixture.slotStart(1))
         #expect(effects.broadcastBlocks.first?.transactions.map(\.id) == [transfer.id])
         #expect(core.head.accounts[fixture.user(1)]?.balance == 1_005 * Amounts.unit)
         #expect(core.mempool.count == 0)
@@ -49,13 +49,13 @@ import Testing
         let second = try fixture.produce(on: &winning, parent: BlockReference(first.signedHeader), slot: 3).block
 
         var (follower, _) = fixture.core(producer: nil)
-        _ = follower.handle(.tick(now: fixture.slotStart(3)))
+        _ = follower.handle(.tick, now: fixture.slotStart(3))
         let peer = PeerID("producer")
-        _ = follower.handle(.received(.block(withTransfer), from: peer))
+        _ = follower.handle(.received(.block(withTransfer), from: peer), now: follower.now)
         #expect(follower.headReference.id == withTransfer.id)
         #expect(follower.mempool.count == 0)
         // The branch without the transfer wins (with `first` or `second`, as fork choice decides).
-        let switched = follower.handle(.received(.block(first), from: peer)) + follower.handle(.received(.block(second), from: peer))
+        let switched = follower.handle(.received(.block(first), from: peer), now: follower.now) + follower.handle(.received(.block(second), from: peer), now: follower.now)
 
         #expect(follower.headReference.id == second.id)
         #expect(follower.statistics.forkSwitches == 1)
@@ -71,7 +71,7 @@ import Testing
         var (core, _) = fixture.core(producer: 0)
         let other = Hash.sha256(utf8: "another chain")
         let transaction = fixture.transfer(from: 0, to: 1, amount: 1, nonce: 0, chainId: other)
-        let effects = core.handle(.submitted(transaction))
+        let effects = core.handle(.submitted(transaction), now: core.now)
         let rejection = effects.compactMap { effect -> MempoolError? in
             if case .transactionRejected(_, let error) = effect { return error } else { return nil }
         }
@@ -83,24 +83,24 @@ import Testing
         var (producer, _) = fixture.core(producer: 0)
         var (follower, _) = fixture.core(producer: nil)
         let peer = PeerID("producer")
-        let block = try #require(producer.handle(.tick(now: fixture.slotStart(1))).broadcastBlocks.first)
-        _ = follower.handle(.tick(now: fixture.slotStart(1)))
-        let applied = follower.handle(.received(.block(block), from: peer))
+        let block = try #require(producer.handle(.tick, now: fixture.slotStart(1)).broadcastBlocks.first)
+        _ = follower.handle(.tick, now: fixture.slotStart(1))
+        let applied = follower.handle(.received(.block(block), from: peer), now: follower.now)
         #expect(follower.headReference.id == block.id)
         // A valid block is relayed after validation.
         #expect(applied.contains { if case .broadcast(.block(let relayed), true) = $0 { relayed.id == block.id } else { false } })
 
         // A block signed by a key that is not the producer's.
-        let next = try #require(producer.handle(.tick(now: fixture.slotStart(2))).broadcastBlocks.first)
+        let next = try #require(producer.handle(.tick, now: fixture.slotStart(2)).broadcastBlocks.first)
         let intruder = SigningKey(deterministicLabel: "intruder")
         let forged = Block(signedHeader: SignedBlockHeader.sign(next.header, with: intruder, chainId: fixture.genesis.chainId),
                            transactions: next.transactions)
-        _ = follower.handle(.tick(now: fixture.slotStart(2)))
-        let rejected = follower.handle(.received(.block(forged), from: peer))
+        _ = follower.handle(.tick, now: fixture.slotStart(2))
+        let rejected = follower.handle(.received(.block(forged), from: peer), now: follower.now)
         #expect(rejected.rejectedBlocks.map(\.1) == [.badBlockSignature(producer: fixture.producer(0))])
         #expect(follower.headReference.id == block.id)
         // The genuine block still applies.
-        _ = follower.handle(.received(.block(next), from: peer))
+        _ = follower.handle(.received(.block(next), from: peer), now: follower.now)
         #expect(follower.headReference.id == next.id)
     }
 
@@ -108,11 +108,31 @@ import Testing
         let fixture = ChainFixture(producers: 1, users: 1)
         var (producer, _) = fixture.core(producer: 0)
         var (follower, _) = fixture.core(producer: nil)
-        let block = try #require(producer.handle(.tick(now: fixture.slotStart(5))).broadcastBlocks.first)
-        _ = follower.handle(.tick(now: fixture.slotStart(1)))
-        let effects = follower.handle(.received(.block(block), from: PeerID("p")))
+        let block = try #require(producer.handle(.tick, now: fixture.slotStart(5)).broadcastBlocks.first)
+        _ = follower.handle(.tick, now: fixture.slotStart(1))
+        let effects = follower.handle(.received(.block(block), from: PeerID("p")), now: follower.now)
         #expect(effects.rejectedBlocks.map(\.1) == [.fromTheFuture(slot: 5, currentSlot: 1)])
         #expect(follower.headReference.height == 0)
+    }
+
+    /// A follower whose clock runs 400 ms behind (within the 500 ms allowed drift) judges a block against the
+    /// time it arrived, not the start of the slot it last ticked at: the block of slot 2 arriving 350 ms before
+    /// the follower's slot 2 begins is accepted.
+    @Test func aFollowerWhoseClockIsBehindAcceptsABlockByItsArrivalTime() throws {
+        let fixture = ChainFixture(producers: 1, users: 1)
+        var (producer, _) = fixture.core(producer: 0)
+        var (follower, _) = fixture.core(producer: nil)
+        let first = try #require(producer.handle(.tick, now: fixture.slotStart(1)).broadcastBlocks.first)
+        let block = try #require(producer.handle(.tick, now: fixture.slotStart(2)).broadcastBlocks.first)
+        _ = follower.handle(.tick, now: fixture.slotStart(1) - 400)
+        _ = follower.handle(.received(.block(first), from: PeerID("p")), now: fixture.slotStart(1) - 350)
+        let effects = follower.handle(.received(.block(block), from: PeerID("p")), now: fixture.slotStart(2) - 350)
+        #expect(effects.rejectedBlocks.isEmpty)
+        #expect(follower.headReference.id == block.id)
+        // 600 ms early is beyond the allowed drift: refused, with the slots named.
+        let next = try #require(producer.handle(.tick, now: fixture.slotStart(3)).broadcastBlocks.first)
+        let early = follower.handle(.received(.block(next), from: PeerID("p")), now: fixture.slotStart(3) - 600)
+        #expect(early.rejectedBlocks.map(\.1) == [.fromTheFuture(slot: 3, currentSlot: 2)])
     }
 
     @Test func blockFromTheWrongProducerIsRejectedWhenApplied() throws {
@@ -136,17 +156,17 @@ import Testing
         let fixture = ChainFixture(producers: 1, users: 1)
         var (producer, _) = fixture.core(producer: 0)
         var latest: Block?
-        for slot in UInt64(1)...30 { latest = producer.handle(.tick(now: fixture.slotStart(slot))).broadcastBlocks.first ?? latest }
+        for slot in UInt64(1)...30 { latest = producer.handle(.tick, now: fixture.slotStart(slot)).broadcastBlocks.first ?? latest }
         var (late, _) = fixture.core(producer: nil)
-        _ = late.handle(.tick(now: fixture.slotStart(30)))
+        _ = late.handle(.tick, now: fixture.slotStart(30))
         // The newest block does not link: the late node asks the sender with a locator.
-        let gap = late.handle(.received(.block(try #require(latest)), from: PeerID("producer")))
+        let gap = late.handle(.received(.block(try #require(latest)), from: PeerID("producer")), now: late.now)
         let request = try #require(gap.compactMap { effect -> BlockRequest? in
             if case .send(.blockRequest(let request), _) = effect { return request } else { return nil }
         }.first)
         #expect(request.locator.last?.height == 0)
         // The producer serves blocks from its log (committed) — here all are committed, so the shell reads them.
-        let served = producer.handle(.received(.blockRequest(request), from: PeerID("late")))
+        let served = producer.handle(.received(.blockRequest(request), from: PeerID("late")), now: producer.now)
         guard case .serveBlocks(_, let committed?, let reversible, let more) = served.first else {
             Issue.record("expected serveBlocks, got \(served)")
             return

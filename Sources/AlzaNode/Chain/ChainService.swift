@@ -174,7 +174,7 @@ public actor ChainService {
         for transaction in batch.transactions {
             guard haltReason == nil else { return }
             // The core asks to relay each transaction it accepted; the batch is relayed instead, once.
-            var effects = core.handle(.received(.transaction(transaction), from: PeerID(from)))
+            var effects = core.handle(.received(.transaction(transaction), from: PeerID(from)), now: ChainService.now())
             effects.removeAll { effect in
                 guard case .broadcast(.transaction(let relayed), relay: true) = effect else { return false }
                 accepted.append(relayed)
@@ -228,7 +228,7 @@ public actor ChainService {
 
     private func feed(_ event: ConsensusEvent) {
         guard haltReason == nil else { return }
-        perform(core.handle(event))
+        perform(core.handle(event, now: ChainService.now()))
     }
 
     private func halt(_ reason: String) {
@@ -239,7 +239,7 @@ public actor ChainService {
     }
 
     private func tick() {
-        feed(.tick(now: ChainService.now()))
+        feed(.tick)
     }
 
     private func announceStatus() async {
@@ -401,7 +401,7 @@ public actor ChainService {
     public func submit(_ transaction: SignedTransaction) -> Result<Hash, MempoolError> {
         let start = DispatchTime.now().uptimeNanoseconds
         defer { metrics.transactionAdmission.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start)) }
-        let effects = core.handle(.submitted(transaction))
+        let effects = core.handle(.submitted(transaction), now: ChainService.now())
         perform(effects)
         for effect in effects {
             if case .transactionRejected(_, let error) = effect { return .failure(error) }
