@@ -34,7 +34,8 @@ import Testing
             try mempool.admit(wrongChain, state: state, time: now, verifier: fixture.verifier).get()
         }
         let tooRich = fixture.transfer(from: 0, to: 1, amount: 10_000 * Amounts.unit, nonce: 0)
-        #expect(throws: MempoolError.self) { try mempool.admit(tooRich, state: state, time: now, verifier: fixture.verifier).get() }
+        #expect(throws: MempoolError.ledger(.insufficientBalance(account: fixture.user(0), needed: 10_000 * Amounts.unit,
+                                                                 available: 1_000 * Amounts.unit - ChainParameters().minimumFee))) { try mempool.admit(tooRich, state: state, time: now, verifier: fixture.verifier).get() }
         let used = fixture.transfer(from: 0, to: 1, amount: 1, nonce: 0)
         try? mempool.admit(used, state: state, time: now, verifier: fixture.verifier).get()
         #expect(throws: MempoolError.duplicate(used.id)) {

@@ -89,7 +89,7 @@ import Testing
         let forged = Block(signedHeader: SignedBlockHeader.sign(forgedHeader, with: key, chainId: fixture.genesis.chainId),
                            transactions: [])
         let rootBefore = state.root()
-        #expect(throws: ConsensusError.self) {
+        #expect(throws: ConsensusError.coinbaseMismatch("round 0 owes 1800.00000000 ALZA; the block's first transaction is not that coinbase")) {
             try BlockProcessor.apply(forged, parent: parent, to: &state, verifier: fixture.verifier)
         }
         #expect(state.root() == rootBefore)

@@ -94,18 +94,18 @@ import Testing
         let frame = LZ4Frame.compress(payload)
         var corrupt = frame
         corrupt[corrupt.count - 20] ^= 0xff
-        #expect(throws: CompressionError.self) { try LZ4Frame.decompress(corrupt, maxSize: 1 << 20) }
+        #expect(throws: CompressionError.corrupt(reason: "ERROR_decompressionFailed")) { try LZ4Frame.decompress(corrupt, maxSize: 1 << 20) }
         var badChecksum = frame
         badChecksum[badChecksum.count - 1] ^= 0x01
-        #expect(throws: CompressionError.self) { try LZ4Frame.decompress(badChecksum, maxSize: 1 << 20) }
+        #expect(throws: CompressionError.corrupt(reason: "ERROR_contentChecksum_invalid")) { try LZ4Frame.decompress(badChecksum, maxSize: 1 << 20) }
         #expect(throws: CompressionError.truncated(reason: "the frame ends before its end mark")) {
             try LZ4Frame.decompress(Array(frame.dropLast(9)), maxSize: 1 << 20)
         }
         #expect(throws: CompressionError.trailingBytes(count: 3)) {
             try LZ4Frame.decompress(frame + [1, 2, 3], maxSize: 1 << 20)
         }
-        #expect(throws: CompressionError.self) { try LZ4Frame.decompress(Array("not a frame at all".utf8), maxSize: 1 << 20) }
-        #expect(throws: CompressionError.self) { try LZ4Frame.decompress([0x04, 0x22], maxSize: 1 << 20) }
+        #expect(throws: CompressionError.notAFrame(reason: "ERROR_frameType_unknown")) { try LZ4Frame.decompress(Array("not a frame at all".utf8), maxSize: 1 << 20) }
+        #expect(throws: CompressionError.truncated(reason: "2 bytes is shorter than any LZ4 frame header")) { try LZ4Frame.decompress([0x04, 0x22], maxSize: 1 << 20) }
     }
 
     @Test func randomBytesNeverTrap() {

@@ -117,10 +117,16 @@ import Testing
             .offline(node: 3, from: 40 * 60_000, to: 41 * 60_000),
             .offline(node: 1, from: 70 * 60_000, to: 90 * 60_000),
         ]
-        let report = try Simulation(configuration: configuration).run()
+        let simulation = try Simulation(configuration: configuration)
+        let report = simulation.run()
         expectAgreement(report, "seed \(seed)")
-        #expect(report.restarts == 4)
         #expect(report.heads.allSatisfy { $0.online })
+        // Each restarted node reopened from its own disk, was behind, and caught up by asking for blocks.
+        for index in [1, 2, 3] {
+            let core = try #require(simulation.nodes[index].core)
+            #expect(core.statistics.syncRequests > 0, "supernode-\(index) synced after its restart")
+            #expect(core.lib.height >= report.libs[0].height - 1)
+        }
     }
 
     @Test(arguments: [11, 12] as [UInt64])
@@ -165,6 +171,7 @@ import Testing
         #expect(first == second)
         configuration.seed = 43
         let other = try Simulation(configuration: configuration).run()
-        #expect(other.messagesDelivered != first.messagesDelivered || other.heads != first.heads)
+        #expect(other.messagesLost != first.messagesLost)
+        #expect(other.heads.map(\.id) != first.heads.map(\.id), "another seed draws other transfers: other blocks")
     }
 }
