@@ -36,6 +36,12 @@ import Testing
         let metrics = String(decoding: try await http("GET", node.api, "/metrics").body, as: UTF8.self)
         #expect(metrics.contains("alza_head_height"))
         #expect(metrics.contains("alza_blocks_produced_total"))
+        // The transport's and the lanes' drop counters are exported (0 here: nothing was dropped).
+        #expect(await eventually {
+            let text = String(decoding: (try? await http("GET", node.api, "/metrics").body) ?? Data(), as: UTF8.self)
+            return ["alza_network_slow_peers_dropped_total 0", "alza_network_events_dropped_total 0",
+                    "alza_transaction_batches_dropped_total 0"].allSatisfy(text.contains)
+        })
         await folder.stopAll()
     }
 

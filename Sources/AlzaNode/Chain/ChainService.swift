@@ -24,6 +24,9 @@ public actor ChainService {
     private var eventsTask: Task<Void, Never>?
     private var intakeTask: Task<Void, Never>?
     private let lanes = EventLanes()
+
+    /// Gossiped transaction batches dropped from the bounded transaction lane since start.
+    public nonisolated var droppedTransactionBatches: UInt64 { lanes.droppedTransactionBatches }
     private var statusTask: Task<Void, Never>?
     /// Latest chain status each peer announced (SuperNodes' heads and LIBs, for the agreement monitor).
     public private(set) var peerStatuses: [String: ChainStatus] = [:]

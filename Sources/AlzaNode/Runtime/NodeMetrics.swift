@@ -20,6 +20,12 @@ public final class NodeMetrics: Sendable {
     let networkBytesSent: CoreMetrics.Counter
     let networkBytesReceived: CoreMetrics.Counter
     let networkRefusals: CoreMetrics.Counter
+    /// Peers dropped because they did not read what was sent to them (send queue over its bound).
+    let networkSlowPeersDropped: CoreMetrics.Counter
+    /// Transport events the node could not take in time (its event buffer was full).
+    let networkEventsDropped: CoreMetrics.Counter
+    /// Gossiped transaction batches dropped, oldest first, from the bounded transaction lane.
+    let transactionBatchesDropped: CoreMetrics.Counter
     /// Time from a block's slot start to its arrival here.
     let blockPropagation: CoreMetrics.Timer
     /// Time to apply a received block (validation included).
@@ -44,6 +50,9 @@ public final class NodeMetrics: Sendable {
         networkBytesSent = CoreMetrics.Counter(label: "alza_network_sent_bytes_total", factory: factory)
         networkBytesReceived = CoreMetrics.Counter(label: "alza_network_received_bytes_total", factory: factory)
         networkRefusals = CoreMetrics.Counter(label: "alza_network_refusals_total", factory: factory)
+        networkSlowPeersDropped = CoreMetrics.Counter(label: "alza_network_slow_peers_dropped_total", factory: factory)
+        networkEventsDropped = CoreMetrics.Counter(label: "alza_network_events_dropped_total", factory: factory)
+        transactionBatchesDropped = CoreMetrics.Counter(label: "alza_transaction_batches_dropped_total", factory: factory)
         blockPropagation = CoreMetrics.Timer(label: "alza_block_propagation_seconds", factory: factory)
         blockApplication = CoreMetrics.Timer(label: "alza_block_application_seconds", factory: factory)
         transactionAdmission = CoreMetrics.Timer(label: "alza_transaction_admission_seconds", factory: factory)

@@ -95,15 +95,24 @@ public final class NodeRuntime: Sendable {
     private func startGaugeUpdates() {
         let transport = self.transport
         let metrics = self.metrics
+        let chain = self.chain
         let task = Task {
             // The transport's totals only grow; the counters advance by the difference since the last look.
             var last = TransportStatistics()
+            var lastDroppedBatches: UInt64 = 0
             while !Task.isCancelled {
                 let statistics = await transport.statistics
                 metrics.peers.record(Int64(statistics.peers))
                 metrics.networkBytesSent.increment(by: Int64(statistics.bytesSent - min(last.bytesSent, statistics.bytesSent)))
                 metrics.networkBytesReceived.increment(by: Int64(statistics.bytesReceived - min(last.bytesReceived, statistics.bytesReceived)))
                 metrics.networkRefusals.increment(by: Int64(statistics.refusals - min(last.refusals, statistics.refusals)))
+                metrics.networkSlowPeersDropped.increment(
+                    by: Int64(statistics.droppedSlowPeers - min(last.droppedSlowPeers, statistics.droppedSlowPeers)))
+                metrics.networkEventsDropped.increment(
+                    by: Int64(statistics.eventsDropped - min(last.eventsDropped, statistics.eventsDropped)))
+                let droppedBatches = chain.droppedTransactionBatches
+                metrics.transactionBatchesDropped.increment(by: Int64(droppedBatches - min(lastDroppedBatches, droppedBatches)))
+                lastDroppedBatches = droppedBatches
                 last = statistics
                 try? await Task.sleep(for: .seconds(1))
             }
