@@ -35,7 +35,7 @@ public enum LoopbackPorts {
         }
     }
 
-    /// Ports of `ports` (offsets from a base) that are taken, as "127.0.0.1:P" strings.
+    /// The ports `base + offset` that are taken right now, as "127.0.0.1:P" strings.
     public static func taken(base: UInt16, offsets: [Int]) -> [String] {
         offsets.compactMap { offset in
             let port = UInt16(clamping: Int(base) + offset)
