@@ -73,6 +73,19 @@ public struct ForkDatabase: Sendable {
         return needed <= heights.count ? heights[needed - 1] : 0
     }
 
+    /// The irreversible height on a branch: confirmed by the branch's committee *and* by the committee of the
+    /// root (the LIB). A committee change (a silent producer removed, a new round elected) is only a block's
+    /// content until that block is irreversible under the committee before it; without the second rule a node
+    /// cut off for longer than the inactivity limit removes everyone else on its own branch and finalizes it
+    /// alone (found by the simulation campaign, seed 13).
+    func confirmedHeight(lastProduced: [Address: UInt64], committee: [Address]) -> UInt64 {
+        let branch = Self.irreversibleHeight(lastProduced: lastProduced, committee: committee)
+        guard let rootCommittee = entries[rootId]?.committee, !rootCommittee.isEmpty, rootCommittee != committee else {
+            return branch
+        }
+        return min(branch, Self.irreversibleHeight(lastProduced: lastProduced, committee: rootCommittee))
+    }
+
     /// Adds a block whose header passed the stateless checks. An existing block of the same producer and slot
     /// is returned as `equivocating` alongside.
     public mutating func add(_ block: Block) -> (result: AddResult, equivocating: Block?) {
@@ -85,7 +98,7 @@ public struct ForkDatabase: Sendable {
         lastProduced[block.header.producer] = block.height
         let committee = parent.committee
         let irreversible = max(parent.irreversibleHeight,
-                               Self.irreversibleHeight(lastProduced: lastProduced, committee: committee))
+                               confirmedHeight(lastProduced: lastProduced, committee: committee))
         let entry = Entry(block: block, reference: BlockReference(block.signedHeader), parent: parent.reference.id,
                           producer: block.header.producer, lastProduced: lastProduced, committee: committee,
                           irreversibleHeight: min(irreversible, block.height), applied: false)
@@ -117,7 +130,7 @@ public struct ForkDatabase: Sendable {
         while let current = stack.popLast() {
             guard var entry = entries[current], let parentId = entry.parent, let parent = entries[parentId] else { continue }
             if current != id { entry.committee = entry.applied ? entry.committee : parent.committee }
-            let computed = Self.irreversibleHeight(lastProduced: entry.lastProduced, committee: entry.committee)
+            let computed = confirmedHeight(lastProduced: entry.lastProduced, committee: entry.committee)
             entry.irreversibleHeight = min(max(parent.irreversibleHeight, computed), entry.reference.height)
             entries[current] = entry
             stack.append(contentsOf: children[current] ?? [])

@@ -20,10 +20,9 @@ public final class Simulation {
     private let endTime: UInt64
 
     // Observations.
-    private var finalized: [UInt64: Hash] = [:]
+    private var invariants: InvariantMonitor
     /// Transfers in each finalized block, by height (the same on every node, finality being safe).
     private var finalizedTransfers: [UInt64: UInt64] = [:]
-    private var finalizedConflicts: UInt64 = 0
     private var maxLibLag: UInt64 = 0
     private var transfersSubmitted: UInt64 = 0
     private var delivered: UInt64 = 0
@@ -83,6 +82,7 @@ public final class Simulation {
         network = configuration.network
         time = configuration.genesisTime
         endTime = configuration.genesisTime + configuration.durationMilliseconds + configuration.slotMilliseconds / 2
+        invariants = InvariantMonitor(genesisSupply: try genesis.initialState().chain.totalSupply)
         nodes = (0..<configuration.producers).map { Node(index: $0, genesis: genesis) }
         for node in nodes { try start(node) }
         scheduleFaults()
@@ -112,6 +112,7 @@ public final class Simulation {
                 queue.schedule(.setPartition([]), at: start + to)
             case .equivocate(let node, let at):
                 nodes[node].equivocateAt = start + at
+                invariants.byzantine.insert(node)
             case .truncateBlockLog(let node, let at, let bytes):
                 queue.schedule(.damageLog(node: node, bytes: bytes, corrupt: false), at: start + at)
             case .corruptBlockLog(let node, let at, let fromEnd):
@@ -212,6 +213,7 @@ public final class Simulation {
         node.core = core
         node.generation += 1
         node.nextTick = nil
+        invariants.restarted(node.index)
         perform(effects, for: node)
         // Introduce the node to its peers (they answer with their status).
         for other in nodes where other.index != node.index && other.core != nil {
@@ -231,7 +233,11 @@ public final class Simulation {
         // Mutated in place through the node: the core is neither copied nor its buffers shared.
         guard let effects = node.core?.handle(event, now: node.clock.read(at: time)) else { return }
         perform(effects, for: node)
+        if let core = node.core { invariants.check(core, node: node.index, name: node.name, at: time - configuration.genesisTime) }
     }
+
+    /// Every invariant broken so far (checked after every event every node handles).
+    public var violations: [InvariantViolation] { invariants.violations }
 
     // MARK: Effects
 
@@ -265,13 +271,10 @@ public final class Simulation {
                 } catch {
                     recoveryLog.append("\(node.name): commit failed: \(error)")
                 }
-                for committed in blocks {
-                    if let known = finalized[committed.block.height], known != committed.block.id {
-                        finalizedConflicts += 1
-                    } else {
-                        finalized[committed.block.height] = committed.block.id
-                        finalizedTransfers[committed.block.height] = Self.transferCount(committed.block)
-                    }
+                invariants.committed(blocks.map(\.block), node: node.index, name: node.name,
+                                     at: time - configuration.genesisTime)
+                for committed in blocks where finalizedTransfers[committed.block.height] == nil {
+                    finalizedTransfers[committed.block.height] = Self.transferCount(committed.block)
                 }
             case .repairJournal(let blocks):
                 try? node.chainStorage.appendJournal(blocks)
@@ -412,6 +415,7 @@ public final class Simulation {
             libs.append(.init(node: node.name, online: true, height: core.lib.height, id: core.lib.id.hex))
             var state = core.head
             roots[node.name] = state.root().hex
+            invariants.checkHoldings(state, name: node.name, at: time - configuration.genesisTime)
             forkSwitches += core.statistics.forkSwitches
             syncRequests += core.statistics.syncRequests
         }
@@ -433,11 +437,12 @@ public final class Simulation {
         return SimulationReport(
             seed: configuration.seed, producers: configuration.producers, slots: slots, blocks: blocks,
             missedSlots: slots - min(slots, blocks), forkSwitches: forkSwitches, maxLibLagSlots: maxLibLag,
-            heads: heads, libs: libs, finalizedReverted: finalizedConflicts,
+            heads: heads, libs: libs, finalizedReverted: invariants.finalizedConflicts,
             equivocationsDetected: UInt64(referenceState?.evidence.count ?? 0), removedProducers: removed,
             rewardsPaid: referenceState?.chain.totalRewardsPaid ?? 0, totalSupply: referenceState?.chain.totalSupply ?? 0,
             transfersSubmitted: transfersSubmitted, transfersApplied: finalTransfers + reversibleTransfers,
             stateRoots: roots, agreed: agreed, messagesDelivered: delivered, messagesLost: lost,
-            syncRequests: syncRequests, restarts: restarts, recoveryLog: recoveryLog, wallSeconds: wallSeconds)
+            syncRequests: syncRequests, restarts: restarts, recoveryLog: recoveryLog,
+            violations: invariants.violations, wallSeconds: wallSeconds)
     }
 }

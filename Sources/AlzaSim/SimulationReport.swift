@@ -40,6 +40,8 @@ public struct SimulationReport: Codable, Sendable, Equatable {
     public var syncRequests: UInt64
     public var restarts: UInt64
     public var recoveryLog: [String]
+    /// Invariants broken during the run (empty when the run is safe).
+    public var violations: [InvariantViolation]
     public var wallSeconds: Double
 
     /// Equality of everything the seed determines (wall time excluded).
@@ -54,5 +56,6 @@ public struct SimulationReport: Codable, Sendable, Equatable {
             && left.rewardsPaid == right.rewardsPaid && left.transfersApplied == right.transfersApplied
             && left.messagesDelivered == right.messagesDelivered && left.messagesLost == right.messagesLost
             && left.removedProducers == right.removedProducers && left.recoveryLog == right.recoveryLog
+            && left.violations == right.violations
     }
 }

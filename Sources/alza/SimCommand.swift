@@ -12,10 +12,12 @@ struct SimCommand: ParsableCommand {
             seed gives the same run. Times are offsets from the start: 90s, 30m, 1h, 13h. Node indices K are \
             0-based producers.
             Example: alza sim --producers 23 --hours 24 --seed 1 --offline 4@0h-13h --json
+            A campaign (--campaign N) runs seeds S, S+1, … S+N-1, each with a network, workload and faults drawn             from its seed, checks the safety invariants after every step and prints the command that replays a             failing seed. Example: alza sim --campaign 200 --seed 1 --json
             """)
 
-    @Option(help: "Number of producers (SuperNodes).") var producers = 23
-    @Option(help: "Simulated hours.") var hours: Double = 1
+    @Option(help: "Number of producers (SuperNodes); a campaign draws it per seed unless given.") var producers: Int?
+    @Option(help: "Simulated hours (per seed in a campaign; default 1, or 0.1 in a campaign).") var hours: Double?
+    @Option(help: "Run a campaign of N seeds with drawn faults and invariant checks.") var campaign: Int?
     @Option(help: "Seed of every random choice.") var seed: UInt64 = 1
     @Option(name: .customLong("slot-ms"), help: "Slot length in milliseconds.") var slotMilliseconds: UInt64 = 3_000
     @Option(help: "Slots of silence before a producer leaves the rotation (default: 12 h of slots).")
@@ -26,12 +28,18 @@ struct SimCommand: ParsableCommand {
     var partition: [String] = []
     @Option(parsing: .singleValue, help: "Producer K signs two blocks for one slot at or after AT: K@AT.")
     var equivocate: [String] = []
+    @Option(parsing: .singleValue,
+            help: "Producer K's clock OFFSET ms off (negative: behind), optionally drifting D ppm: K:OFFSET[:D]@FROM-TO.")
+    var clockSkew: [String] = []
     @Option(help: "Transfers submitted per slot.") var transfers = 0
     @Option(help: "One-way network latency range in ms, MIN-MAX.") var latency = "20-120"
     @Option(help: "Message loss probability (0...1).") var loss: Double = 0
     @Flag(help: "Print one JSON object as the last line.") var json = false
 
     func run() throws {
+        if let campaign { return try runCampaign(seeds: campaign) }
+        let producers = self.producers ?? 23
+        let hours = self.hours ?? 1
         guard producers >= 1 else { throw ValidationError("--producers must be at least 1") }
         guard hours > 0 else { throw ValidationError("--hours must be positive") }
         guard slotMilliseconds >= 10 else { throw ValidationError("--slot-ms must be at least 10") }
@@ -68,6 +76,9 @@ struct SimCommand: ParsableCommand {
             try check(node: node, option: "--equivocate")
             configuration.faults.append(.equivocate(node: node, at: at))
         }
+        for text in clockSkew {
+            configuration.faults.append(try clockSkewFault(text))
+        }
         let simulation = try Simulation(configuration: configuration)
         if !json {
             print("simulating \(producers) producers for \(hours) h (\(simulation.lastSlot) slots of \(slotMilliseconds) ms), seed \(seed)")
@@ -79,7 +90,55 @@ struct SimCommand: ParsableCommand {
         print(text)
     }
 
+    private func runCampaign(seeds: Int) throws {
+        guard seeds >= 1 else { throw ValidationError("--campaign must be at least 1") }
+        let hours = self.hours ?? 0.1
+        guard hours > 0 else { throw ValidationError("--hours must be positive") }
+        if let producers, producers < 1 { throw ValidationError("--producers must be at least 1") }
+        guard offline.isEmpty, partition.isEmpty, equivocate.isEmpty, clockSkew.isEmpty, loss == 0, transfers == 0 else {
+            throw ValidationError("a campaign draws its own faults and load: drop --offline, --partition, "
+                                  + "--equivocate, --clock-skew, --loss and --transfers")
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        func line(_ value: some Encodable) -> String { String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self) }
+        let campaign = SimulationCampaign(firstSeed: seed, seeds: seeds, hours: hours, producers: producers)
+        let summary = try campaign.run(
+            planned: { plan in
+                print(json ? line(["plan": plan]) : "seed \(plan.seed): \(plan.producers) producers, "
+                      + "\(plan.slotMilliseconds) ms slots, faults: \(plan.faults.isEmpty ? "none" : plan.faults.joined(separator: ", "))")
+            },
+            finished: { outcome in
+                if json {
+                    print(line(["outcome": outcome]))
+                } else {
+                    let verdict = outcome.violations.isEmpty ? "ok" : "FAILED: " + outcome.violations.map(\.description).joined(separator: "; ")
+                    print("seed \(outcome.seed): \(outcome.blocks) blocks, LIB \(outcome.lib), \(verdict)")
+                }
+                if !outcome.violations.isEmpty {
+                    FileHandle.standardError.write(Data("seed \(outcome.seed) failed; replay: \(campaign.replayCommand(seed: outcome.seed))\n".utf8))
+                }
+            })
+        print(json ? line(summary) : "\(summary.seeds) seeds, \(summary.failures.count) failures, "
+              + String(format: "%.1f s", summary.wallSeconds))
+        if !summary.failures.isEmpty { throw ExitCode(1) }
+    }
+
+    private func clockSkewFault(_ text: String) throws -> SimulationFault {
+        let parts = text.split(separator: "@", maxSplits: 1).map(String.init)
+        let fields = parts.first?.split(separator: ":").map(String.init) ?? []
+        guard parts.count == 2, (2...3).contains(fields.count), let node = Int(fields[0]),
+              let offset = Int64(fields[1].replacingOccurrences(of: "ms", with: "")),
+              let drift = fields.count == 3 ? Int64(fields[2].replacingOccurrences(of: "ppm", with: "")) : 0
+        else { throw ValidationError("--clock-skew must look like 3:-400@0h-1h or 3:2000:50@10m-20m") }
+        try check(node: node, option: "--clock-skew")
+        let window = try Self.window(parts[1], option: "--clock-skew")
+        return .clockSkew(node: node, offsetMilliseconds: offset, driftPartsPerMillion: drift,
+                          from: window.lowerBound, to: window.upperBound)
+    }
+
     private func check(node: Int, option: String) throws {
+        let producers = self.producers ?? 23
         guard (0..<producers).contains(node) else {
             throw ValidationError("\(option): producer index \(node) is outside 0..<\(producers)")
         }

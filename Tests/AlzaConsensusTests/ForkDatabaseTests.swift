@@ -70,6 +70,26 @@ struct BlockMaker {
         #expect(db.entry(blocks.last!.id)?.irreversibleHeight == 0)
     }
 
+    /// A node cut off from the others sees them all silent on its own branch and, past the inactivity limit,
+    /// its state removes them: its branch's committee is itself. That committee alone must not finalize the
+    /// branch; the committee of the LIB still has to confirm (campaign seed 13 finalized such a branch).
+    @Test func aBranchWhoseCommitteeShrankStillNeedsTheCommitteeOfTheLib() {
+        var db = database()
+        var parent = genesis
+        var last: Block?
+        for slot in 1...40 {
+            let block = maker.block(parent: parent, slot: UInt64(slot), producer: 0)
+            _ = db.add(block)
+            db.markApplied(block.id, committee: [maker.committee[0]])
+            parent = BlockReference(block.signedHeader)
+            last = block
+        }
+        #expect(db.entry(last!.id)?.irreversibleHeight == 0)
+        // Once the other producers build on the branch too, the LIB's committee confirms it.
+        let confirmed = extend(&db, from: parent, count: 16, producers: Array(1..<17), firstSlot: 41)
+        #expect(db.entry(confirmed.last!.id)?.irreversibleHeight == 41)
+    }
+
     @Test func forkChoicePrefersHigherLibThenLengthThenLowestId() {
         var db = database()
         let trunk = extend(&db, from: genesis, count: 2, producers: [0, 1], firstSlot: 1)
