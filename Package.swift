@@ -1,8 +1,9 @@
 // swift-tools-version:6.0
 // Alza: a Swift implementation of the ALZA hybrid payment system. See README.md and docs/architecture.md.
 //
-// Layers (imports only point down): CSodium/CLZ4/CAlzaSHA <- AlzaCore <- AlzaLedger <- AlzaConsensus <- AlzaSim;
-// AlzaCore <- AlzaNet; AlzaConsensus + AlzaNet <- AlzaNode <- alza. The dependency list below is the one
+// Layers (imports only point down): CSodium/CLZ4/CAlzaSHA <- AlzaCore <- AlzaLedger <- AlzaConsensus;
+// AlzaCore <- AlzaNetCore (pure network cores) <- AlzaNet (sockets) and AlzaSim (simulated network), siblings;
+// AlzaConsensus + AlzaNet + AlzaSim <- AlzaNode <- alza. The dependency list below is the one
 // DESIGN.md §2 allows; nothing here may name SwiftNIO.
 import PackageDescription
 
@@ -59,16 +60,21 @@ let package = Package(
             swiftSettings: alzaSwiftSettings
         ),
         .target(
+            name: "AlzaNetCore",
+            dependencies: ["AlzaCore"],
+            swiftSettings: alzaSwiftSettings
+        ),
+        .target(
             name: "AlzaNet",
             dependencies: [
-                "AlzaCore",
+                "AlzaCore", "AlzaNetCore",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: alzaSwiftSettings
         ),
         .target(
             name: "AlzaSim",
-            dependencies: ["AlzaCore", "AlzaLedger", "AlzaConsensus"],
+            dependencies: ["AlzaCore", "AlzaLedger", "AlzaConsensus", "AlzaNetCore"],
             swiftSettings: alzaSwiftSettings
         ),
         .target(
@@ -126,6 +132,11 @@ let package = Package(
         .testTarget(
             name: "AlzaConsensusTests",
             dependencies: ["AlzaCore", "AlzaLedger", "AlzaConsensus"],
+            swiftSettings: alzaSwiftSettings
+        ),
+        .testTarget(
+            name: "AlzaNetCoreTests",
+            dependencies: ["AlzaCore", "AlzaNetCore"],
             swiftSettings: alzaSwiftSettings
         ),
         .testTarget(

@@ -1,5 +1,5 @@
 import AlzaCore
-import AlzaNet
+import AlzaNetCore
 import Testing
 
 /// The pure cores of the network layer, without sockets.
