@@ -70,8 +70,9 @@ enum NetworkBenchmark {
 
     // MARK: Two nodes
 
+    /// A started transport speaking the chain protocol, and that protocol's inbox (registered before the start).
     static func makeTransport(_ label: String, seeds: [String] = [], adjust: (inout NetworkConfiguration) -> Void = { _ in })
-        async throws -> Transport {
+        async throws -> (Transport, AsyncStream<TransportEvent>) {
         var configuration = NetworkConfiguration(chainId: chainId, nodeKey: SigningKey(deterministicLabel: "bench-\(label)"),
                                                  roles: .superNode, listenAddress: "127.0.0.1:0", seeds: seeds)
         var labelRandom = SeededRandom(label: label)
@@ -80,8 +81,9 @@ enum NetworkBenchmark {
         var logger = Logger(label: "bench.\(label)")
         logger.logLevel = .critical
         let transport = Transport(configuration: configuration, logger: logger)
+        let events = try await transport.register(ProtocolRegistration(.chain, priority: .consensus, topics: [.blocks, .transactions]))
         try await transport.start()
-        return transport
+        return (transport, events)
     }
 
     static func waitFor(_ seconds: Double, _ condition: () async -> Bool) async throws {
@@ -94,8 +96,8 @@ enum NetworkBenchmark {
 
     static func twoNodeThroughput(payloadSize: Int, frames: Int) async throws
         -> (framesPerSecond: Double, megabytesPerSecond: Double) {
-        let receiver = try await makeTransport("receiver-\(payloadSize)")
-        let sender = try await makeTransport("sender-\(payloadSize)", seeds: [await receiver.boundAddress!])
+        let (receiver, receiverEvents) = try await makeTransport("receiver-\(payloadSize)")
+        let (sender, _) = try await makeTransport("sender-\(payloadSize)", seeds: [await receiver.boundAddress!])
         try await waitFor(10) {
             let senderPeers = await sender.peers.count
             let receiverPeers = await receiver.peers.count
@@ -104,7 +106,7 @@ enum NetworkBenchmark {
         let receiverId = receiver.nodeId
         let received = Atomic<Int>(0)
         let counting = Task {
-            for await event in receiver.events {
+            for await event in receiverEvents {
                 if case .direct = event {
                     if received.add(1, ordering: .relaxed).newValue == frames { return }
                 }
@@ -128,7 +130,7 @@ enum NetworkBenchmark {
                 throw BenchError.setup("two-node transfer stalled at \(arrived) of \(frames) frames (connection lost?)")
             }
             if sent < frames && sent - arrived < window {
-                sender.post(.direct(payload, to: receiverId))
+                sender.post(.direct(payload, to: receiverId, address: ActorAddress(.chain)))
                 sent += 1
             } else {
                 await Task.yield()
@@ -155,12 +157,15 @@ enum NetworkBenchmark {
     static func gossipDissemination(nodes count: Int, messages: Int) async throws -> GossipResult {
         var random = SeededRandom(seed: 50)
         var transports: [Transport] = []
+        var inboxes: [AsyncStream<TransportEvent>] = []
         for index in 0..<count {
             var seeds: [String] = []
             for _ in 0..<min(3, index) {
                 seeds.append(await transports[random.next(below: index)].boundAddress!)
             }
-            transports.append(try await makeTransport("mesh-\(index)", seeds: seeds) { $0.maximumPeers = 24 })
+            let (transport, events) = try await makeTransport("mesh-\(index)", seeds: seeds) { $0.maximumPeers = 24 }
+            transports.append(transport)
+            inboxes.append(events)
         }
         try await waitFor(60) {
             for transport in transports where await transport.meshPeers.count < 4 { return false }
@@ -168,9 +173,9 @@ enum NetworkBenchmark {
         }
         let log = DeliveryLog()
         var consumers: [Task<Void, Never>] = []
-        for transport in transports {
+        for (transport, events) in zip(transports, inboxes) {
             consumers.append(Task {
-                for await event in transport.events {
+                for await event in events {
                     guard case .gossip(let message, let id, _) = event else { continue }
                     log.delivered(id)
                     transport.post(.publish(message.topic, message.payload))

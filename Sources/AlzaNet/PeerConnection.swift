@@ -51,11 +51,12 @@ final class PeerConnection: @unchecked Sendable {
     }
 
     private let accounting = Mutex(Shared())
-    private let deliver: @Sendable (UInt64, [Frame]) -> Void
+    /// Hands frames to the transport; a non-nil answer (the transport is overloaded) closes the connection.
+    private let deliver: @Sendable (UInt64, [Frame]) -> NetworkError?
     private let onClose: @Sendable (UInt64, NetworkError) -> Void
 
     init(id: UInt64, fd: Int32, inbound: Bool, address: String, maximumPayload: Int, maximumQueuedBytes: Int,
-         maximumQueuedFrames: Int, deliver: @escaping @Sendable (UInt64, [Frame]) -> Void,
+         maximumQueuedFrames: Int, deliver: @escaping @Sendable (UInt64, [Frame]) -> NetworkError?,
          onClose: @escaping @Sendable (UInt64, NetworkError) -> Void) {
         self.id = id
         self.fd = fd
@@ -268,7 +269,7 @@ final class PeerConnection: @unchecked Sendable {
 
     private func flushFrames(_ frames: [Frame], bytes: Int) {
         if bytes > 0 { accounting.withLock { $0.bytesReceived += UInt64(bytes) } }
-        if !frames.isEmpty { deliver(id, frames) }
+        if !frames.isEmpty, let refusal = deliver(id, frames) { finish(refusal) }
     }
 
     private func finish(_ reason: NetworkError) {

@@ -7,138 +7,89 @@ import Synchronization
 import Glibc
 #endif
 
-/// Settings of a node's transport.
-public struct NetworkConfiguration: Sendable {
-    public var chainId: Hash
-    public var nodeKey: SigningKey
-    public var roles: NodeRoles
-    /// `host:port` to accept connections on (port 0 picks a free one); nil: do not listen.
-    public var listenAddress: String?
-    /// Addresses to connect to and keep connected.
-    public var seeds: [String]
-    public var maximumFramePayload = 32 << 20
-    public var handshakeTimeoutMilliseconds: UInt64 = 5_000
-    public var sendQueueLimitBytes = 64 << 20
-    public var sendQueueLimitFrames = 16_384
-    public var maximumPeers = 64
-    public var dialIntervalMilliseconds: UInt64 = 250
-    public var heartbeatMilliseconds: UInt64 = 100
-    public var requestTimeoutMilliseconds: UInt64 = 10_000
-    public var gossip = GossipCore.Configuration()
-    public var agent = "alza/\(AlzaVersion.string)"
-    /// Seeds the mesh choice and backoff jitter.
-    public var randomSeed: UInt64 = SecureRandom.uint64()
-
-    public init(chainId: Hash, nodeKey: SigningKey, roles: NodeRoles, listenAddress: String?, seeds: [String]) {
-        self.chainId = chainId
-        self.nodeKey = nodeKey
-        self.roles = roles
-        self.listenAddress = listenAddress
-        self.seeds = seeds
-    }
-}
-
-/// An authenticated peer.
-public struct PeerInfo: Sendable, Hashable {
-    /// The peer's node key in hex: its identity.
-    public var id: String
-    public var nodeKey: PublicKey
-    public var roles: NodeRoles
-    public var listenAddress: String
-    public var remoteAddress: String
-    public var inbound: Bool
-    public var agent: String
-}
-
-/// What the transport reports to the node.
-public enum TransportEvent: Sendable {
-    case peerConnected(PeerInfo)
-    case peerDisconnected(PeerInfo, reason: String)
-    /// A gossip message seen for the first time (forward it with `Transport.publish` once validated).
-    case gossip(GossipMessage, id: Hash, from: String)
-    case direct([UInt8], from: String)
-    /// A request to answer with `Transport.respond`.
-    case request([UInt8], requestId: UInt64, from: String)
-    /// A connection refused or closed because of the peer's misbehaviour (also logged).
-    case refused(address: String, NetworkError)
-}
-
-/// Counters of the transport since it started (exported as metrics); all but `peers` only grow.
-public struct TransportStatistics: Sendable, Equatable {
-    public var peers = 0
-    public var framesSent: UInt64 = 0
-    public var bytesSent: UInt64 = 0
-    public var bytesReceived: UInt64 = 0
-    public var gossipReceived: UInt64 = 0
-    public var gossipDuplicates: UInt64 = 0
-    public var refusals: UInt64 = 0
-    public var droppedSlowPeers: UInt64 = 0
-    /// Events the application did not take in time (its buffer of `eventBufferLimit` was full).
-    public var eventsDropped: UInt64 = 0
-    public init() {}
-}
-
 /// The node's network (DESIGN.md §8): TCP on BSD sockets driven by Dispatch sources, framing, mutual handshake,
-/// gossip with a mesh and lazy announcements, point-to-point messages and requests, peer exchange, reconnect with
-/// backoff, bounded per-peer send queues. An actor: its state changes one event at a time; the gossip,
-/// handshake and peer-table logic are pure cores it feeds.
+/// gossip with a mesh and lazy announcements, addressed point-to-point messages and requests, peer exchange,
+/// reconnect with backoff, bounded per-peer send queues, and one bounded inbox per registered protocol
+/// (`Transport+Protocols.swift`). An actor: its state changes one event at a time; the gossip, handshake, peer
+/// table, protocol registry, instance directory and request correlation are pure cores it feeds, with the
+/// time, from one timer (`tick`).
 public actor Transport {
     public nonisolated let configuration: NetworkConfiguration
-    private let logger: Logger
+    let logger: Logger
     private var listener: (fd: Int32, source: any DispatchSourceRead)?
     public private(set) var boundAddress: String?
 
-    /// Everything the sockets report, in one stream consumed by one task: no task per message.
-    private enum Inbound: Sendable {
+    /// Connection lifecycle from the sockets. Unbounded on purpose: at most two entries per connection, and
+    /// connections are capped (`maximumPeers * 2`), so it cannot grow without bound; losing one would leak a
+    /// socket or a link.
+    private enum Control: Sendable {
         case accepted(fd: Int32, address: String)
         case dialed(fd: Int32?, address: String)
-        case frames(UInt64, [Frame])
         case closed(UInt64, NetworkError)
-        /// Queued by `post(_:)` from outside the actor: sent in order without a task per message.
-        case outgoing(Outgoing)
     }
 
     /// A message a caller hands to the transport without awaiting it (`post(_:)`).
     public enum Outgoing: Sendable {
         case publish(GossipTopic, [UInt8])
-        case direct([UInt8], to: String)
+        case direct([UInt8], to: String, address: ActorAddress)
     }
 
-    private let inbound: AsyncStream<Inbound>
-    private let inboundSink: AsyncStream<Inbound>.Continuation
+    private let control: AsyncStream<Control>
+    private let controlSink: AsyncStream<Control>.Continuation
+    /// Frames read from sockets, one entry per read; bounded (`inboundBatchLimit`).
+    private let frames: AsyncStream<(UInt64, [Frame])>
+    private let framesSink: AsyncStream<(UInt64, [Frame])>.Continuation
+    /// Messages queued by `post(_:)`; bounded (`outgoingLimit`).
+    private let outgoing: AsyncStream<Outgoing>
+    private let outgoingSink: AsyncStream<Outgoing>.Continuation
+    /// Counted off the actor, where the bounded streams overflow.
+    private let overflow = OverflowCounters()
 
-    private struct Link {
+    struct Link {
         var connection: PeerConnection
         var handshake: HandshakeCore
         var peer: PeerInfo?
         var opened: UInt64
         /// Refused: frames still in flight are ignored.
         var closing = false
+        /// When a refused connection is shut down even if its goodbye has not flushed.
+        var shutdownAt: UInt64?
     }
 
-    private var links: [UInt64: Link] = [:]
-    private var byPeer: [String: UInt64] = [:]
+    var links: [UInt64: Link] = [:]
+    var byPeer: [String: UInt64] = [:]
     private var nextConnectionId: UInt64 = 1
-    private var gossip: GossipCore
-    private var peerTable: PeerTable
-    /// Requests awaiting their response: who was asked, and the caller.
-    private var requests: [UInt64: (peer: String, continuation: CheckedContinuation<[UInt8], any Error>)] = [:]
-    private var nextRequestId: UInt64 = 1
+    var gossip: GossipCore
+    var peerTable: PeerTable
+    var registry = ProtocolRegistry()
+    var inboxes: [ProtocolId: AsyncStream<TransportEvent>.Continuation] = [:]
+    /// Deliveries of the current step, handed to inboxes in priority order when the step ends (`flush`).
+    var pendingDeliveries: [(protocolId: ProtocolId, priority: ProtocolPriority, event: TransportEvent)] = []
+    var directory: InstanceDirectory
+    var announcement: InstanceAnnouncement
+    var correlator = RequestCorrelator()
+    /// The callers of outstanding requests, keyed by the correlator's ids.
+    var waiting: [UInt64: CheckedContinuation<[UInt8], any Error>] = [:]
     private var tasks: [Task<Void, Never>] = []
-    private var running = false
-    private var counters = TransportStatistics()
-
-    public nonisolated let events: AsyncStream<TransportEvent>
-    private let sink: AsyncStream<TransportEvent>.Continuation
+    var running = false
+    var counters = TransportStatistics()
+    private var lastDial: UInt64 = 0
+    private var lastKeepalive: UInt64 = 0
 
     public init(configuration: NetworkConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        (inbound, inboundSink) = AsyncStream.makeStream(of: Inbound.self, bufferingPolicy: .unbounded)
+        (control, controlSink) = AsyncStream.makeStream(of: Control.self, bufferingPolicy: .unbounded)
+        (frames, framesSink) = AsyncStream.makeStream(of: (UInt64, [Frame]).self,
+                                                      bufferingPolicy: .bufferingOldest(configuration.inboundBatchLimit))
+        (outgoing, outgoingSink) = AsyncStream.makeStream(of: Outgoing.self,
+                                                          bufferingPolicy: .bufferingOldest(configuration.outgoingLimit))
         gossip = GossipCore(configuration: configuration.gossip, seed: configuration.randomSeed)
         peerTable = PeerTable(seeds: configuration.seeds, ownAddress: configuration.listenAddress ?? "",
                               seed: configuration.randomSeed &+ 1)
-        (events, sink) = AsyncStream.makeStream(of: TransportEvent.self, bufferingPolicy: .bufferingOldest(Self.eventBufferLimit))
+        directory = InstanceDirectory(chainId: configuration.chainId)
+        // Sequences start at the wall clock: a restarted node's announcements still supersede its old ones.
+        announcement = .signed(by: configuration.nodeKey, chainId: configuration.chainId, sequence: Self.now(), instances: [])
     }
 
     public nonisolated var nodeId: String { configuration.nodeKey.publicKey.hex }
@@ -147,102 +98,33 @@ public actor Transport {
 
     // MARK: Lifecycle
 
-    /// Binds the listener (if any) and starts accepting, dialing and the heartbeat.
+    /// Binds the listener (if any) and starts accepting, dialing and the timer. Register protocols before
+    /// starting so no message arrives before its inbox exists.
     public func start() async throws(NetworkError) {
         guard !running else { return }
         running = true
         if let listenAddress = configuration.listenAddress {
-            let (fd, bound) = try Self.listen(on: listenAddress)
+            let (fd, bound) = try TCPSockets.listen(on: listenAddress)
             boundAddress = bound
             let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: DispatchQueue(label: "alza.accept", target: .global()))
-            let sink = inboundSink
+            let sink = controlSink
             source.setEventHandler {
-                while true {
-                    var address = sockaddr_in()
-                    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-                    let accepted = withUnsafeMutablePointer(to: &address) {
-                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(fd, $0, &length) }
-                    }
-                    if accepted < 0 { break }
-                    sink.yield(.accepted(fd: accepted, address: Self.describe(address)))
-                }
+                for client in TCPSockets.acceptAll(fd) { sink.yield(.accepted(fd: client.fd, address: client.address)) }
             }
             source.setCancelHandler { close(fd) }
             source.resume()
             listener = (fd, source)
             peerTable.markOwn(bound)
         }
-        let stream = inbound
-        tasks.append(Task { for await event in stream { self.process(event) } })
-        tasks.append(Task { await self.dialLoop() })
-        tasks.append(Task { await self.heartbeatLoop() })
+        _ = directory.apply(announcement)
+        let (control, frames, outgoing) = (self.control, self.frames, self.outgoing)
+        tasks.append(Task { for await event in control { self.process(event) } })
+        tasks.append(Task { for await (id, batch) in frames { self.received(batch, on: id) } })
+        tasks.append(Task { for await message in outgoing { self.send(message) } })
+        tasks.append(Task { await self.timerLoop() })
     }
 
-    private static func listen(on address: String) throws(NetworkError) -> (Int32, String) {
-        let (host, port) = try parse(address)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw .socket("socket: \(String(cString: strerror(errno)))") }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var socketAddress = sockaddr_in()
-        socketAddress.sin_family = sa_family_t(AF_INET)
-        socketAddress.sin_port = in_port_t(port).bigEndian
-        socketAddress.sin_addr.s_addr = inet_addr(host)
-        let bound = withUnsafePointer(to: &socketAddress) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, Glibc.listen(fd, 256) == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            throw .socket("cannot listen on \(address): \(reason)")
-        }
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        var actual = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &actual) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return (fd, describe(actual))
-    }
-
-    private static func describe(_ address: sockaddr_in) -> String {
-        var copy = address.sin_addr
-        var buffer = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
-        inet_ntop(AF_INET, &copy, &buffer, socklen_t(INET_ADDRSTRLEN))
-        let host = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return "\(host):\(UInt16(bigEndian: address.sin_port))"
-    }
-
-    /// Connects with a timeout on a background thread (a blocking connect does not hold up the actor).
-    private static func connect(to address: String, timeoutMilliseconds: Int32) -> Int32? {
-        guard let (host, port) = try? parse(address) else { return nil }
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        var socketAddress = sockaddr_in()
-        socketAddress.sin_family = sa_family_t(AF_INET)
-        socketAddress.sin_port = in_port_t(port).bigEndian
-        socketAddress.sin_addr.s_addr = inet_addr(host)
-        let result = withUnsafePointer(to: &socketAddress) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        if result != 0 && errno != EINPROGRESS {
-            close(fd)
-            return nil
-        }
-        var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-        var error: Int32 = 0
-        var length = socklen_t(MemoryLayout<Int32>.size)
-        guard poll(&descriptor, 1, timeoutMilliseconds) == 1,
-              getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0, error == 0
-        else {
-            close(fd)
-            return nil
-        }
-        return fd
-    }
-
-    /// Closes every connection and stops all tasks.
+    /// Closes every connection, fails outstanding requests, ends every inbox and stops all tasks.
     public func stop() async {
         guard running else { return }
         running = false
@@ -251,34 +133,59 @@ public actor Transport {
         tasks.removeAll()
         listener?.source.cancel()
         listener = nil
-        inboundSink.finish()
-        for (_, request) in requests { request.continuation.resume(throwing: NetworkError.notConnected(peer: "transport stopped")) }
-        requests.removeAll()
-        sink.finish()
+        controlSink.finish()
+        framesSink.finish()
+        outgoingSink.finish()
+        for id in correlator.cancelAll() {
+            waiting.removeValue(forKey: id)?.resume(throwing: NetworkError.notConnected(peer: "transport stopped"))
+        }
+        flush()
+        for (_, inbox) in inboxes { inbox.finish() }
     }
 
-    static func parse(_ address: String) throws(NetworkError) -> (String, UInt16) {
-        let parts = address.split(separator: ":")
-        guard parts.count == 2, let port = UInt16(parts[1]), !parts[0].isEmpty else { throw .invalidAddress(address) }
-        let host = parts[0] == "localhost" ? "127.0.0.1" : String(parts[0])
-        return (host, port)
-    }
+    // MARK: The timer
 
-    // MARK: Connections
-
-    private func dialLoop() async {
+    /// The transport's only clock: the shell wakes every `heartbeatMilliseconds` and hands the time to `tick`.
+    private func timerLoop() async {
         while running && !Task.isCancelled {
-            let now = Self.now()
-            let established = byPeer.count
-            if established < configuration.maximumPeers {
+            tick(now: Self.now())
+            try? await Task.sleep(for: .milliseconds(configuration.heartbeatMilliseconds))
+        }
+    }
+
+    /// Everything that happens because time passed: gossip heartbeat, dialing, keepalive, handshake timeouts,
+    /// delayed shutdowns of refused connections, request timeouts.
+    func tick(now: UInt64) {
+        perform(gossip.tick(now: now))
+        if now >= lastDial + configuration.dialIntervalMilliseconds {
+            lastDial = now
+            if byPeer.count < configuration.maximumPeers {
                 for address in peerTable.dialCandidates(now: now, limit: 8) {
                     peerTable.attempting(address, now: now)
                     dial(address)
                 }
             }
-            try? await Task.sleep(for: .milliseconds(configuration.dialIntervalMilliseconds))
         }
+        // Keepalive every 10 s: a peer that vanished without closing is found by the failed write.
+        if now >= lastKeepalive + 10_000 {
+            lastKeepalive = now
+            let stamp = withUnsafeBytes(of: now) { Array($0) }
+            for (_, link) in links where link.peer != nil { link.connection.enqueue(Frame(kind: .ping, payload: stamp)) }
+        }
+        let timeout = configuration.handshakeTimeoutMilliseconds
+        for (id, link) in links where link.peer == nil && !link.closing && now >= link.opened + timeout {
+            refuse(id, .handshakeTimeout(seconds: Double(timeout) / 1000), now: now)
+        }
+        for (_, link) in links where link.shutdownAt.map({ now >= $0 }) == true {
+            link.connection.shutdownSocket(reason: .closedByPeer(reason: "closed locally"))
+        }
+        for request in correlator.expire(now: now) {
+            waiting.removeValue(forKey: request.id)?.resume(throwing: NetworkError.requestTimeout(peer: String(request.peer.prefix(16))))
+        }
+        flush()
     }
+
+    // MARK: Connections
 
     /// Connects to `address` now (besides the seeds, which are dialed automatically).
     public func connect(to address: String) {
@@ -287,13 +194,13 @@ public actor Transport {
     }
 
     private func dial(_ address: String) {
-        let sink = inboundSink
+        let sink = controlSink
         DispatchQueue.global().async {
-            sink.yield(.dialed(fd: Self.connect(to: address, timeoutMilliseconds: 3_000), address: address))
+            sink.yield(.dialed(fd: TCPSockets.connect(to: address, timeoutMilliseconds: 3_000), address: address))
         }
     }
 
-    private func process(_ event: Inbound) {
+    private func process(_ event: Control) {
         switch event {
         case .accepted(let fd, let address):
             guard running, links.count < configuration.maximumPeers * 2 else {
@@ -311,47 +218,38 @@ public actor Transport {
                 return
             }
             open(fd, inbound: false, address: address)
-        case .frames(let id, let frames):
-            received(frames, on: id)
         case .closed(let id, let reason):
             closed(id, reason: reason)
-        case .outgoing(.publish(let topic, let payload)):
-            publish(topic, payload: payload)
-        case .outgoing(.direct(let payload, let peer)):
-            // A peer that left meanwhile simply misses the message, as with any send to a closing socket.
-            try? sendDirect(payload, to: peer)
         }
+        flush()
     }
 
     private func open(_ fd: Int32, inbound: Bool, address: String) {
         let id = nextConnectionId
         nextConnectionId += 1
-        let sink = inboundSink
+        let (framesSink, controlSink, overflow) = (self.framesSink, self.controlSink, self.overflow)
+        let limit = configuration.inboundBatchLimit
         let connection = PeerConnection(
             id: id, fd: fd, inbound: inbound, address: address, maximumPayload: configuration.maximumFramePayload,
             maximumQueuedBytes: configuration.sendQueueLimitBytes, maximumQueuedFrames: configuration.sendQueueLimitFrames,
-            deliver: { sink.yield(.frames($0, $1)) }, onClose: { sink.yield(.closed($0, $1)) })
+            deliver: { id, batch in
+                guard case .dropped = framesSink.yield((id, batch)) else { return nil }
+                // Frames of a connection cannot be skipped (its gossip and responses would be lost silently).
+                overflow.overloadedConnections.add(1, ordering: .relaxed)
+                return .transportOverloaded(limit: limit)
+            },
+            onClose: { controlSink.yield(.closed($0, $1)) })
         let hello = Hello(chainId: configuration.chainId, nodeKey: configuration.nodeKey.publicKey, roles: configuration.roles,
                           listenAddress: boundAddress ?? "", nonce: Bytes32(SecureRandom.bytes(32))!,
-                          agent: configuration.agent)
+                          agent: configuration.agent, instances: announcement)
         let handshake = HandshakeCore(local: hello, key: configuration.nodeKey)
         links[id] = Link(connection: connection, handshake: handshake, peer: nil, opened: Self.now())
         connection.start()
         connection.enqueue(handshake.openingFrame)
-        let timeout = configuration.handshakeTimeoutMilliseconds
-        Task {
-            try? await Task.sleep(for: .milliseconds(timeout))
-            self.checkHandshake(id, timeout: timeout)
-        }
-    }
-
-    private func checkHandshake(_ id: UInt64, timeout: UInt64) {
-        guard let link = links[id], link.peer == nil else { return }
-        refuse(id, .handshakeTimeout(seconds: Double(timeout) / 1000))
     }
 
     /// Logs one clear line, reports the refusal, tells the peer why, and closes the connection.
-    private func refuse(_ id: UInt64, _ error: NetworkError) {
+    func refuse(_ id: UInt64, _ error: NetworkError, now: UInt64 = Transport.now()) {
         guard let link = links[id], !link.closing else { return }
         links[id]?.closing = true
         report(error, link: link)
@@ -360,24 +258,23 @@ public actor Transport {
             link.connection.shutdownSocket(reason: error)   // it does not read: nothing more can be flushed to it
         } else {
             link.connection.closeAfterFlush(last: Frame(kind: .goodbye, payload: Array(error.description.utf8)))
-            Task {
-                try? await Task.sleep(for: .seconds(1))
-                link.connection.shutdownSocket(reason: error)
-            }
+            links[id]?.shutdownAt = now + 1_000   // a peer that does not take the goodbye is cut off
         }
     }
 
     private func report(_ error: NetworkError, link: Link) {
-        if case .closedByPeer(let reason) = error {
+        switch error {
+        case .closedByPeer(let reason):
             // A goodbye is the peer's decision, not a misbehaviour.
             logger.info("connection \(link.peer.map { String($0.id.prefix(16)) } ?? link.connection.address) closed by the peer: \(reason)")
             return
+        case .slowPeer: counters.droppedSlowPeers += 1
+        default: break
         }
         counters.refusals += 1
-        if case .slowPeer = error { counters.droppedSlowPeers += 1 }
         let who = link.peer.map { "\($0.id.prefix(16)) at \(link.connection.address)" } ?? link.connection.address
         logger.warning("connection \(who) refused: \(error.description)", metadata: ["code": .string(error.code)])
-        emit(.refused(address: link.connection.address, error))
+        broadcast(.refused(address: link.connection.address, error))
     }
 
     private func closed(_ id: UInt64, reason: NetworkError) {
@@ -386,8 +283,12 @@ public actor Transport {
         counters.framesSent += traffic.framesSent
         counters.bytesSent += traffic.bytesSent
         counters.bytesReceived += traffic.bytesReceived
-        // Bytes that are not frames end the connection in the reader: report them like any refusal.
-        if case .frame = reason { report(reason, link: link) }
+        // Bytes that are not frames, or a transport too far behind, end the connection in the reader: report
+        // them like any refusal.
+        switch reason {
+        case .frame, .transportOverloaded: report(reason, link: link)
+        default: break
+        }
         // A dialed connection closed as the duplicate of an inbound one from the same peer leaves that peer
         // connected: marking its address disconnected would redial it forever.
         let stillConnected = byPeer.values.contains { links[$0]?.peer?.listenAddress == link.connection.address }
@@ -397,19 +298,20 @@ public actor Transport {
         if !peer.listenAddress.isEmpty { peerTable.disconnected(peer.listenAddress, now: Self.now()) }
         gossip.peerDisconnected(peer.id)
         // Its unanswered requests fail now rather than at their timeout.
-        for (requestId, request) in requests where request.peer == peer.id {
-            requests.removeValue(forKey: requestId)?.continuation.resume(throwing: NetworkError.notConnected(peer: String(peer.id.prefix(16))))
+        for requestId in correlator.peerDisconnected(peer.id) {
+            waiting.removeValue(forKey: requestId)?.resume(throwing: NetworkError.notConnected(peer: String(peer.id.prefix(16))))
         }
         logger.info("peer \(peer.id.prefix(16)) disconnected: \(reason.description)")
-        emit(.peerDisconnected(peer, reason: reason.description))
+        broadcast(.peerDisconnected(peer, reason: reason.description))
     }
 
     // MARK: Frames
 
-    private func received(_ frames: [Frame], on id: UInt64) {
-        for frame in frames {
+    private func received(_ batch: [Frame], on id: UInt64) {
+        defer { flush() }
+        for frame in batch {
             guard var link = links[id], !link.closing else { return }
-            if link.peer == nil {
+            guard let peer = link.peer else {
                 switch link.handshake.receive(frame) {
                 case .send(let reply):
                     links[id]?.handshake = link.handshake
@@ -425,7 +327,6 @@ public actor Transport {
                 }
                 continue
             }
-            let peer = link.peer!
             do throws(NetworkError) {
                 try handle(frame, from: peer, link: &link)
             } catch {
@@ -457,11 +358,12 @@ public actor Transport {
             peerTable.learn([hello.listenAddress])
             peerTable.connected(hello.listenAddress)
         }
+        learn(hello.instances, from: peer.id)
         perform(gossip.peerConnected(peer.id, now: Self.now()))
         let known = peerTable.knownAddresses + (boundAddress.map { [$0] } ?? [])
         link.connection.enqueue(Frame(kind: .peers, message: PeerAddresses(Array(known.prefix(PeerAddresses.maximum)))))
         logger.info("peer \(peer.id.prefix(16)) connected (\(peer.inbound ? "inbound from" : "outbound to") \(link.connection.address), roles \(peer.roles))")
-        emit(.peerConnected(peer))
+        broadcast(.peerConnected(peer))
     }
 
     private func handle(_ frame: Frame, from peer: PeerInfo, link: inout Link) throws(NetworkError) {
@@ -476,25 +378,21 @@ public actor Transport {
         case .hello, .proof:
             throw .unexpectedFrame(frame.kind, during: "established connection")
         case .gossip:
-            let message = try decode(GossipMessage.self)
-            let effects = gossip.received(message, from: peer.id, now: Self.now())
-            if effects.isEmpty { counters.gossipDuplicates += 1 } else { counters.gossipReceived += 1 }
-            perform(effects)
+            receivedGossip(try decode(GossipMessage.self), from: peer.id)
         case .ihave:
             perform(gossip.receivedIHave(try decode(MessageIds.self).ids, from: peer.id, now: Self.now()))
         case .iwant:
             perform(gossip.receivedIWant(try decode(MessageIds.self).ids, from: peer.id))
         case .direct:
-            emit(.direct(frame.payload, from: peer.id))
+            let message = try decode(AddressedMessage.self)
+            route(message.address, from: peer.id) { .direct(message.payload, instance: message.address.instance, from: peer.id) }
         case .request:
             let request = try decode(Correlated.self)
-            emit(.request(request.payload, requestId: request.id, from: peer.id))
-        case .response:
-            let response = try decode(Correlated.self)
-            // Only the peer that was asked may answer.
-            if requests[response.id]?.peer == peer.id {
-                requests.removeValue(forKey: response.id)?.continuation.resume(returning: response.payload)
+            route(request.address, from: peer.id) {
+                .request(request.payload, instance: request.address.instance, requestId: request.id, from: peer.id)
             }
+        case .response:
+            receivedResponse(try decode(Correlated.self), from: peer.id)
         case .ping:
             link.connection.enqueue(Frame(kind: .pong, payload: frame.payload))
         case .pong:
@@ -510,111 +408,39 @@ public actor Transport {
         }
     }
 
-    private func perform(_ effects: [GossipCore.Effect]) {
-        for effect in effects {
-            switch effect {
-            case .send(let frame, let peer):
-                send(frame, to: peer)
-            case .deliver(let message, let id, let from):
-                emit(.gossip(message, id: id, from: from))
-            }
-        }
-    }
-
-    private func send(_ frame: Frame, to peer: String) {
+    func send(_ frame: Frame, to peer: String) {
         guard let id = byPeer[peer], let link = links[id] else { return }
         if link.connection.enqueue(frame) == .full {
             refuse(id, .slowPeer(queuedBytes: link.connection.queuedBytes, limit: configuration.sendQueueLimitBytes))
         }
     }
 
-    private func heartbeatLoop() async {
-        var beats: UInt64 = 0
-        while running && !Task.isCancelled {
-            perform(gossip.tick(now: Self.now()))
-            beats += 1
-            // Keepalive every 10 s: a peer that vanished without closing is found by the failed write.
-            if beats % max(1, 10_000 / configuration.heartbeatMilliseconds) == 0 {
-                for (_, link) in links where link.peer != nil {
-                    link.connection.enqueue(Frame(kind: .ping, payload: withUnsafeBytes(of: beats) { Array($0) }))
-                }
-            }
-            try? await Task.sleep(for: .milliseconds(configuration.heartbeatMilliseconds))
-        }
-    }
-
-    /// Hands an event to the application. A consumer more than `eventBufferLimit` events behind loses the newest
-    /// ones: counted and logged, never silent (a lost block is fetched again by sync).
-    private func emit(_ event: TransportEvent) {
-        if case .dropped = sink.yield(event) {
-            counters.eventsDropped += 1
-            if counters.eventsDropped.nonzeroBitCount == 1 {   // 1, 2, 4, 8, ...: a line per doubling, not per event
-                logger.error("the application is \(Self.eventBufferLimit) events behind; \(counters.eventsDropped) dropped so far")
-            }
-        }
-    }
-
-    static let eventBufferLimit = 100_000
-
-    // MARK: Sending
+    // MARK: Posting
 
     /// Queues a message for sending, in order, from any context. Shells producing many messages (a chain
-    /// service carrying out consensus effects) use this instead of one awaiting task per message.
+    /// service carrying out consensus effects) use this instead of one awaiting task per message. Past
+    /// `outgoingLimit` waiting messages the newest are dropped and counted.
     public nonisolated func post(_ message: Outgoing) {
-        inboundSink.yield(.outgoing(message))
+        if case .dropped = outgoingSink.yield(message) { overflow.outgoingDropped.add(1, ordering: .relaxed) }
     }
 
-    /// Gossips a message: this node's own, or one it received and validated (forwarding it).
-    public func publish(_ topic: GossipTopic, payload: [UInt8]) {
-        perform(gossip.publish(GossipMessage(topic: topic, payload: payload), now: Self.now()))
-    }
-
-    /// Sends a point-to-point message.
-    public func sendDirect(_ payload: [UInt8], to peer: String) throws(NetworkError) {
-        guard byPeer[peer] != nil else { throw .notConnected(peer: peer) }
-        send(Frame(kind: .direct, payload: payload), to: peer)
-    }
-
-    /// Sends a request and waits for its response.
-    public func request(_ payload: [UInt8], to peer: String, timeoutMilliseconds: UInt64? = nil) async throws -> [UInt8] {
-        guard byPeer[peer] != nil else { throw NetworkError.notConnected(peer: peer) }
-        let id = nextRequestId
-        nextRequestId += 1
-        let timeout = timeoutMilliseconds ?? configuration.requestTimeoutMilliseconds
-        Task {
-            try? await Task.sleep(for: .milliseconds(timeout))
-            self.expireRequest(id, peer: peer)
-        }
-        return try await withCheckedThrowingContinuation { continuation in
-            requests[id] = (peer, continuation)
-            send(Frame(kind: .request, message: Correlated(id: id, payload: payload)), to: peer)
+    private func send(_ message: Outgoing) {
+        switch message {
+        case .publish(let topic, let payload):
+            publish(topic, payload: payload)
+        case .direct(let payload, let peer, let address):
+            // A peer that left meanwhile simply misses the message, as with any send to a closing socket.
+            try? sendDirect(payload, to: peer, address: address)
         }
     }
 
-    private func expireRequest(_ id: UInt64, peer: String) {
-        requests.removeValue(forKey: id)?.continuation.resume(throwing: NetworkError.requestTimeout(peer: String(peer.prefix(16))))
+    var overflowCounts: (overloadedConnections: UInt64, outgoingDropped: UInt64) {
+        (overflow.overloadedConnections.load(ordering: .relaxed), overflow.outgoingDropped.load(ordering: .relaxed))
     }
+}
 
-    /// Answers a request received as `.request`.
-    public func respond(to peer: String, requestId: UInt64, payload: [UInt8]) {
-        send(Frame(kind: .response, message: Correlated(id: requestId, payload: payload)), to: peer)
-    }
-
-    // MARK: Inspection
-
-    public var peers: [PeerInfo] { byPeer.values.compactMap { links[$0]?.peer }.sorted { $0.id < $1.id } }
-
-    public var meshPeers: Set<String> { gossip.mesh }
-
-    public var statistics: TransportStatistics {
-        var statistics = counters
-        statistics.peers = byPeer.count
-        for (_, link) in links {
-            let connection = link.connection.statistics
-            statistics.framesSent += connection.framesSent
-            statistics.bytesSent += connection.bytesSent
-            statistics.bytesReceived += connection.bytesReceived
-        }
-        return statistics
-    }
+/// Overflow counts of the bounded streams, incremented where they overflow (off the actor).
+private final class OverflowCounters: Sendable {
+    let overloadedConnections = Atomic<UInt64>(0)
+    let outgoingDropped = Atomic<UInt64>(0)
 }

@@ -29,7 +29,26 @@ public enum FrameKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     /// The sender removed the receiver from its gossip mesh.
     case prune = 14
 
-    public var description: String { String(describing: self) }
+    /// Spelled out: `String(describing: self)` on a `CustomStringConvertible` enum calls this property again
+    /// (an endless recursion that crashed a node logging an unexpected frame).
+    public var description: String {
+        switch self {
+        case .hello: "hello"
+        case .proof: "proof"
+        case .gossip: "gossip"
+        case .ihave: "ihave"
+        case .iwant: "iwant"
+        case .direct: "direct"
+        case .request: "request"
+        case .response: "response"
+        case .ping: "ping"
+        case .pong: "pong"
+        case .peers: "peers"
+        case .goodbye: "goodbye"
+        case .graft: "graft"
+        case .prune: "prune"
+        }
+    }
 }
 
 /// One frame: `u32 length (of the payload, little-endian) | u8 kind | payload`.

@@ -55,6 +55,9 @@ public struct HandshakeCore: Sendable {
             }
             guard hello.chainId == local.chainId else { return fail(.wrongChain(expected: local.chainId, actual: hello.chainId)) }
             guard hello.nodeKey != local.nodeKey else { return fail(.selfConnection) }
+            guard hello.instances.node == hello.nodeKey, hello.instances.isValid(chainId: local.chainId) else {
+                return fail(.invalidAnnouncement(peer: hello.nodeKey))
+            }
             state = .awaitingProof(hello)
             let digest = HelloProof.digest(chainId: local.chainId, peerNonce: hello.nonce, signer: local.nodeKey,
                                            verifier: hello.nodeKey)

@@ -17,6 +17,15 @@ public enum NetworkError: AlzaError, Equatable {
     case notConnected(peer: String)
     case invalidAddress(String)
     case invalidConfiguration(String)
+    /// The hello's instance announcement is not signed by the peer's key: refused.
+    case invalidAnnouncement(peer: PublicKey)
+    case protocolAlreadyRegistered(ProtocolId)
+    case protocolNotRegistered(ProtocolId)
+    case topicAlreadyRegistered(GossipTopic, owner: ProtocolId)
+    case topicReserved(GossipTopic)
+    case tooManyRequests(limit: Int)
+    /// The transport fell `limit` read batches behind: the connection is closed rather than its frames lost.
+    case transportOverloaded(limit: Int)
 
     public var code: String {
         switch self {
@@ -35,6 +44,13 @@ public enum NetworkError: AlzaError, Equatable {
         case .notConnected: "net.not-connected"
         case .invalidAddress: "net.invalid-address"
         case .invalidConfiguration: "net.invalid-configuration"
+        case .invalidAnnouncement: "net.invalid-announcement"
+        case .protocolAlreadyRegistered: "net.protocol-already-registered"
+        case .protocolNotRegistered: "net.protocol-not-registered"
+        case .topicAlreadyRegistered: "net.topic-already-registered"
+        case .topicReserved: "net.topic-reserved"
+        case .tooManyRequests: "net.too-many-requests"
+        case .transportOverloaded: "net.transport-overloaded"
         }
     }
 
@@ -58,6 +74,15 @@ public enum NetworkError: AlzaError, Equatable {
         case .notConnected(let peer): "not connected to \(peer)"
         case .invalidAddress(let text): "\"\(text)\" is not a host:port address"
         case .invalidConfiguration(let reason): "invalid network configuration: \(reason)"
+        case .invalidAnnouncement(let peer):
+            "instance announcement of \(peer.hex.prefix(16)) is not signed by it or not canonical; refused"
+        case .protocolAlreadyRegistered(let id): "protocol \(id) is registered already"
+        case .protocolNotRegistered(let id): "protocol \(id) is not registered on this node"
+        case .topicAlreadyRegistered(let topic, let owner): "gossip topic \(topic) belongs to protocol \(owner) already"
+        case .topicReserved(let topic): "gossip topic \(topic) is the transport's own"
+        case .tooManyRequests(let limit): "\(limit) requests are outstanding already; not sent"
+        case .transportOverloaded(let limit):
+            "the transport is \(limit) read batches behind; connection closed so no frame of it is lost silently"
         }
     }
 }

@@ -7,8 +7,14 @@ public struct NodeRoles: OptionSet, Hashable, Sendable, CanonicalCodable, Custom
 
     public static let superNode = NodeRoles(rawValue: 1 << 0)
     public static let satellite = NodeRoles(rawValue: 1 << 1)
+    public static let fieldLeader = NodeRoles(rawValue: 1 << 2)
+    public static let dataNode = NodeRoles(rawValue: 1 << 3)
+    public static let nameNode = NodeRoles(rawValue: 1 << 4)
 
-    static let names: [(NodeRoles, String)] = [(.superNode, "supernode"), (.satellite, "satellite")]
+    public static let names: [(NodeRoles, String)] = [
+        (.superNode, "supernode"), (.satellite, "satellite"), (.fieldLeader, "fieldleader"),
+        (.dataNode, "datanode"), (.nameNode, "namenode"),
+    ]
 
     public var names: [String] { NodeRoles.names.filter { contains($0.0) }.map(\.1) }
     public var description: String { names.joined(separator: ",") }
@@ -17,7 +23,7 @@ public struct NodeRoles: OptionSet, Hashable, Sendable, CanonicalCodable, Custom
         var roles: NodeRoles = []
         for name in names {
             guard let match = NodeRoles.names.first(where: { $0.1 == name }) else {
-                throw .invalidConfiguration("unknown role \"\(name)\" (supernode, satellite)")
+                throw .invalidConfiguration("unknown role \"\(name)\" (\(NodeRoles.names.map(\.1).joined(separator: ", ")))")
             }
             roles.insert(match.0)
         }
@@ -39,11 +45,14 @@ public struct Hello: Hashable, Sendable, CanonicalCodable {
     public var listenAddress: String
     public var nonce: Bytes32
     public var agent: String
+    /// The actor instances the sender hosts, signed by its node key (also gossiped when they change).
+    public var instances: InstanceAnnouncement
 
-    public static let currentProtocolVersion: UInt16 = 1
+    /// 2: direct, request and response frames carry an actor address; hellos carry instances.
+    public static let currentProtocolVersion: UInt16 = 2
 
     public init(protocolVersion: UInt16 = Hello.currentProtocolVersion, chainId: Hash, nodeKey: PublicKey,
-                roles: NodeRoles, listenAddress: String, nonce: Bytes32, agent: String) {
+                roles: NodeRoles, listenAddress: String, nonce: Bytes32, agent: String, instances: InstanceAnnouncement) {
         self.protocolVersion = protocolVersion
         self.chainId = chainId
         self.nodeKey = nodeKey
@@ -51,6 +60,7 @@ public struct Hello: Hashable, Sendable, CanonicalCodable {
         self.listenAddress = listenAddress
         self.nonce = nonce
         self.agent = agent
+        self.instances = instances
     }
 
     public func encode(to encoder: inout CanonicalEncoder) {
@@ -61,6 +71,7 @@ public struct Hello: Hashable, Sendable, CanonicalCodable {
         encoder.encode(listenAddress)
         encoder.encode(nonce)
         encoder.encode(agent)
+        encoder.encode(instances)
     }
 
     public init(from decoder: inout CanonicalDecoder) throws(CodecError) {
@@ -71,6 +82,7 @@ public struct Hello: Hashable, Sendable, CanonicalCodable {
         listenAddress = try decoder.decodeString(limit: 256)
         nonce = try decoder.decode()
         agent = try decoder.decodeString(limit: 128)
+        instances = try decoder.decode()
     }
 }
 
@@ -124,21 +136,29 @@ public struct GossipMessage: Hashable, Sendable, CanonicalCodable {
     }
 
     public init(from decoder: inout CanonicalDecoder) throws(CodecError) {
-        let offset = decoder.offset
-        let raw = try decoder.decode(UInt8.self)
-        guard let topic = GossipTopic(rawValue: raw) else { throw .unknownTag(offset: offset, tag: UInt64(raw), type: "GossipTopic") }
-        self.topic = topic
+        // Any topic byte decodes: whether a topic is served is the registry's decision, not the codec's.
+        topic = GossipTopic(rawValue: try decoder.decode(UInt8.self))
         payload = try decoder.decodeBytes(limit: Self.maximumPayload)
     }
 }
 
-/// Gossip topics (DESIGN.md §8).
-public enum GossipTopic: UInt8, Hashable, Sendable, CaseIterable, CustomStringConvertible {
-    case blocks = 1
-    case transactions = 2
-    case committee = 3
+/// A gossip topic (DESIGN.md §8). A struct, not an enum: protocols register the topics they speak with the
+/// transport (`ProtocolRegistry`), so a new role adds a topic without changing the transport.
+public struct GossipTopic: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
 
-    public var description: String { String(describing: self) }
+    public static let blocks = GossipTopic(rawValue: 1)
+    public static let transactions = GossipTopic(rawValue: 2)
+    public static let committee = GossipTopic(rawValue: 3)
+    /// Signed lists of the actor instances a node hosts (`InstanceAnnouncement`): the transport's own topic.
+    public static let instances = GossipTopic(rawValue: 4)
+
+    static let names: [GossipTopic: String] = [.blocks: "blocks", .transactions: "transactions",
+                                               .committee: "committee", .instances: "instances"]
+
+    public var description: String { Self.names[self] ?? "topic-\(rawValue)" }
+    public static func < (lhs: GossipTopic, rhs: GossipTopic) -> Bool { lhs.rawValue < rhs.rawValue }
 }
 
 /// A list of message ids (for `ihave` and `iwant`).
@@ -152,22 +172,27 @@ public struct MessageIds: Hashable, Sendable, CanonicalCodable {
     public init(from decoder: inout CanonicalDecoder) throws(CodecError) { ids = try decoder.decodeArray(limit: Self.maximum) }
 }
 
-/// A request or response with its correlation id.
+/// A request or response: the actor it is for on the receiving node, its correlation id, the payload
+/// (`request` and `response` frames; DESIGN.md §8).
 public struct Correlated: Hashable, Sendable, CanonicalCodable {
+    public var address: ActorAddress
     public var id: UInt64
     public var payload: [UInt8]
 
-    public init(id: UInt64, payload: [UInt8]) {
+    public init(address: ActorAddress, id: UInt64, payload: [UInt8]) {
+        self.address = address
         self.id = id
         self.payload = payload
     }
 
     public func encode(to encoder: inout CanonicalEncoder) {
+        encoder.encode(address)
         encoder.encode(id)
         encoder.encodeBytes(payload)
     }
 
     public init(from decoder: inout CanonicalDecoder) throws(CodecError) {
+        address = try decoder.decode()
         id = try decoder.decode()
         payload = try decoder.decodeBytes(limit: GossipMessage.maximumPayload)
     }

@@ -52,6 +52,16 @@ import Testing
         #expect(throws: FrameError.unknownKind(200)) { try other.append([1, 0, 0, 0, 200, 1]) }
     }
 
+    /// Each kind describes itself by name: the description used to call itself (a stack overflow that killed a
+    /// node the first time it logged an unexpected or malformed frame).
+    @Test func everyKindAndTheErrorsNamingItDescribeThemselves() {
+        #expect(FrameKind.allCases.map(\.description) == ["hello", "proof", "gossip", "ihave", "iwant", "direct", "request",
+                                                           "response", "ping", "pong", "peers", "goodbye", "graft", "prune"])
+        #expect(NetworkError.unexpectedFrame(.hello, during: "established connection").description
+            == "unexpected hello frame during established connection; closed")
+        #expect(NetworkError.malformed(kind: .gossip, reason: "short").description == "malformed gossip frame: short; closed")
+    }
+
     @Test func anIncompleteFrameWaitsAndHoldsOnlyItsBytes() throws {
         var decoder = FrameDecoder(maximumPayload: 1_000)
         let bytes = Frame(kind: .direct, payload: [1, 2, 3]).bytes
@@ -66,10 +76,13 @@ import Testing
     let chain = Hash.sha256(utf8: "handshake-tests")
 
     func side(_ label: String, chain: Hash? = nil, version: UInt16 = Hello.currentProtocolVersion,
-              key: SigningKey? = nil) -> HandshakeCore {
+              key: SigningKey? = nil, instances: InstanceAnnouncement? = nil) -> HandshakeCore {
         let key = key ?? SigningKey(deterministicLabel: label)
+        let announcement = instances ?? .signed(by: key, chainId: chain ?? self.chain, sequence: 1,
+                                                instances: [ActorAddress(.field, instance: InstanceId([1]))])
         let hello = Hello(protocolVersion: version, chainId: chain ?? self.chain, nodeKey: key.publicKey, roles: .superNode,
-                          listenAddress: "127.0.0.1:1", nonce: Bytes32(SecureRandom.bytes(32))!, agent: label)
+                          listenAddress: "127.0.0.1:1", nonce: Bytes32(SecureRandom.bytes(32))!, agent: label,
+                          instances: announcement)
         return HandshakeCore(local: hello, key: key)
     }
 
@@ -88,6 +101,20 @@ import Testing
             Issue.record("a second hello must fail")
             return
         }
+    }
+
+    @Test func anInstanceAnnouncementNotSignedByThePeerIsRefused() {
+        let b = SigningKey(deterministicLabel: "b")
+        let forged = InstanceAnnouncement.signed(by: SigningKey(deterministicLabel: "someone else"), chainId: chain,
+                                                 sequence: 1, instances: [ActorAddress(.field, instance: InstanceId([9]))])
+        var a = side("a")
+        // b claims someone else's announcement as its own: the node field names another key.
+        #expect(a.receive(side("b", key: b, instances: forged).openingFrame) == .failed(.invalidAnnouncement(peer: b.publicKey)))
+        // Its own key in the node field, but a signature that does not cover the list.
+        var tampered = InstanceAnnouncement.signed(by: b, chainId: chain, sequence: 1, instances: [])
+        tampered.instances = [ActorAddress(.field, instance: InstanceId([9]))]
+        var c = side("c")
+        #expect(c.receive(side("b", key: b, instances: tampered).openingFrame) == .failed(.invalidAnnouncement(peer: b.publicKey)))
     }
 
     @Test func aPeerOnAnotherChainIsRefused() {

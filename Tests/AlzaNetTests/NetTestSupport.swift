@@ -24,7 +24,11 @@ func makeTransport(label: String, seeds: [String] = [], chainId: Hash = testChai
     return transport
 }
 
-/// Collects a transport's events in the background.
+/// The protocol the transport tests speak unless they say otherwise.
+let testProtocol = ProtocolRegistration(.chain, priority: .consensus, topics: [.blocks, .transactions])
+
+/// Registers a protocol with a transport and collects its inbox in the background. Peers connected before the
+/// registration are reported first, so creating the log after `start` misses no connection.
 final class EventLog: Sendable {
     private final class Store: Sendable {
         let events = Mutex<[TransportEvent]>([])
@@ -33,8 +37,9 @@ final class EventLog: Sendable {
     private let store = Store()
     private let task: Mutex<Task<Void, Never>?> = Mutex(nil)
 
-    init(_ transport: Transport, onEvent: (@Sendable (TransportEvent) async -> Void)? = nil) {
-        let stream = transport.events
+    init(_ transport: Transport, registration: ProtocolRegistration = testProtocol,
+         onEvent: (@Sendable (TransportEvent) async -> Void)? = nil) async throws {
+        let stream = try await transport.register(registration)
         let store = self.store
         let task = Task {
             for await event in stream {
@@ -53,6 +58,10 @@ final class EventLog: Sendable {
 
     var connectedPeers: [PeerInfo] {
         all.compactMap { if case .peerConnected(let peer) = $0 { return peer } else { return nil } }
+    }
+
+    var directs: [(payload: [UInt8], instance: InstanceId?, from: String)] {
+        all.compactMap { if case .direct(let payload, let instance, let from) = $0 { (payload, instance, from) } else { nil } }
     }
 
     var gossip: [(GossipMessage, Hash)] {

@@ -8,8 +8,8 @@ import Testing
         let a = try await makeTransport(label: "a")
         let address = try #require(await a.boundAddress)
         let b = try await makeTransport(label: "b", seeds: [address])
-        let logA = EventLog(a)
-        let logB = EventLog(b)
+        let logA = try await EventLog(a)
+        let logB = try await EventLog(b)
         #expect(await eventually { logA.connectedPeers.count == 1 && logB.connectedPeers.count == 1 })
         #expect(logA.connectedPeers.first?.nodeKey == SigningKey(deterministicLabel: "net-b").publicKey)
         #expect(logB.connectedPeers.first?.nodeKey == SigningKey(deterministicLabel: "net-a").publicKey)
@@ -20,7 +20,7 @@ import Testing
 
     @Test func peerOnAnotherChainIsRefused() async throws {
         let a = try await makeTransport(label: "chain-a")
-        let logA = EventLog(a)
+        let logA = try await EventLog(a)
         let address = try #require(await a.boundAddress)
         let other = Hash.sha256(utf8: "another chain")
         let b = try await makeTransport(label: "chain-b", seeds: [address], chainId: other)
@@ -32,13 +32,14 @@ import Testing
 
     @Test func handshakeSignedWithTheWrongKeyIsRefused() async throws {
         let a = try await makeTransport(label: "sig-a")
-        let logA = EventLog(a)
+        let logA = try await EventLog(a)
         let client = try RawClient(address: try #require(await a.boundAddress))
         // Announce one key, sign with another.
         let claimed = SigningKey(deterministicLabel: "claimed")
         let actual = SigningKey(deterministicLabel: "impostor")
         let hello = Hello(chainId: testChainId, nodeKey: claimed.publicKey, roles: .satellite, listenAddress: "",
-                          nonce: Bytes32(SecureRandom.bytes(32))!, agent: "test")
+                          nonce: Bytes32(SecureRandom.bytes(32))!, agent: "test",
+                          instances: .signed(by: claimed, chainId: testChainId, sequence: 1, instances: []))
         client.write(Frame(kind: .hello, message: hello).bytes)
         let theirHello = try Hello(canonicalBytes: try #require(await client.readFrames(count: 1).first).payload)
         let digest = HelloProof.digest(chainId: testChainId, peerNonce: theirHello.nonce, signer: claimed.publicKey,
@@ -51,7 +52,7 @@ import Testing
 
     @Test func garbageBytesAreRefused() async throws {
         let a = try await makeTransport(label: "garbage")
-        let logA = EventLog(a)
+        let logA = try await EventLog(a)
         let client = try RawClient(address: try #require(await a.boundAddress))
         client.write([0x05, 0x00, 0x00, 0x00, 0xee, 1, 2, 3, 4, 5])   // kind 0xee does not exist
         #expect(await eventually { logA.refusals.contains(.frame(.unknownKind(0xee))) })
@@ -61,7 +62,7 @@ import Testing
 
     @Test func frameOverTheLimitIsRefusedWithoutReadingIt() async throws {
         let a = try await makeTransport(label: "oversize") { $0.maximumFramePayload = 1 << 20 }
-        let logA = EventLog(a)
+        let logA = try await EventLog(a)
         let client = try RawClient(address: try #require(await a.boundAddress))
         var header: [UInt8] = []
         withUnsafeBytes(of: UInt32(1 << 30).littleEndian) { header += $0 }
@@ -73,7 +74,7 @@ import Testing
 
     @Test func silentPeerIsDroppedAfterTheHandshakeTimeout() async throws {
         let a = try await makeTransport(label: "silent") { $0.handshakeTimeoutMilliseconds = 300 }
-        let logA = EventLog(a)
+        let logA = try await EventLog(a)
         let client = try RawClient(address: try #require(await a.boundAddress))
         #expect(await eventually { logA.refusals.contains(.handshakeTimeout(seconds: 0.3)) })
         #expect(await client.waitForClose())
@@ -84,16 +85,16 @@ import Testing
         let a = try await makeTransport(label: "req-a")
         let b = try await makeTransport(label: "req-b", seeds: [try #require(await a.boundAddress)])
         let bId = b.nodeId
-        _ = EventLog(b) { event in
-            if case .request(let payload, let requestId, let from) = event, payload != [0] {
-                await b.respond(to: from, requestId: requestId, payload: payload.reversed())
+        _ = try await EventLog(b) { event in
+            if case .request(let payload, _, let requestId, let from) = event, payload != [0] {
+                await b.respond(to: from, requestId: requestId, address: ActorAddress(.chain), payload: payload.reversed())
             }
         }
         #expect(await eventually { await a.peers.count == 1 })
-        let answer = try await a.request([1, 2, 3], to: bId)
+        let answer = try await a.request([1, 2, 3], to: bId, address: ActorAddress(.chain))
         #expect(answer == [3, 2, 1])
         await #expect(throws: NetworkError.requestTimeout(peer: String(bId.prefix(16)))) {
-            _ = try await a.request([0], to: bId, timeoutMilliseconds: 200)
+            _ = try await a.request([0], to: bId, address: ActorAddress(.chain), timeoutMilliseconds: 200)
         }
         await a.stop()
         await b.stop()
@@ -103,11 +104,12 @@ import Testing
         let a = try await makeTransport(label: "slow-a") {
             $0.sendQueueLimitBytes = 1 << 20
         }
-        let logA = EventLog(a)
+        let logA = try await EventLog(a)
         let client = try RawClient(address: try #require(await a.boundAddress))
         let key = SigningKey(deterministicLabel: "slow-client")
         let hello = Hello(chainId: testChainId, nodeKey: key.publicKey, roles: .satellite, listenAddress: "",
-                          nonce: Bytes32(SecureRandom.bytes(32))!, agent: "test")
+                          nonce: Bytes32(SecureRandom.bytes(32))!, agent: "test",
+                          instances: .signed(by: key, chainId: testChainId, sequence: 1, instances: []))
         client.write(Frame(kind: .hello, message: hello).bytes)
         let theirHello = try Hello(canonicalBytes: try #require(await client.readFrames(count: 1).first).payload)
         let digest = HelloProof.digest(chainId: testChainId, peerNonce: theirHello.nonce, signer: key.publicKey,
@@ -161,11 +163,13 @@ import Testing
             addresses.append(try #require(await node.boundAddress))
         }
         let nodes = started
-        let logs = nodes.map { node in
-            EventLog(node) { event in
+        var registered: [EventLog] = []
+        for node in nodes {
+            registered.append(try await EventLog(node) { event in
                 if case .gossip(let message, _, _) = event { await node.publish(message.topic, payload: message.payload) }
-            }
+            })
         }
+        let logs = registered
         #expect(await eventually(within: 15) {
             for node in nodes where await node.peers.isEmpty { return false }
             return true

@@ -15,7 +15,7 @@ import Testing
     private func payload(_ event: TransportEvent?) -> [UInt8]? {
         switch event {
         case .gossip(let message, _, _): message.payload
-        case .direct(let bytes, _): bytes
+        case .direct(let bytes, _, _): bytes
         default: nil
         }
     }
@@ -25,7 +25,7 @@ import Testing
         lanes.push(transactionGossip(1), now: 1_000)
         lanes.push(transactionGossip(2), now: 1_010)
         lanes.push(.gossip(GossipMessage(topic: .blocks, payload: [9]), id: Hash.sha256([9]), from: "peer"), now: 1_020)
-        lanes.push(.direct([8], from: "peer"), now: 1_030)
+        lanes.push(.direct([8], instance: nil, from: "peer"), now: 1_030)
         #expect(lanes.transactionWait(now: 1_500) == 500, "the oldest waiting batch came at 1000")
 
         #expect(payload(await lanes.next()) == [9], "the block first")
@@ -46,11 +46,20 @@ import Testing
         for byte in UInt8(1)...5 { lanes.push(transactionGossip(byte), now: UInt64(byte)) }
         #expect(lanes.droppedTransactionBatches == 2)
         #expect(lanes.transactionWait(now: 10) == 7, "batches 1 and 2 were dropped; 3 is the oldest")
-        lanes.push(.direct([7], from: "peer"), now: 6)
-        #expect(payload(await lanes.next()) == [7], "control events are never dropped nor delayed")
+        lanes.push(.direct([7], instance: nil, from: "peer"), now: 6)
+        #expect(payload(await lanes.next()) == [7], "control events overtake transactions")
         #expect(payload(await lanes.next()) == [3])
         #expect(payload(await lanes.next()) == [4])
         #expect(payload(await lanes.next()) == [5])
+    }
+
+    @Test func theUrgentLaneIsBoundedTooAndDropsItsOldest() async {
+        let lanes = EventLanes(transactionLimit: 8, urgentLimit: 2)
+        for byte in UInt8(1)...4 { lanes.push(.direct([byte], instance: nil, from: "peer"), now: UInt64(byte)) }
+        #expect(lanes.droppedUrgentEvents == 2)
+        #expect(lanes.droppedTransactionBatches == 0)
+        #expect(payload(await lanes.next()) == [3])
+        #expect(payload(await lanes.next()) == [4])
     }
 
     @Test func aWaitingReaderIsWokenByTheNextEvent() async {

@@ -27,6 +27,8 @@ public actor ChainService {
 
     /// Gossiped transaction batches dropped from the bounded transaction lane since start.
     public nonisolated var droppedTransactionBatches: UInt64 { lanes.droppedTransactionBatches }
+    /// Blocks, statuses and peer events dropped from the bounded urgent lane since start.
+    public nonisolated var droppedUrgentEvents: UInt64 { lanes.droppedUrgentEvents }
     private var statusTask: Task<Void, Never>?
     /// Latest chain status each peer announced (SuperNodes' heads and LIBs, for the agreement monitor).
     public private(set) var peerStatuses: [String: ChainStatus] = [:]
@@ -78,12 +80,24 @@ public actor ChainService {
 
     static func now() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
 
-    /// Starts consuming network events and the timer.
-    public func start() {
+    /// The chain protocol's registration: blocks and votes are the most urgent traffic of a node (DESIGN.md §8).
+    public static let protocolRegistration = ProtocolRegistration(
+        .chain, priority: .consensus, topics: [.blocks, .transactions, .committee], inboxCapacity: 100_000)
+
+    static let address = ActorAddress(.chain)
+
+    /// Registers the chain protocol with the transport and starts consuming its events and the timer. Call
+    /// before the transport starts, so no block arrives before the inbox exists.
+    public func start() async throws(NodeError) {
+        let stream: AsyncStream<TransportEvent>
+        do {
+            stream = try await transport.register(Self.protocolRegistration)
+        } catch {
+            throw .startup("chain protocol: \(error.description)")
+        }
         let effects = pendingStartupEffects
         pendingStartupEffects = []
         perform(effects)
-        let stream = transport.events
         let lanes = self.lanes
         intakeTask = Task {
             for await event in stream { lanes.push(event, now: ChainService.now()) }
@@ -147,11 +161,11 @@ public actor ChainService {
                     return
                 }
                 receivedBatch(batch, payload: message.payload, from: from)
-            case .committee:
-                // The adaptive committee's messages have no consumer in this node yet: not an error of the peer.
-                logger.debug("committee gossip from \(from.prefix(16)) ignored")
+            default:
+                // The adaptive committee's sign-ins have no consumer in this node yet: not an error of the peer.
+                logger.debug("\(message.topic) gossip from \(from.prefix(16)) ignored")
             }
-        case .direct(let bytes, let from):
+        case .direct(let bytes, _, let from):
             guard let message = try? ConsensusMessage(canonicalBytes: bytes) else {
                 logger.warning("undecodable direct message from \(from.prefix(16)) dropped")
                 return
@@ -162,9 +176,9 @@ public actor ChainService {
                 for observer in peerObservers { await observer(.status(peer: from, roles: roles, status)) }
             }
             feed(.received(message, from: PeerID(from)))
-        case .request(_, let requestId, let from):
+        case .request(_, _, let requestId, let from):
             // No request types are defined for the chain; answer empty so the caller does not wait.
-            await transport.respond(to: from, requestId: requestId, payload: [])
+            await transport.respond(to: from, requestId: requestId, address: Self.address, payload: [])
         case .refused:
             break
         }
@@ -248,7 +262,7 @@ public actor ChainService {
     private func announceStatus() async {
         guard haltReason == nil else { return }
         let status = ConsensusMessage.status(ChainStatus(head: core.headReference, lib: core.lib)).canonicalBytes
-        for peer in await transport.peers { transport.post(.direct(status, to: peer.id)) }
+        for peer in await transport.peers { transport.post(.direct(status, to: peer.id, address: Self.address)) }
     }
 
     // MARK: Effects
@@ -263,7 +277,7 @@ public actor ChainService {
                 default: break
                 }
             case .send(let message, let peer):
-                transport.post(.direct(message.canonicalBytes, to: peer.value))
+                transport.post(.direct(message.canonicalBytes, to: peer.value, address: Self.address))
             case .serveBlocks(let peer, let heights, let reversible, let more):
                 serve(to: peer, heights: heights, reversible: reversible, more: more)
             case .persistWatermark(let slot):
@@ -336,7 +350,7 @@ public actor ChainService {
             }
         }
         let response = ConsensusMessage.blockResponse(BlockResponse(blocks: blocks, more: more || !complete)).canonicalBytes
-        transport.post(.direct(response, to: peer.value))
+        transport.post(.direct(response, to: peer.value, address: Self.address))
     }
 
     static let syncResponseBudget = 16 << 20

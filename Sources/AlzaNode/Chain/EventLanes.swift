@@ -6,7 +6,8 @@ import Synchronization
 /// (blocks, sync responses, statuses, peer changes) is pending: a node busy verifying transactions still applies
 /// each block when it arrives, instead of after the transactions that came before it (late blocks make the next
 /// producer build on an old head, and the chain forks). The transaction lane is bounded; the age of its oldest
-/// entry tells the node it is overloaded.
+/// entry tells the node it is overloaded. The urgent lane is bounded too (a peer flooding statuses cannot grow it):
+/// past its limit the oldest event is dropped and counted; a lost block comes back through sync.
 public final class EventLanes: Sendable {
     private struct State {
         var urgent: [TransportEvent] = []
@@ -16,6 +17,7 @@ public final class EventLanes: Sendable {
         var waiter: CheckedContinuation<TransportEvent?, Never>?
         var finished = false
         var dropped: UInt64 = 0
+        var droppedUrgent: UInt64 = 0
 
         mutating func pop() -> TransportEvent? {
             if urgentHead < urgent.count {
@@ -46,8 +48,13 @@ public final class EventLanes: Sendable {
     /// Transaction batches waiting at most; beyond it the oldest is dropped (counted; peers still hold it).
     public let transactionLimit: Int
 
-    public init(transactionLimit: Int = 65_536) {
+    /// Other events waiting at most; beyond it the oldest is dropped (counted).
+    public let urgentLimit: Int
+
+    public init(transactionLimit: Int = 65_536, urgentLimit: Int = 65_536) {
+        precondition(transactionLimit > 0 && urgentLimit > 0, "each lane holds at least one event")
         self.transactionLimit = transactionLimit
+        self.urgentLimit = urgentLimit
     }
 
     public func push(_ event: TransportEvent, now: UInt64) {
@@ -65,6 +72,14 @@ public final class EventLanes: Sendable {
                 }
                 state.transactions.append((event, now))
             } else {
+                if state.urgent.count - state.urgentHead >= urgentLimit {
+                    state.urgentHead += 1
+                    state.droppedUrgent += 1
+                    if state.urgentHead > 4_096 && state.urgentHead * 2 > state.urgent.count {
+                        state.urgent.removeFirst(state.urgentHead)   // keep the array at the lane's bound
+                        state.urgentHead = 0
+                    }
+                }
                 state.urgent.append(event)
             }
             return nil
@@ -108,4 +123,7 @@ public final class EventLanes: Sendable {
 
     /// Transaction batches dropped because the lane was full.
     public var droppedTransactionBatches: UInt64 { state.withLock { $0.dropped } }
+
+    /// Blocks, statuses and peer events dropped because the urgent lane was full.
+    public var droppedUrgentEvents: UInt64 { state.withLock { $0.droppedUrgent } }
 }

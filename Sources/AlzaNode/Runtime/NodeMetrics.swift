@@ -1,5 +1,7 @@
+import AlzaNet
 import CoreMetrics
 import Prometheus
+import Synchronization
 
 /// The node's metrics (swift-metrics, exported by swift-prometheus at `/metrics`): chain head and LIB, peers,
 /// mempool, blocks produced and missed, gossip traffic, and latencies of what passes through the node.
@@ -22,10 +24,23 @@ public final class NodeMetrics: Sendable {
     let networkRefusals: CoreMetrics.Counter
     /// Peers dropped because they did not read what was sent to them (send queue over its bound).
     let networkSlowPeersDropped: CoreMetrics.Counter
-    /// Transport events the node could not take in time (its event buffer was full).
+    /// Transport events a protocol's inbox had no room for (all protocols).
     let networkEventsDropped: CoreMetrics.Counter
+    /// Messages for a protocol, instance or topic this node does not serve.
+    let networkUnroutable: CoreMetrics.Counter
+    /// Connections closed because the transport fell its read-batch bound behind.
+    let networkOverloadedConnections: CoreMetrics.Counter
+    /// Messages posted for sending and dropped because the outgoing queue was full.
+    let networkOutgoingDropped: CoreMetrics.Counter
+    /// Instance announcements ignored as invalid.
+    let networkAnnouncementsInvalid: CoreMetrics.Counter
     /// Gossiped transaction batches dropped, oldest first, from the bounded transaction lane.
     let transactionBatchesDropped: CoreMetrics.Counter
+    /// Blocks, statuses and peer events dropped, oldest first, from the chain's bounded urgent lane.
+    let chainEventsDropped: CoreMetrics.Counter
+    private let factory: PrometheusMetricsFactory
+    /// Per protocol: events delivered to and dropped from its inbox (label `protocol`).
+    private let protocolCounters = Mutex<[ProtocolId: (delivered: CoreMetrics.Counter, dropped: CoreMetrics.Counter)]>([:])
     /// Time from a block's slot start to its arrival here.
     let blockPropagation: CoreMetrics.Timer
     /// Time to apply a received block (validation included).
@@ -36,6 +51,7 @@ public final class NodeMetrics: Sendable {
     public init() {
         registry = PrometheusCollectorRegistry()
         let factory = PrometheusMetricsFactory(registry: registry)
+        self.factory = factory
         headHeight = CoreMetrics.Gauge(label: "alza_head_height", factory: factory)
         libHeight = CoreMetrics.Gauge(label: "alza_lib_height", factory: factory)
         peers = CoreMetrics.Gauge(label: "alza_peers", factory: factory)
@@ -52,10 +68,27 @@ public final class NodeMetrics: Sendable {
         networkRefusals = CoreMetrics.Counter(label: "alza_network_refusals_total", factory: factory)
         networkSlowPeersDropped = CoreMetrics.Counter(label: "alza_network_slow_peers_dropped_total", factory: factory)
         networkEventsDropped = CoreMetrics.Counter(label: "alza_network_events_dropped_total", factory: factory)
+        networkUnroutable = CoreMetrics.Counter(label: "alza_network_unroutable_total", factory: factory)
+        networkOverloadedConnections = CoreMetrics.Counter(label: "alza_network_overloaded_connections_total", factory: factory)
+        networkOutgoingDropped = CoreMetrics.Counter(label: "alza_network_outgoing_dropped_total", factory: factory)
+        networkAnnouncementsInvalid = CoreMetrics.Counter(label: "alza_network_invalid_announcements_total", factory: factory)
         transactionBatchesDropped = CoreMetrics.Counter(label: "alza_transaction_batches_dropped_total", factory: factory)
+        chainEventsDropped = CoreMetrics.Counter(label: "alza_chain_events_dropped_total", factory: factory)
         blockPropagation = CoreMetrics.Timer(label: "alza_block_propagation_seconds", factory: factory)
         blockApplication = CoreMetrics.Timer(label: "alza_block_application_seconds", factory: factory)
         transactionAdmission = CoreMetrics.Timer(label: "alza_transaction_admission_seconds", factory: factory)
+    }
+
+    /// The delivered and dropped counters of a protocol's inbox, made on first use.
+    func protocolTraffic(_ id: ProtocolId) -> (delivered: CoreMetrics.Counter, dropped: CoreMetrics.Counter) {
+        protocolCounters.withLock { counters in
+            if let existing = counters[id] { return existing }
+            let dimensions = [("protocol", id.description)]
+            let made = (CoreMetrics.Counter(label: "alza_protocol_events_delivered_total", dimensions: dimensions, factory: factory),
+                        CoreMetrics.Counter(label: "alza_protocol_events_dropped_total", dimensions: dimensions, factory: factory))
+            counters[id] = made
+            return made
+        }
     }
 
     /// The Prometheus text exposition.

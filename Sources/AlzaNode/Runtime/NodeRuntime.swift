@@ -78,12 +78,12 @@ public final class NodeRuntime: Sendable {
     /// Starts every part; returns the API's bound address.
     @discardableResult
     public func start() async throws(NodeError) -> String {
+        try await chain.start()
         do {
             try await transport.start()
         } catch {
             throw .startup(error.description)
         }
-        await chain.start()
         await satellite?.start()
         let apiAddress = try await api.start(address: configuration.api)
         let p2p = await transport.boundAddress ?? "-"
@@ -97,23 +97,11 @@ public final class NodeRuntime: Sendable {
         let metrics = self.metrics
         let chain = self.chain
         let task = Task {
-            // The transport's totals only grow; the counters advance by the difference since the last look.
-            var last = TransportStatistics()
-            var lastDroppedBatches: UInt64 = 0
+            var export = TransportMetricsExport()
             while !Task.isCancelled {
-                let statistics = await transport.statistics
-                metrics.peers.record(Int64(statistics.peers))
-                metrics.networkBytesSent.increment(by: Int64(statistics.bytesSent - min(last.bytesSent, statistics.bytesSent)))
-                metrics.networkBytesReceived.increment(by: Int64(statistics.bytesReceived - min(last.bytesReceived, statistics.bytesReceived)))
-                metrics.networkRefusals.increment(by: Int64(statistics.refusals - min(last.refusals, statistics.refusals)))
-                metrics.networkSlowPeersDropped.increment(
-                    by: Int64(statistics.droppedSlowPeers - min(last.droppedSlowPeers, statistics.droppedSlowPeers)))
-                metrics.networkEventsDropped.increment(
-                    by: Int64(statistics.eventsDropped - min(last.eventsDropped, statistics.eventsDropped)))
-                let droppedBatches = chain.droppedTransactionBatches
-                metrics.transactionBatchesDropped.increment(by: Int64(droppedBatches - min(lastDroppedBatches, droppedBatches)))
-                lastDroppedBatches = droppedBatches
-                last = statistics
+                let lanes = TransportMetricsExport.LaneDrops(transactionBatches: chain.droppedTransactionBatches,
+                                                            urgentEvents: chain.droppedUrgentEvents)
+                export.export(await transport.statistics, lanes: lanes, to: metrics)
                 try? await Task.sleep(for: .seconds(1))
             }
         }
