@@ -40,7 +40,10 @@ import Testing
         #expect(await eventually {
             let text = String(decoding: (try? await http("GET", node.api, "/metrics").body) ?? Data(), as: UTF8.self)
             return ["alza_network_slow_peers_dropped_total 0", "alza_network_events_dropped_total 0",
-                    "alza_transaction_batches_dropped_total 0"].allSatisfy(text.contains)
+                    "alza_transaction_batches_dropped_total 0", "alza_chain_events_dropped_total 0",
+                    "alza_network_unroutable_total 0", "alza_network_overloaded_connections_total 0",
+                    "alza_network_outgoing_dropped_total 0", "alza_protocol_events_dropped_total{protocol=\"chain\"} 0"]
+                .allSatisfy(text.contains)
         })
         await folder.stopAll()
     }

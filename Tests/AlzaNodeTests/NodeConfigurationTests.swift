@@ -56,7 +56,7 @@ import Testing
 
     @Test func noRoleIsRefused() throws {
         let path = try write(configuration(roles: "[]"))
-        #expect(throws: NodeError.configuration("roles is empty (supernode, satellite)")) {
+        #expect(throws: NodeError.configuration("roles is empty (supernode, satellite, fieldleader, datanode, namenode)")) {
             try NodeConfiguration.load(path: path)
         }
     }

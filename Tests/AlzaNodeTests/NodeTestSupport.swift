@@ -45,10 +45,13 @@ final class TestnetFolder: Sendable {
     }
 
     /// Builds and starts a node in this process.
-    func start(_ name: String, peers: [String] = [], storage: (any DurableStorage)? = nil) async throws -> RunningNode {
+    func start(_ name: String, peers: [String] = [], storage: (any DurableStorage)? = nil, roles: [String]? = nil,
+               catalog: RoleCatalog = .standard) async throws -> RunningNode {
         _ = quietLogging
-        let runtime = try NodeRuntime(configuration: try configuration(name, peers: peers), logger: Logger(label: "test.\(name)"),
-                                      storage: storage)
+        var configuration = try configuration(name, peers: peers)
+        if let roles { configuration.roles = roles }
+        let runtime = try NodeRuntime(configuration: configuration, logger: Logger(label: "test.\(name)"),
+                                      storage: storage, catalog: catalog)
         let api = try await runtime.start()
         started.withLock { $0.append(runtime) }
         return RunningNode(runtime: runtime, api: api, p2p: await runtime.transport.boundAddress ?? "")

@@ -13,19 +13,18 @@ import Synchronization
 /// the node.
 public actor APIServer {
     private let chain: ChainService
-    private let satellite: SatelliteService?
+    private let roleHost: RoleHost
     private let metrics: NodeMetrics
     private let roles: [String]
     private let logger: Logger
     private var server: HTTPServer?
     private var task: Task<Void, Never>?
 
-    static let maximumBodyBytes = 1 << 20
     static let maximumBatch = 1_000
 
-    public init(chain: ChainService, satellite: SatelliteService?, metrics: NodeMetrics, roles: [String], logger: Logger) {
+    public init(chain: ChainService, roleHost: RoleHost, metrics: NodeMetrics, roles: [String], logger: Logger) {
         self.chain = chain
-        self.satellite = satellite
+        self.roleHost = roleHost
         self.metrics = metrics
         self.roles = roles
         self.logger = logger
@@ -99,16 +98,19 @@ public actor APIServer {
                 case (.GET, 2) where rest[0] == "accounts": return try await account(rest[1])
                 case (.GET, 1) where rest == ["producers"]: return try await producers()
                 case (.GET, 1) where rest == ["peers"]: return try await peers()
-                case (.GET, 1) where rest == ["monitor"]: return try await agreement()
-                case (.GET, 1) where rest == ["wallet"]: return try await wallet()
-                case (.POST, 2) where rest == ["wallet", "transfer"]: return try await walletTransfer(request)
+                case (.GET, 1) where rest == ["roles"]:
+                    return try json(NodeAPI.Roles(roles: await roleHost.reports()))
                 default: break
                 }
             }
+            // The roles' routes (a satellite's wallet, a SuperNode's duties, …).
+            switch roleHost.route(method.rawValue, path) {
+            case .found(let route, let captured): return try await route.handler(request, captured)
+            case .wrongMethod: return failure(.methodNotAllowed, "method.not-allowed", "\(method.rawValue) is not allowed on \(request.path)")
+            case .none: break
+            }
             let known: [[String]] = [["health"], ["metrics"], ["v1", "chain", "info"], ["v1", "transactions"],
-                                     ["v1", "transactions", "batch"],
-                                     ["v1", "producers"], ["v1", "peers"], ["v1", "monitor"], ["v1", "wallet"],
-                                     ["v1", "wallet", "transfer"]]
+                                     ["v1", "transactions", "batch"], ["v1", "producers"], ["v1", "peers"], ["v1", "roles"]]
             if known.contains(path) || (path.count >= 3 && path[0] == "v1" && ["blocks", "transactions", "accounts"].contains(path[1])) {
                 return failure(.methodNotAllowed, "method.not-allowed", "\(method.rawValue) is not allowed on \(request.path)")
             }
@@ -121,44 +123,17 @@ public actor APIServer {
         }
     }
 
-    struct APIFailure: Error {
-        var status: HTTPStatusCode
-        var code: String
-        var message: String
-
-        static func bad(_ error: any AlzaError) -> APIFailure {
-            APIFailure(status: .badRequest, code: error.code, message: error.description)
-        }
-    }
-
     private func json<T: Encodable>(_ value: T, status: HTTPStatusCode = .ok) throws -> HTTPResponse {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return HTTPResponse(statusCode: status, headers: [.contentType: "application/json"], body: try encoder.encode(value))
+        try APIResponse.json(value, status: status)
     }
 
     private func failure(_ status: HTTPStatusCode, _ code: String, _ message: String) -> HTTPResponse {
-        var response = (try? json(NodeAPI.Failure(error: code, message: message), status: status)) ?? HTTPResponse(statusCode: status)
-        if status == .serviceUnavailable { response.headers[HTTPHeader("Retry-After")] = "1" }
-        return response
+        APIResponse.failure(status, code, message)
     }
 
-    private func body(_ request: HTTPRequest) async throws -> Data {
-        let data = try await request.bodyData
-        guard data.count <= Self.maximumBodyBytes else {
-            throw APIFailure(status: .payloadTooLarge, code: "request.too-large",
-                             message: "request body of \(data.count) bytes exceeds \(Self.maximumBodyBytes)")
-        }
-        return data
-    }
+    private func body(_ request: HTTPRequest) async throws -> Data { try await APIResponse.body(request) }
 
-    private func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
-        do {
-            return try JSONDecoder().decode(type, from: data)
-        } catch {
-            throw APIFailure(status: .badRequest, code: "request.bad-json", message: "request body is not valid JSON for this route: \(error)")
-        }
-    }
+    private func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T { try APIResponse.decode(type, from: data) }
 
     // MARK: Handlers
 
@@ -264,16 +239,7 @@ public actor APIServer {
         return try json(NodeAPI.BatchSubmitted(results: outcomes.map { $0! }), status: .accepted)
     }
 
-    /// Submissions are refused (503) while the node is halted, or overloaded (with a hint to retry).
-    private func refuseUnlessAccepting() async throws {
-        if let reason = await chain.haltReason {
-            throw APIFailure(status: .serviceUnavailable, code: "node.halted", message: "this node is halted: \(reason)")
-        }
-        if let reason = await chain.overload {
-            throw APIFailure(status: .serviceUnavailable, code: "node.overloaded",
-                             message: "this node is overloaded, retry later: \(reason)")
-        }
-    }
+    private func refuseUnlessAccepting() async throws { try await APIResponse.refuseUnlessAccepting(chain) }
 
     private func transactionStatus(_ text: String) async throws -> HTTPResponse {
         let id: Hash
@@ -334,45 +300,5 @@ public actor APIServer {
                               remoteAddress: $0.remoteAddress, inbound: $0.inbound, agent: $0.agent)
         }
         return try json(views)
-    }
-
-    private func requireSatellite() throws -> SatelliteService {
-        guard let satellite else {
-            throw APIFailure(status: .notFound, code: "route.not-found", message: "this node has no satellite role")
-        }
-        return satellite
-    }
-
-    private func agreement() async throws -> HTTPResponse {
-        let (observations, divergences) = try await requireSatellite().agreement
-        return try json(NodeAPI.Monitor(observations: observations, divergences: divergences))
-    }
-
-    private func wallet() async throws -> HTTPResponse {
-        let satellite = try requireSatellite()
-        let address = await satellite.address
-        let state = await chain.snapshot().state
-        return try json(NodeAPI.Wallet(address: address.description, balance: state.accounts[address]?.balance ?? 0,
-                                        nonce: await chain.nextNonce(for: address)))
-    }
-
-    private func walletTransfer(_ request: HTTPRequest) async throws -> HTTPResponse {
-        let satellite = try requireSatellite()
-        let transfer = try decode(NodeAPI.TransferRequest.self, from: try await body(request))
-        try await refuseUnlessAccepting()
-        let state = await chain.snapshot().state
-        guard let recipient = state.resolve(transfer.to) else {
-            throw APIFailure.bad(LedgerError.invalidAddress(transfer.to))
-        }
-        let amount: Amount
-        do {
-            amount = try Amounts.parse(transfer.amount)
-        } catch {
-            throw APIFailure.bad(error)
-        }
-        switch await satellite.transfer(to: recipient, amount: amount, fee: transfer.fee) {
-        case .success(let id): return try json(NodeAPI.Submitted(id: id.hex), status: .accepted)
-        case .failure(let error): throw APIFailure.bad(error)
-        }
     }
 }

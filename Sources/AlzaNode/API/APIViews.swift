@@ -239,4 +239,24 @@ public enum NodeAPI {
         public var observations: [AgreementMonitor.Observation]
         public var divergences: [AgreementMonitor.Divergence]
     }
+
+    /// `GET /v1/supernode`: the producer duties of a SuperNode.
+    public struct SuperNodeDuties: Codable, Sendable, Equatable {
+        public var account: String
+        public var signingKey: String
+        /// Whether the account is a registered producer on the chain.
+        public var registered: Bool
+        public var status: String?
+        public var producedBlocks: UInt64
+        public var lastProducedSlot: UInt64?
+        public var inCurrentRound: Bool
+        /// Its next slot in the current schedule, if it has one within a round.
+        public var nextSlot: UInt64?
+        public var currentSlot: UInt64
+    }
+
+    /// `GET /v1/roles`: the roles this node runs.
+    public struct Roles: Codable, Sendable, Equatable {
+        public var roles: [RoleReport]
+    }
 }

@@ -105,12 +105,14 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
 
     public func validate() throws(NodeError) {
         guard !name.isEmpty else { throw .configuration("name is empty") }
+        // Any of the wire roles may be named; whether this build can start each is the role catalog's say.
         do {
             _ = try NodeRoles(names: roles)
         } catch {
             throw .configuration(error.description)
         }
-        guard !roles.isEmpty else { throw .configuration("roles is empty (supernode, satellite)") }
+        guard !roles.isEmpty else { throw .configuration("roles is empty (\(NodeRoles.names.map(\.1).joined(separator: ", ")))") }
+        guard Set(roles).count == roles.count else { throw .configuration("roles lists a role twice: \(roles)") }
         for (field, address) in [("listen", listen), ("api", api)] + peers.map({ ("peers", $0) }) {
             let parts = address.split(separator: ":")
             guard parts.count == 2, UInt16(parts[1]) != nil else {
@@ -123,7 +125,10 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         }
     }
 
-    public var nodeRoles: NodeRoles { (try? NodeRoles(names: roles)) ?? [] }
+    /// The roles announced in the handshake (names outside the wire roles, such as a test's, are not announced).
+    public var nodeRoles: NodeRoles {
+        (try? NodeRoles(names: roles.filter { name in NodeRoles.names.contains { $0.1 == name } })) ?? []
+    }
 
     public func jsonBytes() -> [UInt8] {
         let encoder = JSONEncoder()

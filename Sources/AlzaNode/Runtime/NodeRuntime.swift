@@ -7,22 +7,24 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// A running node process (DESIGN.md §1, §9): the transport, the chain shell (a producer on SuperNodes), the
-/// satellite's wallet and monitor, and the HTTP API, assembled from a configuration file and stopped cleanly on
-/// SIGTERM or SIGINT (swift-service-lifecycle).
+/// A running node process (DESIGN.md §1, §9): a role host. One transport, the chain follower every process
+/// runs (producing when a SuperNode role gives it a producer identity), the roles the configuration names
+/// (`RoleCatalog`, started by `RoleHost`), and the HTTP API with the roles' routes; assembled from a configuration
+/// file and stopped cleanly on SIGTERM or SIGINT (swift-service-lifecycle).
 public final class NodeRuntime: Sendable {
     public let configuration: NodeConfiguration
     public let genesis: Genesis
     public let transport: Transport
     public let chain: ChainService
-    public let satellite: SatelliteService?
+    public let roleHost: RoleHost
     public let api: APIServer
     public let metrics: NodeMetrics
     private let logger: Logger
     private let gaugeTask = Mutex<Task<Void, Never>?>(nil)
 
     /// Builds (but does not start) a node. `storage` replaces the data directory's files (fault-injection tests).
-    public init(configuration: NodeConfiguration, logger: Logger, storage injected: (any DurableStorage)? = nil) throws(NodeError) {
+    public init(configuration: NodeConfiguration, logger: Logger, storage injected: (any DurableStorage)? = nil,
+                catalog: RoleCatalog = .standard) throws(NodeError) {
         self.configuration = configuration
         self.logger = logger
         do {
@@ -68,23 +70,24 @@ public final class NodeRuntime: Sendable {
                                  storage: ChainStorage(storage: storage, genesis: genesis), producer: producer,
                                  transport: transport, metrics: metrics,
                                  logger: Logger(label: "alza.chain.\(configuration.name)"))
-        satellite = roles.contains(.satellite)
-            ? SatelliteService(chain: chain, key: nodeKey, logger: Logger(label: "alza.satellite.\(configuration.name)"))
-            : nil
-        api = APIServer(chain: chain, satellite: satellite, metrics: metrics, roles: configuration.roles,
+        let setup = RoleSetup(configuration: configuration, nodeKey: nodeKey, producer: producer, chain: chain)
+        roleHost = RoleHost(roles: try catalog.make(configuration.roles, setup: setup))
+        api = APIServer(chain: chain, roleHost: roleHost, metrics: metrics, roles: configuration.roles,
                         logger: Logger(label: "alza.api.\(configuration.name)"))
     }
 
     /// Starts every part; returns the API's bound address.
     @discardableResult
     public func start() async throws(NodeError) -> String {
+        // Every protocol is registered before the transport starts: no message arrives before its inbox.
         try await chain.start()
+        try await roleHost.start(transport: transport, chain: chain, logger: Logger(label: "alza.roles.\(configuration.name)"))
         do {
             try await transport.start()
         } catch {
+            await roleHost.stop(transport: transport)
             throw .startup(error.description)
         }
-        await satellite?.start()
         let apiAddress = try await api.start(address: configuration.api)
         let p2p = await transport.boundAddress ?? "-"
         logger.info("node \(configuration.name) (\(configuration.roles.joined(separator: ","))) up: chain \(genesis.chainId.short), p2p \(p2p), API http://\(apiAddress)")
@@ -112,6 +115,7 @@ public final class NodeRuntime: Sendable {
         logger.info("node \(configuration.name) stopping")
         gaugeTask.withLock { $0?.cancel() }
         await api.stop()
+        await roleHost.stop(transport: transport)
         await chain.stop()
         await transport.stop()
     }
