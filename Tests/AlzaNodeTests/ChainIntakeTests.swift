@@ -1,3 +1,4 @@
+import AlzaConsensus
 import AlzaCore
 import AlzaLedger
 import AlzaNet

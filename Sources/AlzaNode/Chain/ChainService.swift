@@ -19,8 +19,10 @@ public actor ChainService {
     private let metrics: NodeMetrics
     private let logger: Logger
     private var transactions = TransactionIndex()
-    private var nextTick: UInt64?
-    private var timer: Task<Void, Never>?
+    /// The core's `scheduleTick` and the relay's `wakeAt`, each one pending wake-up.
+    private var coreTimer = WakeTimer()
+    private var relayTimer = WakeTimer()
+    private var relay = ChainRelayCore(now: ChainService.now())
     private var eventsTask: Task<Void, Never>?
     private var intakeTask: Task<Void, Never>?
     private let lanes = EventLanes()
@@ -29,7 +31,6 @@ public actor ChainService {
     public nonisolated var droppedTransactionBatches: UInt64 { lanes.droppedTransactionBatches }
     /// Blocks, statuses and peer events dropped from the bounded urgent lane since start.
     public nonisolated var droppedUrgentEvents: UInt64 { lanes.droppedUrgentEvents }
-    private var statusTask: Task<Void, Never>?
     /// Latest chain status each peer announced (SuperNodes' heads and LIBs, for the agreement monitor).
     public private(set) var peerStatuses: [String: ChainStatus] = [:]
     private var peerRoles: [String: NodeRoles] = [:]
@@ -73,10 +74,6 @@ public actor ChainService {
     }
 
     private var pendingStartupEffects: [ConsensusEffect] = []
-    /// This node's transactions waiting for the next gossip batch.
-    private var outgoingTransactions: [SignedTransaction] = []
-    private var outgoingBytes = 0
-    private var flushTask: Task<Void, Never>?
 
     static func now() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
 
@@ -106,23 +103,18 @@ public actor ChainService {
         eventsTask = Task {
             while let event = await lanes.next() { await self.handle(event) }
         }
-        // Every few seconds, tell peers where this node is: late nodes sync, satellites check agreement.
-        statusTask = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(2_000))
-                await self.announceStatus()
-            }
-        }
+        // The relay's status cadence starts now: late nodes sync, satellites check agreement.
+        relay = ChainRelayCore(now: ChainService.now())
+        scheduleRelay(at: relay.nextWake)
         updateGauges()
     }
 
     public func stop() {
-        flushTask?.cancel()
-        timer?.cancel()
+        relayTimer.cancel()
+        coreTimer.cancel()
         intakeTask?.cancel()
         lanes.finish()
         eventsTask?.cancel()
-        statusTask?.cancel()
     }
 
     /// Called with every peer status received and every disconnection (the satellite's agreement monitor).
@@ -184,8 +176,7 @@ public actor ChainService {
         }
     }
 
-    /// Admits a gossiped batch's transactions, then forwards the batch as it came when all of them were new and
-    /// valid (the same gossip id network-wide), or the accepted ones as a new batch.
+    /// Admits a gossiped batch's transactions, then relays what the relay policy says (`ChainRelayCore.relay`).
     private func receivedBatch(_ batch: TransactionBatch, payload: [UInt8], from: String) {
         var accepted: [SignedTransaction] = []
         for transaction in batch.transactions {
@@ -199,35 +190,27 @@ public actor ChainService {
             }
             perform(effects)
         }
-        if accepted.count == batch.transactions.count {
-            publish(.transactions, payload)
-        } else if !accepted.isEmpty {
-            publish(.transactions, TransactionBatch(accepted).canonicalBytes)
-        }
+        perform(ChainRelayCore.relay(received: payload, count: batch.transactions.count, accepted: accepted))
     }
 
-    /// Queues one of this node's transactions (submitted here) for the next batch it gossips.
-    private func queueForGossip(_ transaction: SignedTransaction) {
-        outgoingTransactions.append(transaction)
-        outgoingBytes += transaction.encodedSize
-        if outgoingTransactions.count >= TransactionBatch.maximumCount || outgoingBytes >= Self.gossipBatchBytes {
-            flushTransactions()
-        } else if flushTask == nil {
-            flushTask = Task {
-                try? await Task.sleep(for: .milliseconds(Self.gossipBatchMilliseconds))
-                guard !Task.isCancelled else { return }
-                self.flushTransactions()
+    /// Carries out the relay's effects: gossip, status announcements, its timer.
+    private func perform(_ effects: [ChainRelayCore.Effect]) {
+        for effect in effects {
+            switch effect {
+            case .publishTransactions(let payload): publish(.transactions, payload)
+            case .announceStatus: announceStatus()
+            case .wakeAt(let at): scheduleRelay(at: at)
             }
         }
     }
 
-    private func flushTransactions() {
-        flushTask?.cancel()
-        flushTask = nil
-        guard !outgoingTransactions.isEmpty else { return }
-        publish(.transactions, TransactionBatch(outgoingTransactions).canonicalBytes)
-        outgoingTransactions.removeAll(keepingCapacity: true)
-        outgoingBytes = 0
+    private func scheduleRelay(at: UInt64) {
+        relayTimer.set(at, now: ChainService.now()) { await self.relayWoke() }
+    }
+
+    private func relayWoke() {
+        relayTimer.fired()
+        perform(relay.tick(now: ChainService.now()))
     }
 
     /// Whether to take new transactions from clients (fed with block lateness here).
@@ -239,10 +222,6 @@ public actor ChainService {
                           mempoolCount: core.mempool.count, mempoolLimit: core.mempool.maximumCount)
     }
 
-    /// Longest wait of a submitted transaction before it is gossiped (in a batch with others submitted meanwhile).
-    static let gossipBatchMilliseconds: UInt64 = 20
-    static let gossipBatchBytes = 1 << 20
-
     private func feed(_ event: ConsensusEvent) {
         guard haltReason == nil else { return }
         perform(core.handle(event, now: ChainService.now()))
@@ -251,7 +230,7 @@ public actor ChainService {
     private func halt(_ reason: String) {
         guard haltReason == nil else { return }
         haltReason = reason
-        timer?.cancel()
+        coreTimer.cancel()
         logger.critical("chain halted: \(reason). The node keeps serving queries but no longer follows or produces; fix the disk and restart it.")
     }
 
@@ -259,10 +238,11 @@ public actor ChainService {
         feed(.tick)
     }
 
-    private func announceStatus() async {
+    /// Tells every connected peer (those the chain protocol's inbox reported) this node's head and LIB.
+    private func announceStatus() {
         guard haltReason == nil else { return }
         let status = ConsensusMessage.status(ChainStatus(head: core.headReference, lib: core.lib)).canonicalBytes
-        for peer in await transport.peers { transport.post(.direct(status, to: peer.id, address: Self.address)) }
+        for peer in peerRoles.keys.sorted() { transport.post(.direct(status, to: peer, address: Self.address)) }
     }
 
     // MARK: Effects
@@ -273,7 +253,7 @@ public actor ChainService {
             case .broadcast(let message, _):
                 switch message {
                 case .block(let block): publish(.blocks, block.canonicalBytes)
-                case .transaction(let transaction): queueForGossip(transaction)
+                case .transaction(let transaction): perform(relay.queue(transaction, now: ChainService.now()))
                 default: break
                 }
             case .send(let message, let peer):
@@ -356,20 +336,11 @@ public actor ChainService {
     static let syncResponseBudget = 16 << 20
 
     private func schedule(_ at: UInt64) {
-        if let pending = nextTick, pending <= at, timer != nil { return }
-        nextTick = at
-        timer?.cancel()
-        timer = Task {
-            let delay = Int64(at) - Int64(ChainService.now())
-            if delay > 0 { try? await Task.sleep(for: .milliseconds(delay)) }
-            guard !Task.isCancelled else { return }
-            self.fire()
-        }
+        coreTimer.set(at, now: ChainService.now()) { await self.fire() }
     }
 
     private func fire() {
-        nextTick = nil
-        timer = nil
+        coreTimer.fired()
         tick()
     }
 
@@ -430,7 +401,7 @@ public actor ChainService {
     /// once (they are a batch already).
     public func submit(_ batch: [SignedTransaction]) -> [Result<Hash, MempoolError>] {
         let results = batch.map(submit)
-        flushTransactions()
+        perform(relay.flush())
         return results
     }
 

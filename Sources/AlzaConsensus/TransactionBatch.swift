@@ -3,12 +3,12 @@ import AlzaLedger
 
 /// The payload of a gossip message on the `transactions` topic: transactions sent together, so a node pays the
 /// per-message costs of gossip (framing, id, seen-cache, one copy per mesh peer) once per batch, not once per
-/// transfer. A node batches its own submissions for `ChainService.gossipBatchMilliseconds` and forwards a
-/// received batch as it came when every transaction in it was valid.
+/// transfer. A node batches its own submissions (`ChainRelayCore`) and forwards a received batch as it came when
+/// every transaction in it was valid.
 public struct TransactionBatch: Hashable, Sendable, CanonicalCodable {
     public var transactions: [SignedTransaction]
 
-    /// Bounds the decoder; a batch also stays under `ChainService.gossipBatchBytes` when built here.
+    /// Bounds the decoder; a batch also stays under `ChainRelayCore.Configuration.batchBytes` when built by the relay.
     public static let maximumCount = 4_096
 
     public init(_ transactions: [SignedTransaction]) {
