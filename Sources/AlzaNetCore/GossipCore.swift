@@ -1,8 +1,8 @@
 import AlzaCore
 
 /// Gossip (DESIGN.md §8, after libp2p gossipsub) as a pure state machine: a message is pushed in full to a mesh
-/// of `meshDegree` peers (kept between `meshLow` and `meshHigh`), announced lazily (`ihave`) to the other peers,
-/// who fetch it (`iwant`) only if they lack it. Mesh links are symmetric (`graft`/`prune`): a node in someone's
+/// of `meshDegree` peers (kept between `meshLow` and `meshHigh`), announced lazily (`ihave`) to `lazyDegree` of the
+/// other peers chosen at random, who fetch it (`iwant`) only if they lack it. Mesh links are symmetric (`graft`/`prune`): a node in someone's
 /// mesh has it in its own, so every node receives pushes, not only announcements. A seen-cache makes every node
 /// deliver a message once; a message cache serves `iwant` for `messageCacheMilliseconds`.
 ///
@@ -21,6 +21,9 @@ public struct GossipCore: Sendable {
         /// A new peer is told (`ihave`) about the messages of this last stretch of time: what it missed while it
         /// was connecting, or what was lost on a connection that was replaced.
         public var recentAnnounceMilliseconds: UInt64 = 10_000
+        /// Peers outside the mesh an `ihave` goes to per message (gossipsub's D_lazy): a node off every mesh path
+        /// still hears of a message soon, and a message is not announced to every peer of a large node.
+        public var lazyDegree = 6
         public init() {}
     }
 
@@ -107,12 +110,19 @@ public struct GossipCore: Sendable {
         remember(message, id: id, now: now)
         var effects: [Effect] = []
         let frame = Frame(kind: .gossip, message: message)
+        var others: [String] = []
         for peer in peers where !sources.contains(peer) {
             if mesh.contains(peer) {
                 effects.append(.send(frame, to: peer))
             } else {
-                announcements[peer, default: []].append(id)
+                others.append(peer)
             }
+        }
+        // A random `lazyDegree` of the rest (a partial Fisher-Yates shuffle on the seeded generator).
+        let announced = min(others.count, configuration.lazyDegree)
+        for index in 0..<announced {
+            others.swapAt(index, index + random.next(below: others.count - index))
+            announcements[others[index], default: []].append(id)
         }
         return effects
     }

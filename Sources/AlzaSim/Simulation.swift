@@ -1,11 +1,14 @@
 import AlzaConsensus
 import AlzaCore
 import AlzaLedger
+import AlzaNetCore
 import Foundation
 
 /// A whole network of consensus cores in one thread, in virtual time (DESIGN.md §1): every node has its own
-/// simulated disk and recovers from it after a crash; messages cross a simulated network with latency, loss and
-/// partitions; faults come from the configuration; all randomness comes from the seed. Same seed, same run.
+/// simulated disk and recovers from it after a crash; nodes connect through the handshake core and gossip blocks
+/// and transactions through the gossip core of a real node (`SimulatedMesh`); frames and messages cross a
+/// simulated network with latency, loss and partitions; faults come from the configuration; all randomness
+/// comes from the seed. Same seed, same run.
 public final class Simulation {
     public let configuration: SimulationConfiguration
     public let genesis: Genesis
@@ -17,6 +20,7 @@ public final class Simulation {
     public private(set) var nodes: [Node] = []
     public private(set) var time: UInt64
     private var network: SimulatedNetwork
+    private var mesh: SimulatedMesh
     private let endTime: UInt64
 
     // Observations.
@@ -35,6 +39,9 @@ public final class Simulation {
     indirect enum Event {
         case tick(node: Int, generation: Int)
         case deliver(node: Int, generation: Int, message: ConsensusMessage, from: Int)
+        case frame(node: Int, generation: Int, frame: Frame, from: Int)
+        case gossipTick(node: Int, generation: Int)
+        case redial(node: Int, generation: Int)
         case submit(node: Int, transaction: SignedTransaction)
         case crash(node: Int)
         case restart(node: Int)
@@ -58,6 +65,7 @@ public final class Simulation {
         /// Local time, as a due tick's `at`.
         fileprivate var nextTick: UInt64?
         fileprivate var equivocateAt: UInt64?
+        fileprivate var gossipTickPending = false
         /// What the node's clock reads (every input to its core carries this time, never the true one).
         public fileprivate(set) var clock = SimulatedClock()
         /// Blocks this node refused as being from the future (a producer's clock ahead, or its own behind).
@@ -83,7 +91,10 @@ public final class Simulation {
         time = configuration.genesisTime
         endTime = configuration.genesisTime + configuration.durationMilliseconds + configuration.slotMilliseconds / 2
         invariants = InvariantMonitor(genesisSupply: try genesis.initialState().chain.totalSupply)
-        nodes = (0..<configuration.producers).map { Node(index: $0, genesis: genesis) }
+        let genesis = self.genesis
+        let made = (0..<configuration.producers).map { Node(index: $0, genesis: genesis) }
+        mesh = SimulatedMesh(names: made.map(\.name), chainId: genesis.chainId)
+        nodes = made
         for node in nodes { try start(node) }
         scheduleFaults()
         queue.schedule(.slotStart(1), at: slotStart(1))
@@ -163,6 +174,20 @@ public final class Simulation {
             guard node.generation == generation, node.core != nil else { return }
             delivered += 1
             feed(node, .received(message, from: nodes[from].peer))
+        case .frame(let index, let generation, let frame, let from):
+            let node = nodes[index]
+            guard node.generation == generation, node.core != nil else { return }
+            route(mesh.receive(frame, at: index, from: from, now: node.clock.read(at: time)), from: node)
+        case .gossipTick(let index, let generation):
+            let node = nodes[index]
+            guard node.generation == generation, node.core != nil else { return }
+            node.gossipTickPending = false
+            route(mesh.tick(index, now: node.clock.read(at: time)), from: node)
+        case .redial(let index, let generation):
+            let node = nodes[index]
+            guard node.generation == generation, node.core != nil else { return }
+            connectReachable(node)
+            queue.schedule(.redial(node: index, generation: generation), at: time + 5 * configuration.gossipHeartbeatMilliseconds)
         case .submit(let index, let transaction):
             guard nodes[index].core != nil else { return }
             feed(nodes[index], .submitted(transaction))
@@ -214,10 +239,50 @@ public final class Simulation {
         node.generation += 1
         node.nextTick = nil
         invariants.restarted(node.index)
+        mesh.start(node.index, seed: random.next())
         perform(effects, for: node)
-        // Introduce the node to its peers (they answer with their status).
-        for other in nodes where other.index != node.index && other.core != nil {
+        node.gossipTickPending = false
+        connectReachable(node)
+        queue.schedule(.redial(node: node.index, generation: node.generation),
+                       at: time + 5 * self.configuration.gossipHeartbeatMilliseconds)
+    }
+
+    /// Connects a node to every running node it can reach and is not connected to (its peer table's redial):
+    /// the handshake cores of both run, both gossip cores learn the peer, and the consensus cores are introduced
+    /// (they answer with their status).
+    private func connectReachable(_ node: Node) {
+        for other in nodes where other.index != node.index && other.core != nil && !mesh.isConnected(node.index, other.index)
+            && network.reachable(node.index, other.index) {
+            let outputs = mesh.connect(node.index, key: node.identity.signingKey, other.index, key: other.identity.signingKey,
+                                       now: node.clock.read(at: time))
+            guard mesh.isConnected(node.index, other.index) else { continue }
+            for (from, output) in outputs { route([output], from: nodes[from]) }
+            armGossipTick(node)
+            armGossipTick(other)
             feed(node, .peerConnected(other.peer))
+            feed(other, .peerConnected(node.peer))
+        }
+    }
+
+    /// The gossip heartbeat runs when there is work for it (announcements queued by a publication, a mesh to
+    /// refill after a peer left), at most once per `gossipHeartbeatMilliseconds`: an idle node does not beat, which
+    /// changes nothing a beat would do but keeps a simulated day fast.
+    private func armGossipTick(_ node: Node) {
+        guard !node.gossipTickPending, node.core != nil else { return }
+        node.gossipTickPending = true
+        queue.schedule(.gossipTick(node: node.index, generation: node.generation), at: time + configuration.gossipHeartbeatMilliseconds)
+    }
+
+    /// Carries out what a node's gossip asks: frames onto the network, messages into its consensus core.
+    private func route(_ outputs: [SimulatedMesh.Output], from node: Node) {
+        for output in outputs {
+            switch output {
+            case .send(let frame, let to):
+                transmit(frame, from: node, to: nodes[to])
+            case .deliver(let message, let from):
+                delivered += 1
+                feed(node, .received(message, from: nodes[from].peer))
+            }
         }
     }
 
@@ -226,6 +291,8 @@ public final class Simulation {
         node.core = nil
         node.generation += 1
         node.nextTick = nil
+        for peer in nodes where peer.core != nil && mesh.isConnected(node.index, peer.index) { armGossipTick(peer) }
+        mesh.crash(node.index)
         node.storage.crash(random: &random)
     }
 
@@ -245,9 +312,17 @@ public final class Simulation {
         for effect in effects {
             switch effect {
             case .broadcast(let message, let relay):
-                // The simulated network is a full mesh: every node already received the original broadcast.
-                if relay { continue }
-                for other in nodes where other.index != node.index { transmit(message, from: node, to: other) }
+                switch message {
+                case .block:
+                    route(mesh.publish(message, topic: .blocks, from: node.index, now: node.clock.read(at: time)), from: node)
+                    armGossipTick(node)
+                case .transaction:
+                    route(mesh.publish(message, topic: .transactions, from: node.index, now: node.clock.read(at: time)), from: node)
+                    armGossipTick(node)
+                default:
+                    if relay { continue }
+                    for other in nodes where other.index != node.index { transmit(message, from: node, to: other) }
+                }
             case .send(let message, let peer):
                 if let other = nodes.first(where: { $0.peer == peer }) { transmit(message, from: node, to: other) }
             case .serveBlocks(let peer, let heights, let reversible, let more):
@@ -299,6 +374,17 @@ public final class Simulation {
         let delay = random.uniform(network.latency)
         queue.schedule(.deliver(node: to.index, generation: to.generation, message: message, from: from.index),
                        at: time + delay)
+    }
+
+    /// A gossip frame onto the link, with the same loss, partitions and latency as a direct message.
+    private func transmit(_ frame: Frame, from: Node, to: Node) {
+        guard to.core != nil, network.reachable(from.index, to.index) else { return }
+        if random.chance(network.loss) {
+            lost += 1
+            return
+        }
+        let delay = random.uniform(network.latency)
+        queue.schedule(.frame(node: to.index, generation: to.generation, frame: frame, from: from.index), at: time + delay)
     }
 
     static func transferCount(_ block: Block) -> UInt64 {

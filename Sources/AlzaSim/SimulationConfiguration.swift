@@ -29,6 +29,10 @@ public struct SimulationConfiguration: Sendable {
     public var inactivityRemovalSlots: UInt64 = 14_400
     public var checkpointIntervalBlocks: UInt64 = 2_000
     public var network = SimulatedNetwork()
+    /// Each node's gossip heartbeat (announcements, mesh upkeep), run when it has work, and its redial of
+    /// unconnected reachable peers every five of these. A real node beats every 100 ms; a second keeps a simulated
+    /// day fast and only delays `ihave`s (the mesh pushes blocks in full at once).
+    public var gossipHeartbeatMilliseconds: UInt64 = 1_000
     public var faults: [SimulationFault] = []
     /// Transfers submitted per slot (from a pool of user accounts, to random users).
     public var transfersPerSlot: Int = 0

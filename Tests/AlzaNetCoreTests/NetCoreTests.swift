@@ -190,14 +190,30 @@ import Testing
         Set(effects.compactMap { if case .send(let frame, let peer) = $0, frame.kind == kind { peer } else { nil } })
     }
 
-    @Test func aPublishedMessageIsPushedToTheMeshAndAnnouncedToTheRest() {
+    @Test func aPublishedMessageIsPushedToTheMeshAndAnnouncedToSixOthers() {
         var gossip = core(peers: 20)
         #expect(gossip.mesh.count == 6)
         let pushed = recipients(gossip.publish(message(1), now: 0), kind: .gossip)
         #expect(pushed == gossip.mesh)
         let announced = recipients(gossip.tick(now: 100), kind: .ihave)
-        #expect(announced == Set((0..<20).map { "p\($0)" }).subtracting(gossip.mesh))
+        // Six of the 14 peers outside the mesh (gossipsub's D_lazy), none of the mesh.
+        #expect(announced.count == 6)
+        #expect(announced.isDisjoint(with: gossip.mesh))
+        #expect(announced.isSubset(of: Set((0..<20).map { "p\($0)" })))
         #expect(gossip.tick(now: 200).isEmpty, "announcements are sent once")
+        // Another message is announced to another random six: over many, every peer outside the mesh hears.
+        var heard = announced
+        for index in 2...40 {
+            _ = gossip.publish(message(index), now: 300)
+            heard.formUnion(recipients(gossip.tick(now: 400), kind: .ihave))
+        }
+        #expect(heard == Set((0..<20).map { "p\($0)" }).subtracting(gossip.mesh))
+    }
+
+    @Test func withFewPeersOutsideTheMeshAllOfThemHearOfAMessage() {
+        var gossip = core(peers: 9)
+        _ = gossip.publish(message(1), now: 0)
+        #expect(recipients(gossip.tick(now: 100), kind: .ihave) == Set((0..<9).map { "p\($0)" }).subtracting(gossip.mesh))
     }
 
     @Test func aMessageIsDeliveredOnceAndNeverSentBackToItsSources() {
