@@ -264,8 +264,13 @@ enum NetworkBenchmark {
             options.live = false
             options.settleSeconds = 120
             options.executable = executable
-            options.basePort = 21_000
+            // A block of ports claimed like the tests' (free, below the ephemeral range, locked against other
+            // runs): a fixed base collided with a test testnet's sockets still in TIME_WAIT.
+            let ports = try LoopbackPorts.claim(span: 1_000 + superNodes + satellites + 10,
+                                                used: TestnetLayout.portOffsets(nodes: superNodes + satellites))
+            options.basePort = ports.base
             let result = try await TestnetRun(options: options).run()
+            withExtendedLifetime(ports) {}   // the lock is held until the step's nodes are gone
             let submittedRate = Double(result.submitted) / result.durationSeconds
             // Sustained: the generator's rate was offered, everything was included and finalized without errors,
             // and inclusion latency stayed bounded (no backlog growing through the step).

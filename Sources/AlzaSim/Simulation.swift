@@ -365,26 +365,25 @@ public final class Simulation {
         }
     }
 
+    /// A direct message onto the link from `from` to `to`.
     private func transmit(_ message: ConsensusMessage, from: Node, to: Node) {
-        guard to.core != nil, network.reachable(from.index, to.index) else { return }
-        if random.chance(network.loss) {
-            lost += 1
-            return
-        }
-        let delay = random.uniform(network.latency)
-        queue.schedule(.deliver(node: to.index, generation: to.generation, message: message, from: from.index),
-                       at: time + delay)
+        send(from: from, to: to, .deliver(node: to.index, generation: to.generation, message: message, from: from.index))
     }
 
     /// A gossip frame onto the link, with the same loss, partitions and latency as a direct message.
     private func transmit(_ frame: Frame, from: Node, to: Node) {
+        send(from: from, to: to, .frame(node: to.index, generation: to.generation, frame: frame, from: from.index))
+    }
+
+    /// The link itself: unreachable (down node, partition) or lost (drawn), else delivered after a drawn latency.
+    private func send(from: Node, to: Node, _ arrival: @autoclosure () -> Event) {
         guard to.core != nil, network.reachable(from.index, to.index) else { return }
         if random.chance(network.loss) {
             lost += 1
             return
         }
         let delay = random.uniform(network.latency)
-        queue.schedule(.frame(node: to.index, generation: to.generation, frame: frame, from: from.index), at: time + delay)
+        queue.schedule(arrival(), at: time + delay)
     }
 
     static func transferCount(_ block: Block) -> UInt64 {
