@@ -68,6 +68,18 @@ import Testing
         }
     }
 
+    /// Within the caller's bound but beyond what LZ4 can expand to: refused before the declared size is allocated
+    /// (a 19-byte checkpoint declaring 3 GiB made a node allocate 3 GiB: Tests/Fuzz/regressions/checkpoint/).
+    @Test func frameDeclaringMoreThanItCanHoldIsRefusedBeforeAllocation() {
+        var header: [UInt8] = [0x04, 0x22, 0x4D, 0x18, 0b0110_1000, 0x70]
+        withUnsafeBytes(of: UInt64(3 << 30).littleEndian) { header.append(contentsOf: $0) }
+        header.append(UInt8(truncatingIfNeeded: XXHash32.hash(Array(header[4...])) >> 8))
+        let frame = header + [0, 0, 0, 0]
+        #expect(throws: CompressionError.corrupt(reason: "declares \(3 << 30) bytes of content, more than \(frame.count) bytes of LZ4 can hold")) {
+            try LZ4Frame.decompress(frame, maxSize: 4 << 30)
+        }
+    }
+
     @Test func undeclaredSizeBombStopsAtTheLimit() throws {
         // 64 MiB of zeros from the lz4 command, which declares no content size by default: a ~260 KB frame.
         let directory = try TemporaryDirectory()

@@ -5,6 +5,33 @@ import Testing
 /// `LedgerState`: the state root commits to the records only, undo and redo records revert and replay a block,
 /// and a state rebuilt from its entries (a checkpoint) is the same state.
 @Suite struct LedgerStateTests {
+    /// Entries read back from disk that execution never writes get a typed error, not a trap (found by the
+    /// journal fuzz harness: docs/fuzzing.md, Tests/Fuzz/regressions/journal/).
+    @Test func recoveredEntriesThatCannotBeAppliedAreTypedErrors() throws {
+        let fixture = try LedgerCodecTests.richFixture()
+        var state = fixture.state
+        #expect(throws: LedgerError.malformedBlock("stored state entry sets the chain record to nothing")) {
+            try state.applyRecovered([StateEntry(key: .chain, value: nil)])
+        }
+        var rich = Account(address: Keys.named("overflow-a").address, key: Keys.named("overflow-a").publicKey)
+        rich.staked = .max
+        var richer = Account(address: Keys.named("overflow-b").address, key: Keys.named("overflow-b").publicKey)
+        richer.staked = .max
+        // The fixture has stake already: the first account's entry overflows the total.
+        #expect(throws: LedgerError.malformedBlock("stored stake of \(rich.address) (\(UInt64.max)) overflows the stake sums")) {
+            try state.applyRecovered([StateEntry(key: .account(rich.address), value: .account(rich)),
+                                      StateEntry(key: .account(richer.address), value: .account(richer))])
+        }
+        // What passes is applied as `apply` would.
+        var plain = fixture.state
+        var expected = fixture.state
+        let entry = StateEntry(key: .account(Keys.named("plain").address),
+                               value: .account(Account(address: Keys.named("plain").address, key: Keys.named("plain").publicKey)))
+        try plain.applyRecovered([entry])
+        expected.apply([entry])
+        #expect(plain.root() == expected.root())
+    }
+
     @Test func undoRestoresAndRedoReplaysABlock() throws {
         let fixture = try LedgerCodecTests.richFixture()
         var before = fixture.state

@@ -130,6 +130,12 @@ public enum LZ4Frame {
         guard info.frameType == LZ4F_frame else { throw .notAFrame(reason: "skippable frames carry no content") }
         let declared = info.contentSize
         if declared > UInt64(maxSize) { throw .declaredSizeOverLimit(declared: declared, limit: maxSize) }
+        // LZ4 expands at most about 255-fold (one extension byte per 255 bytes of match): a frame declaring more
+        // than that is corrupt, and is refused before `declared` bytes are allocated for it.
+        let expandable = UInt64(frame.count) * 256 + 65_536
+        if declared > expandable {
+            throw .corrupt(reason: "declares \(declared) bytes of content, more than \(frame.count) bytes of LZ4 can hold")
+        }
 
         // Declared size: allocate exactly that. Unknown size: start small and grow, never past maxSize.
         var capacity = declared > 0 ? Int(declared) : min(maxSize, max(4096, frame.count * 4))

@@ -68,7 +68,7 @@ public struct LedgerState: Sendable {
             throw .malformedBlock("state snapshot has no chain record")
         }
         self.init(chainId: chainId, genesisTime: genesisTime, parameters: parameters, chain: record)
-        for entry in entries where entry.key != .chain { write(entry.key, entry.value) }
+        try applyRecovered(entries.filter { $0.key != .chain })
     }
 
     // MARK: Reading
@@ -182,6 +182,36 @@ public struct LedgerState: Sendable {
 
     public mutating func apply(_ entries: [StateEntry]) {
         for entry in entries { write(entry.key, entry.value) }
+    }
+
+    /// `apply` for entries read back from disk (a journal's redo list, a checkpoint), which execution did not
+    /// produce: an entry `write` cannot take — the chain record deleted or replaced by another kind, stakes whose
+    /// sums overflow — is a typed error instead of a trap. Entries before the bad one stay applied.
+    public mutating func applyRecovered(_ entries: [StateEntry]) throws(LedgerError) {
+        for entry in entries {
+            switch (entry.key, entry.value) {
+            case (.chain, .chain?): break
+            case (.chain, let value):
+                throw .malformedBlock("stored state entry sets the chain record to \(value.map { "\($0)" } ?? "nothing")")
+            case (.account(let address), let value):
+                let new: Account? = if case .account(let account)? = value { account } else { nil }
+                try checkStakeSums(old: accounts[address], new: new)
+            default: break
+            }
+            write(entry.key, entry.value)
+        }
+    }
+
+    /// Whether replacing `old` by `new` keeps the total and the delegated stake sums within `UInt64`.
+    private func checkStakeSums(old: Account?, new: Account?) throws(LedgerError) {
+        guard let new, new.staked > 0 else { return }
+        let total = (totalStaked - (old?.staked ?? 0)).addingReportingOverflow(new.staked)
+        let delegated = new.vote.map { vote in
+            ((delegatedStake[vote] ?? 0) - (old?.vote == vote ? old?.staked ?? 0 : 0)).addingReportingOverflow(new.staked)
+        }
+        if total.overflow || delegated?.overflow == true {
+            throw .malformedBlock("stored stake of \(new.address) (\(new.staked)) overflows the stake sums")
+        }
     }
 
     public mutating func setChain(_ record: ChainRecord) { write(.chain, .chain(record)) }

@@ -153,7 +153,13 @@ public final class ChainStorage {
                     }
                     break
                 }
-                recovered.apply(entry.redo)
+                do {
+                    try recovered.applyRecovered(entry.redo)
+                } catch {
+                    // The state may hold part of this entry: replaying blocks cannot start from it. Start over from
+                    // the checkpoint (or genesis) without this journal's tail, on the next open.
+                    throw StorageError.io(file: name, operation: "replay journal entry for \(entry.block)", reason: error.description)
+                }
                 stateBlock = entry.block
                 keptLength = record.offset + LogRecord.headerSize + record.payload.count
             }
