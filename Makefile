@@ -44,3 +44,12 @@ bench: deps
 
 clean:
 	rm -rf .build
+
+## libFuzzer harnesses for every decoder of peer or file bytes (docs/fuzzing.md): builds Tests/Fuzz with
+## -sanitize=fuzzer,address into .build-fuzz, runs each target for FUZZ_SECONDS, prints executions and crashes
+## per target, fails if any crashed. New corpus units go to .build-fuzz/corpus-<target>, crashes to
+## .build-fuzz/crashes/<target>/; the seeds stay in Tests/Fuzz/corpus/<target>.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz:
+	SWIFT=$(SWIFT) FUZZ_SECONDS=$(FUZZ_SECONDS) Tests/Fuzz/run-fuzz.sh

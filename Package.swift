@@ -19,6 +19,9 @@ let package = Package(
         .executable(name: "alza", targets: ["alza"]),
         .executable(name: "alza-bench", targets: ["alza-bench"]),
         .library(name: "AlzaCore", targets: ["AlzaCore"]),
+        .library(name: "AlzaLedger", targets: ["AlzaLedger"]),
+        .library(name: "AlzaConsensus", targets: ["AlzaConsensus"]),
+        .library(name: "AlzaNetCore", targets: ["AlzaNetCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
