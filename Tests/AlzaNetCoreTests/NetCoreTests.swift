@@ -191,7 +191,7 @@ import Testing
     }
 
     @Test func aPublishedMessageIsPushedToTheMeshAndAnnouncedToSixOthers() {
-        var gossip = core(peers: 20)
+        var gossip = core(peers: 20) { $0.lazyDegree = 6 }
         #expect(gossip.mesh.count == 6)
         let pushed = recipients(gossip.publish(message(1), now: 0), kind: .gossip)
         #expect(pushed == gossip.mesh)
@@ -211,7 +211,8 @@ import Testing
     }
 
     @Test func withFewPeersOutsideTheMeshAllOfThemHearOfAMessage() {
-        var gossip = core(peers: 9)
+        var gossip = core(peers: 9) { $0.lazyDegree = 6 }
+        #expect(GossipCore.Configuration().lazyDegree == 64, "a node announces to all its peers by default")
         _ = gossip.publish(message(1), now: 0)
         #expect(recipients(gossip.tick(now: 100), kind: .ihave) == Set((0..<9).map { "p\($0)" }).subtracting(gossip.mesh))
     }
