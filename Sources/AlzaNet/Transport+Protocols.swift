@@ -91,8 +91,11 @@ extension Transport {
     /// block and transactions wakes the chain's consensus work before anything else). Stable within a priority.
     func flush() {
         guard !pendingDeliveries.isEmpty else { return }
-        let batch = pendingDeliveries.enumerated()
-            .sorted { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }.map(\.element)
+        // Most steps deliver to one protocol: sort only when priorities differ.
+        let first = pendingDeliveries[0].priority
+        let batch = pendingDeliveries.allSatisfy({ $0.priority == first }) ? pendingDeliveries
+            : pendingDeliveries.enumerated()
+                .sorted { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }.map(\.element)
         pendingDeliveries.removeAll(keepingCapacity: true)
         for delivery in batch {
             guard let inbox = inboxes[delivery.protocolId] else { continue }

@@ -176,7 +176,8 @@ public actor Transport {
         for (id, link) in links where link.peer == nil && !link.closing && now >= link.opened + timeout {
             refuse(id, .handshakeTimeout(seconds: Double(timeout) / 1000), now: now)
         }
-        for (_, link) in links where link.shutdownAt.map({ now >= $0 }) == true {
+        for (id, link) in links where link.shutdownAt.map({ now >= $0 }) == true {
+            links[id]?.shutdownAt = nil   // once: the close event removes the link
             link.connection.shutdownSocket(reason: .closedByPeer(reason: "closed locally"))
         }
         for request in correlator.expire(now: now) {
