@@ -271,7 +271,7 @@ public struct ConsensusCore: Sendable {
             for entry in forkDatabase.path(from: ancestor, to: best.reference.id) {
                 guard let block = entry.block else { continue }
                 do {
-                    let applied = try BlockProcessor.apply(block, parent: headReference, to: &head, verifier: verifier)
+                    let applied = try applyOnHead(block)
                     appliedBranch.append(AppliedBlock(block: block, changes: applied.changes))
                     headReference = entry.reference
                     forkDatabase.markApplied(block.id, committee: applied.round.producers)
@@ -324,13 +324,34 @@ public struct ConsensusCore: Sendable {
         }
     }
 
+    /// `BlockProcessor.apply` of `block` on the head state, or the same application made by another core of this
+    /// process on a state with the same root (`SharedBlockApplications`, the simulator's).
+    private mutating func applyOnHead(_ block: Block) throws(ConsensusError) -> BlockProcessor.Applied {
+        guard let shared = configuration.sharedApplications else {
+            return try BlockProcessor.apply(block, parent: headReference, to: &head, verifier: verifier)
+        }
+        let parentRoot = head.root()
+        if let entry = shared.entry(for: block.id, parentRoot: parentRoot) {
+            head = entry.state
+            return entry.applied
+        }
+        let applied = try BlockProcessor.apply(block, parent: headReference, to: &head, verifier: verifier)
+        shared.store(.init(state: head, applied: applied), for: block.id, parentRoot: parentRoot)
+        return applied
+    }
+
     /// Commits head-branch blocks at or below the head's irreversible height.
     private mutating func advanceIrreversibility(effects: inout [ConsensusEffect]) {
         guard let entry = forkDatabase.entry(headReference.id), entry.irreversibleHeight > lib.height else { return }
         var committedBlocks: [CommittedBlock] = []
         var count = 0
         for record in appliedBranch where record.block.height <= entry.irreversibleHeight {
-            committed.apply(record.changes.redo)
+            if let shared = configuration.sharedApplications,
+               let applied = shared.entry(for: record.block.id, parentRoot: committed.root()) {
+                committed = applied.state
+            } else {
+                committed.apply(record.changes.redo)
+            }
             committedBlocks.append(CommittedBlock(block: record.block, redo: record.changes.redo))
             lib = BlockReference(record.block.signedHeader)
             count += 1

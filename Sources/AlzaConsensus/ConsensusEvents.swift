@@ -29,6 +29,8 @@ public struct ConsensusConfiguration: Sendable {
     /// Blocks kept while their parent is missing.
     public var orphanLimit = 512
     public var forkDatabaseCapacity = 100_000
+    /// Set by the simulator only: its nodes execute each block once between them (`SharedBlockApplications`).
+    public var sharedApplications: SharedBlockApplications?
 
     public init(producer: ProducerIdentity? = nil) {
         self.producer = producer

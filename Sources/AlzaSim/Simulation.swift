@@ -14,6 +14,8 @@ public final class Simulation {
     public let genesis: Genesis
     /// Shared by every core: it memoizes a pure function (signature validity), so sharing changes no outcome.
     public let verifier = SignatureVerifier(capacity: 1_000_000)
+    /// Shared the same way: each block executes once, not once per node (the parent state's root is checked).
+    public let sharedApplications = SharedBlockApplications()
 
     private var random: DeterministicRandom
     private var queue = EventQueue<Event>()
@@ -233,6 +235,7 @@ public final class Simulation {
         let watermark = try node.chainStorage.readWatermark()
         var configuration = ConsensusConfiguration(producer: node.identity)
         configuration.syncTimeoutMilliseconds = 2 * self.configuration.slotMilliseconds
+        configuration.sharedApplications = sharedApplications
         let (core, effects) = ConsensusCore.start(recovered: recovered, configuration: configuration, verifier: verifier,
                                                   watermark: watermark, now: node.clock.read(at: time))
         node.core = core

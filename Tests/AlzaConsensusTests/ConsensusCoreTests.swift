@@ -176,3 +176,53 @@ import Testing
         #expect(!more)
     }
 }
+
+/// Cores sharing `SharedBlockApplications` (the simulator's nodes) execute a block once between them, and a core
+/// whose state differs executes it itself.
+@Suite struct SharedBlockApplicationsTests {
+    func core(_ fixture: ChainFixture, sharing shared: SharedBlockApplications) -> ConsensusCore {
+        let recovered = RecoveredChain(state: fixture.state(), stateBlock: BlockReference(height: 0, slot: 0, id: fixture.genesis.chainId),
+                                       blocksToReplay: [], log: [])
+        var configuration = ConsensusConfiguration()
+        configuration.sharedApplications = shared
+        return ConsensusCore.start(recovered: recovered, configuration: configuration, verifier: fixture.verifier,
+                                   watermark: nil, now: ChainFixture.genesisTime).0
+    }
+
+    @Test func aSecondCoreTakesTheFirstCoresApplicationAndReachesTheSameState() throws {
+        let fixture = ChainFixture(producers: 1, users: 2)
+        let shared = SharedBlockApplications()
+        var producerState = fixture.state()
+        let transfer = fixture.transfer(from: 0, to: 1, amount: 2 * Amounts.unit, nonce: 0)
+        let block = try fixture.produce(on: &producerState, parent: BlockReference(height: 0, slot: 0, id: fixture.genesis.chainId),
+                                        slot: 1, transactions: [transfer]).block
+        var first = core(fixture, sharing: shared)
+        var second = core(fixture, sharing: shared)
+        _ = first.handle(.received(.block(block), from: PeerID("producer")), now: fixture.slotStart(1))
+        #expect(shared.statistics.misses >= 1)
+        let hitsBefore = shared.statistics.hits
+        _ = second.handle(.received(.block(block), from: PeerID("producer")), now: fixture.slotStart(1))
+        #expect(shared.statistics.hits > hitsBefore)
+        var (firstHead, secondHead) = (first.head, second.head)
+        #expect(second.headReference.id == block.id)
+        #expect(secondHead.root() == producerState.root() && firstHead.root() == producerState.root())
+        #expect(second.head.accounts[fixture.user(1)]?.balance == 1_002 * Amounts.unit)
+    }
+
+    @Test func anApplicationIsFoundOnlyForTheSameParentRootAndTheOldestIsForgotten() throws {
+        let fixture = ChainFixture(producers: 1, users: 2)
+        let shared = SharedBlockApplications(capacity: 2)
+        var state = fixture.state()
+        let parentRoot = state.root()
+        let genesisReference = BlockReference(height: 0, slot: 0, id: fixture.genesis.chainId)
+        let produced = try fixture.produce(on: &state, parent: genesisReference, slot: 1)
+        shared.store(.init(state: state, applied: produced.applied), for: produced.block.id, parentRoot: parentRoot)
+        #expect(shared.entry(for: produced.block.id, parentRoot: parentRoot)?.state.chain.totalSupply == state.chain.totalSupply)
+        #expect(shared.entry(for: produced.block.id, parentRoot: Hash.sha256(utf8: "another state")) == nil)
+        for index in 0..<2 {
+            shared.store(.init(state: state, applied: produced.applied), for: Hash.sha256(utf8: "block \(index)"), parentRoot: parentRoot)
+        }
+        #expect(shared.entry(for: produced.block.id, parentRoot: parentRoot) == nil, "capacity 2: the first entry is gone")
+        #expect(shared.entry(for: Hash.sha256(utf8: "block 1"), parentRoot: parentRoot) != nil)
+    }
+}
