@@ -145,7 +145,12 @@ public struct GossipCore: Sendable {
 
     public mutating func receivedIHave(_ ids: [Hash], from peer: String, now: UInt64) -> [Effect] {
         var wanted: [Hash] = []
-        for id in ids where seen[id] == nil {
+        for id in ids {
+            // An announcement proves the peer holds the message: it is neither pushed nor announced to it.
+            guard seen[id] == nil else {
+                seen[id]?.insert(peer)
+                continue
+            }
             if let asked = requested[id], now < asked + configuration.iwantTimeoutMilliseconds { continue }
             requested[id] = now
             wanted.append(id)
@@ -162,7 +167,8 @@ public struct GossipCore: Sendable {
     public mutating func tick(now: UInt64) -> [Effect] {
         var effects: [Effect] = []
         for peer in announcements.keys.sorted() {
-            guard let ids = announcements[peer], !ids.isEmpty else { continue }
+            // Not what the peer announced or sent to this node since the message was queued.
+            guard let ids = announcements[peer]?.filter({ seen[$0]?.contains(peer) != true }), !ids.isEmpty else { continue }
             for start in stride(from: 0, to: ids.count, by: MessageIds.maximum) {
                 let chunk = Array(ids[start..<min(ids.count, start + MessageIds.maximum)])
                 effects.append(.send(Frame(kind: .ihave, message: MessageIds(chunk)), to: peer))
@@ -227,7 +233,11 @@ public struct GossipCore: Sendable {
             cacheOrder.removeFirst(cacheOrderStart)
             cacheOrderStart = 0
         }
-        requested = requested.filter { now < $0.value + configuration.iwantTimeoutMilliseconds }
+        // Rebuilt only when something expired: most ticks have nothing requested, or nothing overdue.
+        let timeout = configuration.iwantTimeoutMilliseconds
+        if requested.values.contains(where: { now >= $0 + timeout }) {
+            requested = requested.filter { now < $0.value + timeout }
+        }
     }
 
     /// Entries in the seen-cache (bounded by the message rate times `seenMilliseconds`).

@@ -229,6 +229,25 @@ import Testing
         #expect(!announcedTo.contains(sender) && !announcedTo.contains("p7"))
     }
 
+    /// A peer that announced a message holds it: it is not pushed to, nor announced to, by this node.
+    @Test func aPeerThatAnnouncedAMessageIsNeitherSentNorToldOfIt() {
+        var gossip = core(peers: 10)
+        #expect(gossip.mesh == ["p0", "p1", "p2", "p3", "p4", "p5"], "the first six peers are grafted")
+        let (meshPeer, lazyPeer) = ("p0", "p6")
+        _ = gossip.received(message(1), from: "p9", now: 0)
+        #expect(gossip.receivedIHave([message(1).id], from: meshPeer, now: 1).isEmpty)
+        #expect(gossip.receivedIHave([message(1).id], from: lazyPeer, now: 1).isEmpty)
+        let pushed = recipients(gossip.publish(message(1), now: 2), kind: .gossip)
+        #expect(!pushed.contains(meshPeer) && !pushed.isEmpty)
+        let announced = recipients(gossip.tick(now: 3), kind: .ihave)
+        #expect(!announced.contains(lazyPeer) && !announced.isEmpty)
+        // Announced after the publication, before the flush: dropped from the queued announcement too.
+        _ = gossip.publish(message(2), now: 4)
+        let others = (0..<10).map { "p\($0)" }.filter { !gossip.mesh.contains($0) }
+        for peer in others { _ = gossip.receivedIHave([message(2).id], from: peer, now: 5) }
+        #expect(recipients(gossip.tick(now: 6), kind: .ihave).isEmpty)
+    }
+
     @Test func announcementsAreFetchedOnceUntilTheRequestTimesOut() {
         var gossip = core(peers: 3)
         let id = message(5).id
