@@ -163,7 +163,7 @@ enum NetworkBenchmark {
             for _ in 0..<min(3, index) {
                 seeds.append(await transports[random.next(below: index)].boundAddress!)
             }
-            let (transport, events) = try await makeTransport("mesh-\(index)", seeds: seeds) { $0.maximumPeers = 24 }
+            let (transport, events) = try await makeTransport("mesh-\(index)", seeds: seeds) { $0.connections.maximumPeers = 24 }
             transports.append(transport)
             inboxes.append(events)
         }

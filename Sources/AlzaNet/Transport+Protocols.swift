@@ -187,7 +187,7 @@ extension Transport {
 
     /// Sends a point-to-point message to the actor at `address` on `peer`.
     public func sendDirect(_ payload: [UInt8], to peer: String, address: ActorAddress) throws(NetworkError) {
-        guard byPeer[peer] != nil else { throw .notConnected(peer: peer) }
+        guard manager.connection(of: peer) != nil else { throw .notConnected(peer: peer) }
         send(Frame(kind: .direct, message: AddressedMessage(address: address, payload: payload)), to: peer)
     }
 
@@ -195,7 +195,7 @@ extension Transport {
     /// `requestTimeout` after the timeout, `notConnected` when the peer leaves, `tooManyRequests` at the limit.
     public func request(_ payload: [UInt8], to peer: String, address: ActorAddress,
                         timeoutMilliseconds: UInt64? = nil) async throws -> [UInt8] {
-        guard byPeer[peer] != nil else { throw NetworkError.notConnected(peer: peer) }
+        guard manager.connection(of: peer) != nil else { throw NetworkError.notConnected(peer: peer) }
         let timeout = timeoutMilliseconds ?? configuration.requestTimeoutMilliseconds
         guard let id = correlator.start(to: peer, address: address, now: Self.now(), timeoutMilliseconds: timeout) else {
             throw NetworkError.tooManyRequests(limit: correlator.limit)
@@ -213,13 +213,13 @@ extension Transport {
 
     // MARK: Inspection
 
-    public var peers: [PeerInfo] { byPeer.values.compactMap { links[$0]?.peer }.sorted { $0.id < $1.id } }
+    public var peers: [PeerInfo] { manager.byPeer.values.compactMap { links[$0]?.peer }.sorted { $0.id < $1.id } }
 
     public var meshPeers: Set<String> { gossip.mesh }
 
     public var statistics: TransportStatistics {
         var statistics = counters
-        statistics.peers = byPeer.count
+        statistics.peers = manager.peerCount
         for (_, link) in links {
             let connection = link.connection.statistics
             statistics.framesSent += connection.framesSent

@@ -10,9 +10,10 @@ import Glibc
 /// The node's network (DESIGN.md §8): TCP on BSD sockets driven by Dispatch sources, framing, mutual handshake,
 /// gossip with a mesh and lazy announcements, addressed point-to-point messages and requests, peer exchange,
 /// reconnect with backoff, bounded per-peer send queues, and one bounded inbox per registered protocol
-/// (`Transport+Protocols.swift`). An actor: its state changes one event at a time; the gossip, handshake, peer
-/// table, protocol registry, instance directory and request correlation are pure cores it feeds, with the
-/// time, from one timer (`tick`).
+/// (`Transport+Protocols.swift`). An actor: its state changes one event at a time; the connection manager (dialing,
+/// peer table, duplicates, keepalive, timeouts), gossip, handshake, protocol registry, instance directory and
+/// request correlation are pure cores it feeds, with the time, from one timer (`tick`), and whose effects it
+/// carries out on sockets.
 public actor Transport {
     public nonisolated let configuration: NetworkConfiguration
     let logger: Logger
@@ -20,7 +21,7 @@ public actor Transport {
     public private(set) var boundAddress: String?
 
     /// Connection lifecycle from the sockets. Unbounded on purpose: at most two entries per connection, and
-    /// connections are capped (`maximumPeers * 2`), so it cannot grow without bound; losing one would leak a
+    /// connections are capped (`connections.maximumPeers * 2`), so it cannot grow without bound; losing one would leak a
     /// socket or a link.
     private enum Control: Sendable {
         case accepted(fd: Int32, address: String)
@@ -45,22 +46,16 @@ public actor Transport {
     /// Counted off the actor, where the bounded streams overflow.
     private let overflow = OverflowCounters()
 
+    /// The sockets side of a connection the manager knows by the same id.
     struct Link {
         var connection: PeerConnection
         var handshake: HandshakeCore
         var peer: PeerInfo?
-        var opened: UInt64
-        /// Refused: frames still in flight are ignored.
-        var closing = false
-        /// When a refused connection is shut down even if its goodbye has not flushed.
-        var shutdownAt: UInt64?
     }
 
     var links: [UInt64: Link] = [:]
-    var byPeer: [String: UInt64] = [:]
-    private var nextConnectionId: UInt64 = 1
+    var manager: ConnectionManager
     var gossip: GossipCore
-    var peerTable: PeerTable
     var registry = ProtocolRegistry()
     var inboxes: [ProtocolId: AsyncStream<TransportEvent>.Continuation] = [:]
     /// Deliveries of the current step, handed to inboxes in priority order when the step ends (`flush`).
@@ -73,8 +68,6 @@ public actor Transport {
     private var tasks: [Task<Void, Never>] = []
     var running = false
     var counters = TransportStatistics()
-    private var lastDial: UInt64 = 0
-    private var lastKeepalive: UInt64 = 0
 
     public init(configuration: NetworkConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -85,8 +78,9 @@ public actor Transport {
         (outgoing, outgoingSink) = AsyncStream.makeStream(of: Outgoing.self,
                                                           bufferingPolicy: .bufferingOldest(configuration.outgoingLimit))
         gossip = GossipCore(configuration: configuration.gossip, seed: configuration.randomSeed)
-        peerTable = PeerTable(seeds: configuration.seeds, ownAddress: configuration.listenAddress ?? "",
-                              seed: configuration.randomSeed &+ 1)
+        manager = ConnectionManager(configuration: configuration.connections, localKey: configuration.nodeKey.publicKey,
+                                    peerTable: PeerTable(seeds: configuration.seeds, ownAddress: configuration.listenAddress ?? "",
+                                                         seed: configuration.randomSeed &+ 1))
         directory = InstanceDirectory(chainId: configuration.chainId)
         // Sequences start at the wall clock: a restarted node's announcements still supersede its old ones.
         announcement = .signed(by: configuration.nodeKey, chainId: configuration.chainId, sequence: Self.now(), instances: [])
@@ -114,7 +108,7 @@ public actor Transport {
             source.setCancelHandler { close(fd) }
             source.resume()
             listener = (fd, source)
-            peerTable.markOwn(bound)
+            manager.listening(on: bound)
         }
         _ = directory.apply(announcement)
         let (control, frames, outgoing) = (self.control, self.frames, self.outgoing)
@@ -157,29 +151,7 @@ public actor Transport {
     /// delayed shutdowns of refused connections, request timeouts.
     func tick(now: UInt64) {
         perform(gossip.tick(now: now))
-        if now >= lastDial + configuration.dialIntervalMilliseconds {
-            lastDial = now
-            if byPeer.count < configuration.maximumPeers {
-                for address in peerTable.dialCandidates(now: now, limit: 8) {
-                    peerTable.attempting(address, now: now)
-                    dial(address)
-                }
-            }
-        }
-        // Keepalive every 10 s: a peer that vanished without closing is found by the failed write.
-        if now >= lastKeepalive + 10_000 {
-            lastKeepalive = now
-            let stamp = withUnsafeBytes(of: now) { Array($0) }
-            for (_, link) in links where link.peer != nil { link.connection.enqueue(Frame(kind: .ping, payload: stamp)) }
-        }
-        let timeout = configuration.handshakeTimeoutMilliseconds
-        for (id, link) in links where link.peer == nil && !link.closing && now >= link.opened + timeout {
-            refuse(id, .handshakeTimeout(seconds: Double(timeout) / 1000), now: now)
-        }
-        for (id, link) in links where link.shutdownAt.map({ now >= $0 }) == true {
-            links[id]?.shutdownAt = nil   // once: the close event removes the link
-            link.connection.shutdownSocket(reason: .closedByPeer(reason: "closed locally"))
-        }
+        perform(manager.tick(now: now))
         for request in correlator.expire(now: now) {
             waiting.removeValue(forKey: request.id)?.resume(throwing: NetworkError.requestTimeout(peer: String(request.peer.prefix(16))))
         }
@@ -190,8 +162,25 @@ public actor Transport {
 
     /// Connects to `address` now (besides the seeds, which are dialed automatically).
     public func connect(to address: String) {
-        peerTable.learn([address])
-        dial(address)
+        perform(manager.connect(to: address, now: Self.now()))
+    }
+
+    /// Carries out the connection manager's decisions on the sockets.
+    func perform(_ effects: [ConnectionManager.Effect]) {
+        for effect in effects {
+            switch effect {
+            case .dial(let address):
+                dial(address)
+            case .send(let frame, let id):
+                links[id]?.connection.enqueue(frame)
+            case .closeAfterFlush(let id, let goodbye):
+                links[id]?.connection.closeAfterFlush(last: goodbye)
+            case .shutdown(let id, let reason):
+                links[id]?.connection.shutdownSocket(reason: reason)
+            case .refused(let id, let error):
+                if let link = links[id] { report(error, link: link) }
+            }
+        }
     }
 
     private func dial(_ address: String) {
@@ -204,30 +193,28 @@ public actor Transport {
     private func process(_ event: Control) {
         switch event {
         case .accepted(let fd, let address):
-            guard running, links.count < configuration.maximumPeers * 2 else {
+            guard running, let id = manager.opened(inbound: true, address: address, now: Self.now()) else {
                 close(fd)
                 return
             }
-            open(fd, inbound: true, address: address)
+            open(fd, id: id, inbound: true, address: address)
         case .dialed(let fd, let address):
             guard let fd else {
-                peerTable.disconnected(address, now: Self.now())
+                manager.dialFailed(address, now: Self.now())
                 return
             }
-            guard running else {
+            guard running, let id = manager.opened(inbound: false, address: address, now: Self.now()) else {
                 close(fd)
                 return
             }
-            open(fd, inbound: false, address: address)
+            open(fd, id: id, inbound: false, address: address)
         case .closed(let id, let reason):
             closed(id, reason: reason)
         }
         flush()
     }
 
-    private func open(_ fd: Int32, inbound: Bool, address: String) {
-        let id = nextConnectionId
-        nextConnectionId += 1
+    private func open(_ fd: Int32, id: UInt64, inbound: Bool, address: String) {
         let (framesSink, controlSink, overflow) = (self.framesSink, self.controlSink, self.overflow)
         let limit = configuration.inboundBatchLimit
         let connection = PeerConnection(
@@ -244,23 +231,14 @@ public actor Transport {
                           listenAddress: boundAddress ?? "", nonce: Bytes32(SecureRandom.bytes(32))!,
                           agent: configuration.agent, instances: announcement)
         let handshake = HandshakeCore(local: hello, key: configuration.nodeKey)
-        links[id] = Link(connection: connection, handshake: handshake, peer: nil, opened: Self.now())
+        links[id] = Link(connection: connection, handshake: handshake, peer: nil)
         connection.start()
         connection.enqueue(handshake.openingFrame)
     }
 
     /// Logs one clear line, reports the refusal, tells the peer why, and closes the connection.
     func refuse(_ id: UInt64, _ error: NetworkError, now: UInt64 = Transport.now()) {
-        guard let link = links[id], !link.closing else { return }
-        links[id]?.closing = true
-        report(error, link: link)
-        if case .selfConnection = error, !link.connection.inbound { peerTable.markOwn(link.connection.address) }
-        if case .slowPeer = error {
-            link.connection.shutdownSocket(reason: error)   // it does not read: nothing more can be flushed to it
-        } else {
-            link.connection.closeAfterFlush(last: Frame(kind: .goodbye, payload: Array(error.description.utf8)))
-            links[id]?.shutdownAt = now + 1_000   // a peer that does not take the goodbye is cut off
-        }
+        perform(manager.refuse(id, error, now: now))
     }
 
     private func report(_ error: NetworkError, link: Link) {
@@ -290,13 +268,7 @@ public actor Transport {
         case .frame, .transportOverloaded: report(reason, link: link)
         default: break
         }
-        // A dialed connection closed as the duplicate of an inbound one from the same peer leaves that peer
-        // connected: marking its address disconnected would redial it forever.
-        let stillConnected = byPeer.values.contains { links[$0]?.peer?.listenAddress == link.connection.address }
-        if !link.connection.inbound && !stillConnected { peerTable.disconnected(link.connection.address, now: Self.now()) }
-        guard let peer = link.peer, byPeer[peer.id] == id else { return }
-        byPeer[peer.id] = nil
-        if !peer.listenAddress.isEmpty { peerTable.disconnected(peer.listenAddress, now: Self.now()) }
+        guard manager.closed(id, now: Self.now()) != nil, let peer = link.peer else { return }
         gossip.peerDisconnected(peer.id)
         // Its unanswered requests fail now rather than at their timeout.
         for requestId in correlator.peerDisconnected(peer.id) {
@@ -311,7 +283,7 @@ public actor Transport {
     private func received(_ batch: [Frame], on id: UInt64) {
         defer { flush() }
         for frame in batch {
-            guard var link = links[id], !link.closing else { return }
+            guard var link = links[id], manager.connections[id]?.closing == false else { return }
             guard let peer = link.peer else {
                 switch link.handshake.receive(frame) {
                 case .send(let reply):
@@ -342,27 +314,16 @@ public actor Transport {
         let peer = PeerInfo(id: hello.nodeKey.hex, nodeKey: hello.nodeKey, roles: hello.roles,
                             listenAddress: hello.listenAddress, remoteAddress: link.connection.address,
                             inbound: link.connection.inbound, agent: hello.agent)
-        if let existing = byPeer[peer.id], existing != id {
-            // Both sides dialed: keep the connection dialed by the node with the lower key, on both sides.
-            let keepOutbound = configuration.nodeKey.publicKey < hello.nodeKey
-            if link.connection.inbound == keepOutbound {
-                links[id]?.peer = peer
-                link.connection.shutdownSocket()
-                return
-            }
-            links[existing]?.connection.shutdownSocket()
-        }
         links[id]?.peer = peer
-        byPeer[peer.id] = id
-        if !link.connection.inbound { peerTable.connected(link.connection.address) }
-        if !hello.listenAddress.isEmpty {
-            peerTable.learn([hello.listenAddress])
-            peerTable.connected(hello.listenAddress)
+        switch manager.established(id, peer: peer.id, peerKey: hello.nodeKey, listenAddress: hello.listenAddress, now: Self.now()) {
+        case .duplicate(let effects):
+            perform(effects)
+            return
+        case .connected(let effects):
+            perform(effects)
         }
         learn(hello.instances, from: peer.id)
         perform(gossip.peerConnected(peer.id, now: Self.now()))
-        let known = peerTable.knownAddresses + (boundAddress.map { [$0] } ?? [])
-        link.connection.enqueue(Frame(kind: .peers, message: PeerAddresses(Array(known.prefix(PeerAddresses.maximum)))))
         logger.info("peer \(peer.id.prefix(16)) connected (\(peer.inbound ? "inbound from" : "outbound to") \(link.connection.address), roles \(peer.roles))")
         broadcast(.peerConnected(peer))
     }
@@ -399,7 +360,7 @@ public actor Transport {
         case .pong:
             break
         case .peers:
-            peerTable.learn(try decode(PeerAddresses.self).addresses)
+            manager.learned(try decode(PeerAddresses.self).addresses)
         case .graft:
             perform(gossip.receivedGraft(from: peer.id))
         case .prune:
@@ -410,7 +371,7 @@ public actor Transport {
     }
 
     func send(_ frame: Frame, to peer: String) {
-        guard let id = byPeer[peer], let link = links[id] else { return }
+        guard let id = manager.connection(of: peer), let link = links[id] else { return }
         if link.connection.enqueue(frame) == .full {
             refuse(id, .slowPeer(queuedBytes: link.connection.queuedBytes, limit: configuration.sendQueueLimitBytes))
         }

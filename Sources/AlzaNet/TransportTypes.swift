@@ -10,11 +10,10 @@ public struct NetworkConfiguration: Sendable {
     /// Addresses to connect to and keep connected.
     public var seeds: [String]
     public var maximumFramePayload = 32 << 20
-    public var handshakeTimeoutMilliseconds: UInt64 = 5_000
     public var sendQueueLimitBytes = 64 << 20
     public var sendQueueLimitFrames = 16_384
-    public var maximumPeers = 64
-    public var dialIntervalMilliseconds: UInt64 = 250
+    /// Peer limit, dial pacing, keepalive, handshake timeout (`ConnectionManager`).
+    public var connections = ConnectionManager.Configuration()
     /// The transport's one timer: gossip heartbeat, dialing, keepalive, handshake and request timeouts.
     public var heartbeatMilliseconds: UInt64 = 100
     public var requestTimeoutMilliseconds: UInt64 = 10_000

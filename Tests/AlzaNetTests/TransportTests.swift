@@ -73,7 +73,7 @@ import Testing
     }
 
     @Test func silentPeerIsDroppedAfterTheHandshakeTimeout() async throws {
-        let a = try await makeTransport(label: "silent") { $0.handshakeTimeoutMilliseconds = 300 }
+        let a = try await makeTransport(label: "silent") { $0.connections.handshakeTimeoutMilliseconds = 300 }
         let logA = try await EventLog(a)
         let client = try RawClient(address: try #require(await a.boundAddress))
         #expect(await eventually { logA.refusals.contains(.handshakeTimeout(seconds: 0.3)) })
