@@ -178,6 +178,22 @@ public struct ConnectionManager: Sendable {
 
     // MARK: Time
 
+    /// When `tick` next has something to do (a dial, a ping, a timeout, a cut-off): a shell that does not tick
+    /// on a fixed beat (the simulator) wakes the manager then. Nil: nothing until an input changes it.
+    public var wakeAt: UInt64? {
+        var earliest: UInt64?
+        func consider(_ time: UInt64) { earliest = min(earliest ?? time, time) }
+        if byPeer.count < configuration.maximumPeers, let next = peerTable.nextAttemptTime {
+            consider(max(next, lastDial.map { $0 + configuration.dialIntervalMilliseconds } ?? 0))
+        }
+        if let interval = configuration.keepaliveMilliseconds, !byPeer.isEmpty { consider(lastKeepalive + interval) }
+        for connection in connections.values {
+            if connection.peer == nil && !connection.closing { consider(connection.opened + configuration.handshakeTimeoutMilliseconds) }
+            if let at = connection.shutdownAt { consider(at) }
+        }
+        return earliest
+    }
+
     /// Paced dials, keepalive pings, handshake timeouts and the cut-off of refused connections.
     public mutating func tick(now: UInt64) -> [Effect] {
         var effects: [Effect] = []

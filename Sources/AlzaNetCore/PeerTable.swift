@@ -68,6 +68,9 @@ public struct PeerTable: Sendable {
         entries[address] = entry
     }
 
+    /// When the earliest address not connected may be dialed (nil: every address is connected, or none known).
+    public var nextAttemptTime: UInt64? { entries.values.lazy.filter { !$0.connected }.map(\.nextAttempt).min() }
+
     public var connectedCount: Int { entries.values.filter(\.connected).count }
     public var knownAddresses: [String] { entries.keys.sorted() }
 }

@@ -2,8 +2,10 @@ import AlzaConsensus
 import AlzaCore
 import AlzaNetCore
 
-/// The network layer of a simulated node: the `GossipCore` and `HandshakeCore` a real node runs (AlzaNetCore),
-/// fed real frames in virtual time. Blocks and transactions travel as gossip — pushed to a mesh of D = 6, announced
+/// The network layer of a simulated node: the `ConnectionManager` (with its `PeerTable`), `HandshakeCore` and
+/// `GossipCore` a real node runs (AlzaNetCore), fed real frames in virtual time. Every node knows the others'
+/// addresses (their names) as seeds; its manager decides when to dial, backs off from a peer that is down or cut
+/// off, and keeps one connection per peer; the simulator wakes it at its `wakeAt`. Blocks and transactions travel as gossip — pushed to a mesh of D = 6, announced
 /// to the rest with `ihave`, fetched with `iwant`, relayed by each node only after its consensus core accepted
 /// them — so loss and partitions hit the simulation where they hit a network. Direct messages (statuses, sync)
 /// stay point to point, as on the transport.
@@ -16,12 +18,20 @@ final class SimulatedMesh {
     enum Output {
         case send(Frame, to: Int)
         case deliver(ConsensusMessage, from: Int)
+        /// The node's manager dials the node `Int`.
+        case dial(Int)
+        /// A connection to the node `Int` is established (the consensus core is introduced to the peer).
+        case connected(Int)
     }
 
     private let names: [String]
     private let indices: [String: Int]
     private var cores: [GossipCore?]
+    private var managers: [ConnectionManager?]
     private var links: [Set<Int>]
+    /// Each node's manager's connection id for each linked peer, and back.
+    private var connectionIds: [[Int: UInt64]]
+    private var connectionPeers: [[UInt64: Int]]
     private var messages: [UInt64: ConsensusMessage] = [:]
     private var messageOrder: [(expiry: UInt64, handle: UInt64)] = []
     private var messageOrderStart = 0
@@ -35,6 +45,14 @@ final class SimulatedMesh {
 
     /// A real node's gossip, announcing each message to 6 peers outside the mesh instead of all (D29): a third of
     /// the frames of a simulated day, and a mesh push still reaches every node.
+    /// A real node's connection manager without keepalive: a simulated link reports its close exactly, where a
+    /// socket needs a failed write to notice a vanished peer.
+    static let connectionConfiguration: ConnectionManager.Configuration = {
+        var configuration = ConnectionManager.Configuration()
+        configuration.keepaliveMilliseconds = nil
+        return configuration
+    }()
+
     static let gossipConfiguration: GossipCore.Configuration = {
         var configuration = GossipCore.Configuration()
         configuration.lazyDegree = 6
@@ -45,32 +63,77 @@ final class SimulatedMesh {
         self.names = names
         indices = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
         cores = Array(repeating: nil, count: names.count)
+        managers = Array(repeating: nil, count: names.count)
         links = Array(repeating: [], count: names.count)
+        connectionIds = Array(repeating: [:], count: names.count)
+        connectionPeers = Array(repeating: [:], count: names.count)
         self.chainId = chainId
     }
 
     func isConnected(_ a: Int, _ b: Int) -> Bool { links[a].contains(b) }
 
-    /// A node (re)starts with a fresh gossip core (its caches are memory, lost with a crash).
-    func start(_ node: Int, seed: UInt64) {
+    /// A node (re)starts with a fresh gossip core and connection manager (memory, lost with a crash); its peer
+    /// table holds every other node.
+    func start(_ node: Int, key: SigningKey, seed: UInt64) {
         cores[node] = GossipCore(configuration: Self.gossipConfiguration, seed: seed)
+        let table = PeerTable(seeds: names.filter { $0 != names[node] }, ownAddress: names[node], seed: seed &+ 1)
+        var manager = ConnectionManager(configuration: Self.connectionConfiguration, localKey: key.publicKey, peerTable: table)
+        manager.listening(on: names[node])
+        managers[node] = manager
         links[node] = []
+        connectionIds[node] = [:]
+        connectionPeers[node] = [:]
     }
 
-    /// A node went down: its peers see the connection close.
-    func crash(_ node: Int) {
-        for peer in links[node] {
-            links[peer].remove(node)
-            cores[peer]?.peerDisconnected(names[node])
-        }
+    /// A node went down: its peers see the connection close (and their managers back off from its address).
+    func crash(_ node: Int, now: (Int) -> UInt64) {
+        for peer in links[node] { disconnect(peer, from: node, now: now(peer)) }
         links[node] = []
         cores[node] = nil
+        managers[node] = nil
+        connectionIds[node] = [:]
+        connectionPeers[node] = [:]
     }
 
-    /// Connects two running nodes through the handshake cores of both (hellos and proofs with their real keys),
-    /// then introduces them to each other's gossip. Returns the frames the gossip cores send (grafts, ihave).
-    func connect(_ a: Int, key keyA: SigningKey, _ b: Int, key keyB: SigningKey, now: UInt64) -> [(from: Int, Output)] {
-        guard a != b, cores[a] != nil, cores[b] != nil, !links[a].contains(b) else { return [] }
+    private func disconnect(_ node: Int, from peer: Int, now: UInt64) {
+        links[node].remove(peer)
+        cores[node]?.peerDisconnected(names[peer])
+        guard let id = connectionIds[node].removeValue(forKey: peer) else { return }
+        connectionPeers[node][id] = nil
+        _ = managers[node]?.closed(id, now: now)
+    }
+
+    /// When node's connection manager next has work (its local time), nil if none.
+    func connectionWakeAt(_ node: Int) -> UInt64? { managers[node]?.wakeAt }
+
+    /// The node's connection manager's periodic work: its dials (for the simulator to attempt) and frames.
+    func connectionTick(_ node: Int, now: UInt64) -> [Output] {
+        guard let effects = managers[node]?.tick(now: now) else { return [] }
+        return effects.compactMap { effect in
+            switch effect {
+            case .dial(let address): return indices[address].map { .dial($0) }
+            case .send(let frame, let id): return connectionPeers[node][id].map { .send(frame, to: $0) }
+            case .closeAfterFlush, .shutdown, .refused:
+                // The simulator opens a connection with a completed handshake, so nothing times out or is refused.
+                preconditionFailure("\(names[node]): a simulated connection was refused: \(effect)")
+            }
+        }
+    }
+
+    /// A dial of `b` by `a` that did not get through (`b` down or cut off): `a` backs off.
+    func dialFailed(_ a: Int, to b: Int, now: UInt64) {
+        managers[a]?.dialFailed(names[b], now: now)
+    }
+
+    /// A dial of `b` by `a` that got through: both connection managers open the connection, the handshake cores
+    /// of both run (hellos and proofs with their real keys), both managers and gossip cores learn the peer.
+    /// Returns, per node, the frames they send (peer exchange, grafts, ihave) and the connections made.
+    func connect(_ a: Int, key keyA: SigningKey, _ b: Int, key keyB: SigningKey,
+                 now: (Int) -> UInt64) -> [(from: Int, Output)] {
+        guard a != b, cores[a] != nil, cores[b] != nil, !links[a].contains(b),
+              let outbound = managers[a]?.opened(inbound: false, address: names[b], now: now(a)),
+              let inbound = managers[b]?.opened(inbound: true, address: "\(names[a]):dialed", now: now(b))
+        else { return [] }
         handshakes += 1
         func hello(_ key: SigningKey) -> Hello {
             var random = SeededRandom(seed: handshakes &* 31 &+ UInt64(a &* 7 &+ b))
@@ -85,13 +148,23 @@ final class SimulatedMesh {
               case .established = sideA.receive(proofFromB), case .established = sideB.receive(proofFromA)
         else {
             handshakeFailures.append("\(names[a]) and \(names[b]) did not complete the handshake")
+            _ = managers[a]?.closed(outbound, now: now(a))
+            _ = managers[b]?.closed(inbound, now: now(b))
             return []
         }
         links[a].insert(b)
         links[b].insert(a)
         var outputs: [(from: Int, Output)] = []
-        outputs += map(cores[a]!.peerConnected(names[b], now: now), node: a).map { (a, $0) }
-        outputs += map(cores[b]!.peerConnected(names[a], now: now), node: b).map { (b, $0) }
+        for (node, peer, id, key) in [(a, b, outbound, keyB), (b, a, inbound, keyA)] {
+            connectionIds[node][peer] = id
+            connectionPeers[node][id] = peer
+            guard case .connected(let effects) = managers[node]!.established(id, peer: names[peer], peerKey: key.publicKey,
+                                                                          listenAddress: names[peer], now: now(node))
+            else { preconditionFailure("\(names[node]) holds a second connection to \(names[peer])") }
+            for case .send(let frame, _) in effects { outputs.append((node, .send(frame, to: peer))) }
+            outputs.append((node, .connected(peer)))
+            outputs += map(cores[node]!.peerConnected(names[peer], now: now(node)), node: node).map { (node, $0) }
+        }
         return outputs
     }
 
@@ -134,6 +207,9 @@ final class SimulatedMesh {
                 return map(cores[node]!.receivedGraft(from: name), node: node)
             case .prune:
                 cores[node]!.receivedPrune(from: name)
+                return []
+            case .peers:
+                managers[node]?.learned(try PeerAddresses(canonicalBytes: frame.payload).addresses)
                 return []
             default:
                 malformedFrames += 1

@@ -17,24 +17,24 @@ public final class Simulation {
     /// Shared the same way: each block executes once, not once per node (the parent state's root is checked).
     public let sharedApplications = SharedBlockApplications()
 
-    private var random: DeterministicRandom
-    private var queue = EventQueue<Event>()
+    var random: DeterministicRandom
+    var queue = EventQueue<Event>()
     public private(set) var nodes: [Node] = []
     public private(set) var time: UInt64
-    private var network: SimulatedNetwork
-    private var mesh: SimulatedMesh
+    var network: SimulatedNetwork
+    var mesh: SimulatedMesh
     private let endTime: UInt64
 
     // Observations.
-    private var invariants: InvariantMonitor
+    var invariants: InvariantMonitor
     /// Transfers in each finalized block, by height (the same on every node, finality being safe).
-    private var finalizedTransfers: [UInt64: UInt64] = [:]
+    var finalizedTransfers: [UInt64: UInt64] = [:]
     private var maxLibLag: UInt64 = 0
     private var transfersSubmitted: UInt64 = 0
-    private var delivered: UInt64 = 0
-    private var lost: UInt64 = 0
+    var delivered: UInt64 = 0
+    var lost: UInt64 = 0
     private var restarts: UInt64 = 0
-    private var recoveryLog: [String] = []
+    var recoveryLog: [String] = []
     private var nonces: [Int: UInt64] = [:]
 
     /// Boxed cases keep queue items small (a heap moves them on every push and pop).
@@ -43,7 +43,7 @@ public final class Simulation {
         case deliver(node: Int, generation: Int, message: ConsensusMessage, from: Int)
         case frame(node: Int, generation: Int, frame: Frame, from: Int)
         case gossipTick(node: Int, generation: Int)
-        case redial(node: Int, generation: Int)
+        case connectionTick(node: Int, generation: Int)
         case submit(node: Int, transaction: SignedTransaction)
         case crash(node: Int)
         case restart(node: Int)
@@ -61,17 +61,19 @@ public final class Simulation {
         public let peer: PeerID
         public let storage = SimulatedStorage()
         let identity: ProducerIdentity
-        public fileprivate(set) var core: ConsensusCore?
-        fileprivate var chainStorage: ChainStorage
-        fileprivate var generation = 0
+        public internal(set) var core: ConsensusCore?
+        var chainStorage: ChainStorage
+        var generation = 0
         /// Local time, as a due tick's `at`.
-        fileprivate var nextTick: UInt64?
+        var nextTick: UInt64?
         fileprivate var equivocateAt: UInt64?
-        fileprivate var gossipTickPending = false
+        var gossipTickPending = false
+        /// When the node's pending connection-manager tick is due (true time), if one is scheduled.
+        var connectionTickAt: UInt64?
         /// What the node's clock reads (every input to its core carries this time, never the true one).
         public fileprivate(set) var clock = SimulatedClock()
         /// Blocks this node refused as being from the future (a producer's clock ahead, or its own behind).
-        public fileprivate(set) var refusedFromTheFuture: UInt64 = 0
+        public internal(set) var refusedFromTheFuture: UInt64 = 0
 
         init(index: Int, genesis: Genesis) {
             self.index = index
@@ -185,11 +187,13 @@ public final class Simulation {
             guard node.generation == generation, node.core != nil else { return }
             node.gossipTickPending = false
             route(mesh.tick(index, now: node.clock.read(at: time)), from: node)
-        case .redial(let index, let generation):
+        case .connectionTick(let index, let generation):
             let node = nodes[index]
-            guard node.generation == generation, node.core != nil else { return }
-            connectReachable(node)
-            queue.schedule(.redial(node: index, generation: generation), at: time + 5 * configuration.gossipHeartbeatMilliseconds)
+            // A tick superseded by an earlier one is stale.
+            guard node.generation == generation, node.core != nil, node.connectionTickAt == time else { return }
+            node.connectionTickAt = nil
+            route(mesh.connectionTick(index, now: node.clock.read(at: time)), from: node)
+            armConnectionTick(node)
         case .submit(let index, let transaction):
             guard nodes[index].core != nil else { return }
             feed(nodes[index], .submitted(transaction))
@@ -242,64 +246,41 @@ public final class Simulation {
         node.generation += 1
         node.nextTick = nil
         invariants.restarted(node.index)
-        mesh.start(node.index, seed: random.next())
+        mesh.start(node.index, key: node.identity.signingKey, seed: random.next())
         perform(effects, for: node)
         node.gossipTickPending = false
-        connectReachable(node)
-        queue.schedule(.redial(node: node.index, generation: node.generation),
-                       at: time + 5 * self.configuration.gossipHeartbeatMilliseconds)
-    }
-
-    /// Connects a node to every running node it can reach and is not connected to (its peer table's redial):
-    /// the handshake cores of both run, both gossip cores learn the peer, and the consensus cores are introduced
-    /// (they answer with their status).
-    private func connectReachable(_ node: Node) {
-        for other in nodes where other.index != node.index && other.core != nil && !mesh.isConnected(node.index, other.index)
-            && network.reachable(node.index, other.index) {
-            let outputs = mesh.connect(node.index, key: node.identity.signingKey, other.index, key: other.identity.signingKey,
-                                       now: node.clock.read(at: time))
-            guard mesh.isConnected(node.index, other.index) else { continue }
-            for (from, output) in outputs { route([output], from: nodes[from]) }
-            armGossipTick(node)
-            armGossipTick(other)
-            feed(node, .peerConnected(other.peer))
-            feed(other, .peerConnected(node.peer))
-        }
-    }
-
-    /// The gossip heartbeat runs when there is work for it (announcements queued by a publication, a mesh to
-    /// refill after a peer left), at most once per `gossipHeartbeatMilliseconds`: an idle node does not beat, which
-    /// changes nothing a beat would do but keeps a simulated day fast.
-    private func armGossipTick(_ node: Node) {
-        guard !node.gossipTickPending, node.core != nil else { return }
-        node.gossipTickPending = true
-        queue.schedule(.gossipTick(node: node.index, generation: node.generation), at: time + configuration.gossipHeartbeatMilliseconds)
-    }
-
-    /// Carries out what a node's gossip asks: frames onto the network, messages into its consensus core.
-    private func route(_ outputs: [SimulatedMesh.Output], from node: Node) {
-        for output in outputs {
-            switch output {
-            case .send(let frame, let to):
-                transmit(frame, from: node, to: nodes[to])
-            case .deliver(let message, let from):
-                delivered += 1
-                feed(node, .received(message, from: nodes[from].peer))
-            }
-        }
+        node.connectionTickAt = nil
+        armConnectionTick(node)
     }
 
     private func crash(_ node: Node) {
+        stop(node)
+        node.storage.crash(random: &random)
+    }
+
+    /// A write the chain depends on failed (`ChainEnvironment.halt`): the node stops following and producing, as
+    /// a node does; the simulator takes it off the network, its disk as it is.
+    func halt(_ node: Node, _ reason: String) {
+        recoveryLog.append("\(node.name): halted: \(reason)")
+        stop(node)
+    }
+
+    /// The node's core and connections go; its peers see the connections close.
+    private func stop(_ node: Node) {
         guard node.core != nil else { return }
         node.core = nil
         node.generation += 1
         node.nextTick = nil
-        for peer in nodes where peer.core != nil && mesh.isConnected(node.index, peer.index) { armGossipTick(peer) }
-        mesh.crash(node.index)
-        node.storage.crash(random: &random)
+        node.connectionTickAt = nil
+        let peers = nodes.filter { $0.core != nil && mesh.isConnected(node.index, $0.index) }
+        mesh.crash(node.index) { self.nodes[$0].clock.read(at: self.time) }
+        for peer in peers {
+            armGossipTick(peer)
+            armConnectionTick(peer)
+        }
     }
 
-    private func feed(_ node: Node, _ event: ConsensusEvent) {
+    func feed(_ node: Node, _ event: ConsensusEvent) {
         // Mutated in place through the node: the core is neither copied nor its buffers shared.
         guard let effects = node.core?.handle(event, now: node.clock.read(at: time)) else { return }
         perform(effects, for: node)
@@ -311,82 +292,11 @@ public final class Simulation {
 
     // MARK: Effects
 
-    private func perform(_ effects: [ConsensusEffect], for node: Node) {
-        for effect in effects {
-            switch effect {
-            case .broadcast(let message, let relay):
-                switch message {
-                case .block:
-                    route(mesh.publish(message, topic: .blocks, from: node.index, now: node.clock.read(at: time)), from: node)
-                    armGossipTick(node)
-                case .transaction:
-                    route(mesh.publish(message, topic: .transactions, from: node.index, now: node.clock.read(at: time)), from: node)
-                    armGossipTick(node)
-                default:
-                    if relay { continue }
-                    for other in nodes where other.index != node.index { transmit(message, from: node, to: other) }
-                }
-            case .send(let message, let peer):
-                if let other = nodes.first(where: { $0.peer == peer }) { transmit(message, from: node, to: other) }
-            case .serveBlocks(let peer, let heights, let reversible, let more):
-                var blocks: [Block] = []
-                if let heights {
-                    for height in heights {
-                        guard let block = try? node.chainStorage.block(at: height) else { break }
-                        blocks.append(block)
-                    }
-                }
-                blocks += reversible
-                if let other = nodes.first(where: { $0.peer == peer }) {
-                    transmit(.blockResponse(BlockResponse(blocks: blocks, more: more)), from: node, to: other)
-                }
-            case .persistWatermark(let slot):
-                try? node.chainStorage.writeWatermark(slot)
-            case .commit(let blocks, let state):
-                let last = blocks.last!.block.height
-                do {
-                    try node.chainStorage.commit(blocks, checkpoint: node.chainStorage.checkpointDue(at: last) ? state : nil)
-                } catch {
-                    recoveryLog.append("\(node.name): commit failed: \(error)")
-                }
-                invariants.committed(blocks.map(\.block), node: node.index, name: node.name,
-                                     at: time - configuration.genesisTime)
-                for committed in blocks where finalizedTransfers[committed.block.height] == nil {
-                    finalizedTransfers[committed.block.height] = Self.transferCount(committed.block)
-                }
-            case .repairJournal(let blocks):
-                try? node.chainStorage.appendJournal(blocks)
-            case .scheduleTick(let at):
-                if let pending = node.nextTick, pending <= at { continue }
-                node.nextTick = at
-                queue.schedule(.tick(node: node.index, generation: node.generation), at: max(time, node.clock.trueTime(at: at)))
-            case .notify(.blockRejected(_, .fromTheFuture, _)):
-                node.refusedFromTheFuture += 1
-            case .transactionAccepted, .transactionRejected, .notify:
-                continue
-            }
-        }
-    }
-
-    /// A direct message onto the link from `from` to `to`.
-    private func transmit(_ message: ConsensusMessage, from: Node, to: Node) {
-        send(from: from, to: to, .deliver(node: to.index, generation: to.generation, message: message, from: from.index))
-    }
-
-    /// A gossip frame onto the link, with the same loss, partitions and latency as a direct message.
-    private func transmit(_ frame: Frame, from: Node, to: Node) {
-        send(from: from, to: to, .frame(node: to.index, generation: to.generation, frame: frame, from: from.index))
-    }
-
-    /// The link itself: unreachable (down node, partition) or lost (drawn), else delivered after a drawn latency.
-    private func send(from: Node, to: Node, _ arrival: @autoclosure () -> Event) {
-        guard to.core != nil, network.reachable(from.index, to.index) else { return }
-        if random.chance(network.loss) {
-            lost += 1
-            return
-        }
-        let delay = random.uniform(network.latency)
-        queue.schedule(arrival(), at: time + delay)
+    /// Carries out a node's consensus effects through the interpreter a node uses (`ChainEffects.perform`), with
+    /// the simulated world behind `ChainEnvironment` (`SimulatedChainEnvironment`).
+    func perform(_ effects: [ConsensusEffect], for node: Node) {
+        var environment = SimulatedChainEnvironment(simulation: self, node: node)
+        ChainEffects.perform(effects, in: &environment)
     }
 
     static func transferCount(_ block: Block) -> UInt64 {

@@ -155,3 +155,29 @@ extension ConnectionManager.Establishment {
         }
     }
 }
+
+@Suite struct ConnectionManagerWakeTests {
+    @Test func theWakeTimeIsTheNextDialTimeoutOrPingAndNilWhenNothingIsDue() {
+        var configuration = ConnectionManager.Configuration()
+        configuration.keepaliveMilliseconds = nil
+        var connections = ConnectionManager(configuration: configuration, localKey: SigningKey(deterministicLabel: "w").publicKey,
+                                            peerTable: PeerTable(seeds: ["a:1"], ownAddress: "", seed: 2))
+        #expect(connections.wakeAt == 0, "a seed never tried is due at once")
+        _ = connections.tick(now: 1_000)
+        #expect(connections.wakeAt == 61_000, "an attempt in flight is not repeated for a minute")
+        connections.dialFailed("a:1", now: 1_100)
+        let retry = connections.wakeAt!
+        #expect(retry >= 1_600 && retry <= 1_725, "the backoff: 500 ms plus up to a quarter")
+        let id = connections.opened(inbound: true, address: "b:9", now: 1_200)!
+        var waiting = connections
+        waiting.dialFailed("a:1", now: 1_000_000)   // the seed far off: the handshake timeout is what is due
+        #expect(waiting.wakeAt == 6_200, "the handshake timeout of the open connection")
+        _ = connections.established(id, peer: "b", peerKey: SigningKey(deterministicLabel: "b").publicKey, listenAddress: "", now: 1_300)
+        #expect(connections.wakeAt == retry)
+        var onlyConnected = ConnectionManager(configuration: configuration, localKey: SigningKey(deterministicLabel: "w").publicKey,
+                                              peerTable: PeerTable(seeds: [], ownAddress: "", seed: 2))
+        let peer = onlyConnected.opened(inbound: true, address: "c:9", now: 0)!
+        _ = onlyConnected.established(peer, peer: "c", peerKey: SigningKey(deterministicLabel: "c").publicKey, listenAddress: "", now: 0)
+        #expect(onlyConnected.wakeAt == nil, "connected, no keepalive, nothing to dial")
+    }
+}

@@ -14,15 +14,15 @@ public actor ChainService {
     public let genesis: Genesis
     public let nodeName: String
     private var core: ConsensusCore
-    private let storage: ChainStorage
-    private let transport: Transport
-    private let metrics: NodeMetrics
-    private let logger: Logger
-    private var transactions = TransactionIndex()
+    let storage: ChainStorage
+    let transport: Transport
+    let metrics: NodeMetrics
+    let logger: Logger
+    var transactions = TransactionIndex()
     /// The core's `scheduleTick` and the relay's `wakeAt`, each one pending wake-up.
     private var coreTimer = WakeTimer()
     private var relayTimer = WakeTimer()
-    private var relay = ChainRelayCore(now: ChainService.now())
+    var relay = ChainRelayCore(now: ChainService.now())
     private var eventsTask: Task<Void, Never>?
     private var intakeTask: Task<Void, Never>?
     private let lanes = EventLanes()
@@ -194,7 +194,7 @@ public actor ChainService {
     }
 
     /// Carries out the relay's effects: gossip, status announcements, its timer.
-    private func perform(_ effects: [ChainRelayCore.Effect]) {
+    func perform(_ effects: [ChainRelayCore.Effect]) {
         for effect in effects {
             switch effect {
             case .publishTransactions(let payload): publish(.transactions, payload)
@@ -214,7 +214,7 @@ public actor ChainService {
     }
 
     /// Whether to take new transactions from clients (fed with block lateness here).
-    private var admission: AdmissionControl
+    var admission: AdmissionControl
 
     /// Why this node should not take new transactions now (it cannot keep up), or nil (see `AdmissionControl`).
     public var overload: String? {
@@ -227,7 +227,7 @@ public actor ChainService {
         perform(core.handle(event, now: ChainService.now()))
     }
 
-    private func halt(_ reason: String) {
+    func halt(_ reason: String) {
         guard haltReason == nil else { return }
         haltReason = reason
         coreTimer.cancel()
@@ -245,97 +245,7 @@ public actor ChainService {
         for peer in peerRoles.keys.sorted() { transport.post(.direct(status, to: peer, address: Self.address)) }
     }
 
-    // MARK: Effects
-
-    private func perform(_ effects: [ConsensusEffect]) {
-        for effect in effects {
-            switch effect {
-            case .broadcast(let message, _):
-                switch message {
-                case .block(let block): publish(.blocks, block.canonicalBytes)
-                case .transaction(let transaction): perform(relay.queue(transaction, now: ChainService.now()))
-                default: break
-                }
-            case .send(let message, let peer):
-                transport.post(.direct(message.canonicalBytes, to: peer.value, address: Self.address))
-            case .serveBlocks(let peer, let heights, let reversible, let more):
-                serve(to: peer, heights: heights, reversible: reversible, more: more)
-            case .persistWatermark(let slot):
-                do {
-                    try storage.writeWatermark(slot)
-                } catch {
-                    // The core emits the watermark before the block it guards: without it on disk the block
-                    // must not leave the node (after a restart it could sign the slot again).
-                    halt("cannot persist the double-sign watermark for slot \(slot): \(error.description)")
-                    return
-                }
-            case .commit(let blocks, let state):
-                do {
-                    try storage.commit(blocks, checkpoint: storage.checkpointDue(at: blocks.last!.block.height) ? state : nil)
-                } catch {
-                    // The core has moved its LIB past blocks the log does not hold: continuing would leave a gap.
-                    halt("cannot commit blocks \(blocks.first!.block.height)-\(blocks.last!.block.height) to the block log: \(error.description)")
-                    return
-                }
-            case .repairJournal(let blocks):
-                do {
-                    try storage.appendJournal(blocks)
-                } catch {
-                    logger.error("cannot repair the journal: \(error.description)")
-                }
-            case .scheduleTick(let at):
-                schedule(at)
-            case .transactionAccepted(let id):
-                transactions.set(id, .pending)
-                metrics.transactionsAccepted.increment()
-            case .transactionRejected(let id, let error):
-                transactions.set(id, .dropped(reason: error.description, code: error.code))
-                metrics.transactionsRejected.increment()
-            case .notify(let notification):
-                note(notification)
-            }
-        }
-        updateGauges()
-    }
-
-    private func publish(_ topic: GossipTopic, _ payload: [UInt8]) {
-        transport.post(.publish(topic, payload))
-    }
-
-    /// Answers a sync request: blocks from the log, then the reversible ones, contiguous and within
-    /// `syncResponseBudget` bytes (always at least one block), so a response fits in one frame.
-    private func serve(to peer: PeerID, heights: ClosedRange<UInt64>?, reversible: [Block], more: Bool) {
-        var blocks: [Block] = []
-        var bytes = 0
-        var complete = true
-        func add(_ block: Block) -> Bool {
-            let size = block.bodyFrame.count + 512
-            guard blocks.isEmpty || bytes + size <= Self.syncResponseBudget else { return false }
-            blocks.append(block)
-            bytes += size
-            return true
-        }
-        if let heights {
-            for height in heights {
-                guard let block = try? storage.block(at: height), add(block) else {
-                    complete = false
-                    break
-                }
-            }
-        }
-        if complete {
-            for block in reversible where !add(block) {
-                complete = false
-                break
-            }
-        }
-        let response = ConsensusMessage.blockResponse(BlockResponse(blocks: blocks, more: more || !complete)).canonicalBytes
-        transport.post(.direct(response, to: peer.value, address: Self.address))
-    }
-
-    static let syncResponseBudget = 16 << 20
-
-    private func schedule(_ at: UInt64) {
+    func schedule(_ at: UInt64) {
         coreTimer.set(at, now: ChainService.now()) { await self.fire() }
     }
 
@@ -344,39 +254,7 @@ public actor ChainService {
         tick()
     }
 
-    private func note(_ notification: ConsensusNotification) {
-        transactions.apply(notification)
-        switch notification {
-        case .produced(let reference, let count):
-            admission.blockProduced(at: ChainService.now())
-            metrics.blocksProduced.increment()
-            logger.info("produced \(reference) with \(count) transactions")
-        case .applied:
-            metrics.blocksApplied.increment()
-        case .forkSwitched(let from, let to, let depth):
-            metrics.forkSwitches.increment()
-            logger.notice("fork switch from \(from) to \(to), \(depth) blocks reverted")
-        case .irreversible(let reference):
-            logger.debug("irreversible up to \(reference)")
-        case .blockRejected(let id, let reason, let peer):
-            metrics.blocksRejected.increment()
-            logger.warning("block \(id.short) rejected\(peer.map { " from \($0.value.prefix(16))" } ?? ""): \(reason.description)")
-        case .equivocation(let producer, let slot):
-            logger.error("equivocation: \(producer.short) signed two blocks for slot \(slot); evidence submitted")
-        case .syncRequested(let peer, let height):
-            logger.info("syncing from \(peer.value.prefix(16)) after height \(height)")
-        case .recoverSubmitted(let id):
-            logger.notice("this producer left the rotation for silence; producer recover submitted (\(id.short))")
-        case .replayed(let count):
-            logger.info("re-executed \(count) blocks from the block log")
-        case .productionFailed(let slot, let reason):
-            logger.error("could not produce for slot \(slot): \(reason.description)")
-        case .reverted, .transactionsDropped:
-            break
-        }
-    }
-
-    private func updateGauges() {
+    func updateGauges() {
         metrics.headHeight.record(Int64(core.headReference.height))
         metrics.libHeight.record(Int64(core.lib.height))
         metrics.mempoolSize.record(Int64(core.mempool.count))

@@ -1,0 +1,58 @@
+import AlzaConsensus
+import AlzaCore
+import AlzaLedger
+import AlzaNetCore
+
+/// The simulator's `ChainEnvironment` for one node (DESIGN.md §1): blocks and transactions gossip through the
+/// node's `SimulatedMesh` cores, direct messages cross the simulated links, writes go to its simulated disk,
+/// wake-ups are events at the true time its clock reads the requested time. `ChainEffects.perform`, the
+/// interpreter a node runs, drives it.
+struct SimulatedChainEnvironment: ChainEnvironment {
+    let simulation: Simulation
+    let node: Simulation.Node
+
+    var chainStorage: ChainStorage { node.chainStorage }
+
+    func publish(_ message: ConsensusMessage, relay: Bool) {
+        let topic: GossipTopic
+        switch message {
+        case .block: topic = .blocks
+        case .transaction: topic = .transactions
+        case .blockRequest, .blockResponse, .status:
+            simulation.recoveryLog.append("\(node.name): a broadcast of a point-to-point message, not sent")
+            return
+        }
+        let outputs = simulation.mesh.publish(message, topic: topic, from: node.index, now: node.clock.read(at: simulation.time))
+        simulation.route(outputs, from: node)
+        simulation.armGossipTick(node)
+    }
+
+    func send(_ message: ConsensusMessage, to peer: PeerID) {
+        guard let other = simulation.nodes.first(where: { $0.peer == peer }) else { return }
+        simulation.transmit(message, from: node, to: other)
+    }
+
+    /// One pending tick per node: an earlier request replaces it, a later one leaves it.
+    func wake(at time: UInt64) {
+        if let pending = node.nextTick, pending <= time { return }
+        node.nextTick = time
+        simulation.queue.schedule(.tick(node: node.index, generation: node.generation),
+                                  at: max(simulation.time, node.clock.trueTime(at: time)))
+    }
+
+    func halt(_ reason: String) { simulation.halt(node, reason) }
+
+    func committed(_ blocks: [CommittedBlock]) {
+        let elapsed = simulation.time - simulation.configuration.genesisTime
+        simulation.invariants.committed(blocks.map(\.block), node: node.index, name: node.name, at: elapsed)
+        for committed in blocks where simulation.finalizedTransfers[committed.block.height] == nil {
+            simulation.finalizedTransfers[committed.block.height] = Simulation.transferCount(committed.block)
+        }
+    }
+
+    func observe(_ effect: ConsensusEffect) {
+        if case .notify(.blockRejected(_, .fromTheFuture, _)) = effect { node.refusedFromTheFuture += 1 }
+    }
+
+    func warn(_ message: String) { simulation.recoveryLog.append("\(node.name): \(message)") }
+}
