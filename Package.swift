@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "AlzaCore", targets: ["AlzaCore"]),
         .library(name: "AlzaLedger", targets: ["AlzaLedger"]),
         .library(name: "AlzaConsensus", targets: ["AlzaConsensus"]),
+        .library(name: "AlzaField", targets: ["AlzaField"]),
         .library(name: "AlzaNetCore", targets: ["AlzaNetCore"]),
     ],
     dependencies: [
@@ -59,6 +60,11 @@ let package = Package(
         ),
         .target(
             name: "AlzaConsensus",
+            dependencies: ["AlzaCore", "AlzaLedger"],
+            swiftSettings: alzaSwiftSettings
+        ),
+        .target(
+            name: "AlzaField",
             dependencies: ["AlzaCore", "AlzaLedger"],
             swiftSettings: alzaSwiftSettings
         ),
@@ -112,6 +118,7 @@ let package = Package(
                 "AlzaCore",
                 "AlzaLedger",
                 "AlzaConsensus",
+                "AlzaField",
                 "AlzaSim",
                 "AlzaNet",
                 "AlzaNode",
@@ -130,6 +137,11 @@ let package = Package(
         .testTarget(
             name: "AlzaLedgerTests",
             dependencies: ["AlzaCore", "AlzaLedger"],
+            swiftSettings: alzaSwiftSettings
+        ),
+        .testTarget(
+            name: "AlzaFieldTests",
+            dependencies: ["AlzaCore", "AlzaLedger", "AlzaField"],
             swiftSettings: alzaSwiftSettings
         ),
         .testTarget(

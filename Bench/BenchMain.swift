@@ -7,7 +7,7 @@ struct AlzaBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alza-bench",
         abstract: "Alza benchmarks: each figure is reported beside a physical limit measured in the same run.",
-        subcommands: [Crypto.self, Chain.self, Network.self])
+        subcommands: [Crypto.self, Chain.self, Network.self, Field.self])
 }
 
 /// Options every suite takes.
@@ -75,6 +75,18 @@ extension AlzaBench {
             }
             try options.emit(try await NetworkBenchmark.run(limits: limits, quick: options.quick, loads: parsedLoads,
                                                             stepSeconds: stepSeconds, testnet: !noTestnet))
+        }
+    }
+
+    struct Field: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Payments/s through one field leader core (verified, logged with fsync, receipted in batches) vs Ed25519 verify/s; open-loop latency.")
+
+        @OptionGroup var options: SuiteOptions
+
+        func run() throws {
+            let limits = PhysicalLimits.measure(scratchDirectory: options.scratchDir, quick: options.quick)
+            try options.emit(try FieldBenchmark.run(limits: limits, quick: options.quick, scratchDirectory: options.scratchDir))
         }
     }
 

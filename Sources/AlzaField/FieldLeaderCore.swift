@@ -1,0 +1,201 @@
+import AlzaCore
+import AlzaLedger
+
+/// The leader of one payment field as a pure state machine (DESIGN.md §6): it checks and orders payments, hands
+/// them to its shell for the durable payment log, signs receipts in batches once they are durable, pushes each
+/// payment to its payee, proposes snapshots every `snapshotEveryPayments` payments or `snapshotEveryMilliseconds`,
+/// collects the participants' signatures and says who has not signed. Time comes with every input.
+///
+/// Group commit: payments accepted while a log write is in flight wait for the next one, so a busy leader writes,
+/// fsyncs and signs once per batch and an idle one answers at once.
+public struct FieldLeaderCore: Sendable {
+    public struct Configuration: Sendable, Equatable {
+        public var snapshotEveryPayments = 1_000
+        public var snapshotEveryMilliseconds: UInt64 = 1_000
+        /// Payments per log write and receipt batch at most.
+        public var maximumBatch = 4_096
+        public init() {}
+    }
+
+    public enum Effect: Sendable, Equatable {
+        /// Append to the payment log and make durable (fsync), then report `persisted(through:now:)`.
+        case persist([SignedFieldPayment], firstIndex: UInt64)
+        case receipt(FieldReceipt, to: Address)
+        /// A payment to its payee, with its receipt (the payee's balance push).
+        case incoming(SignedFieldPayment, FieldReceipt, to: Address)
+        case rejected(paymentHash: Hash, FieldError, to: Address)
+        case propose(SnapshotProposal, to: Address)
+        /// Every participant signed the snapshot: it can close the field (signatures in participant order).
+        case fullySigned(FieldSnapshot, signatures: [Signature])
+        case wakeAt(UInt64)
+    }
+
+    public let configuration: Configuration
+    public let roster: FieldRoster
+    private let key: SigningKey
+    /// After every accepted payment (logged or not): what the next payment is checked against.
+    public private(set) var balances: [Amount]
+    private var nextSequence: [UInt64]
+    /// After the durable payments only: what a snapshot shows.
+    public private(set) var durableBalances: [Amount]
+    /// Hashes of the durable payments, in log order.
+    public private(set) var paymentHashes: [Hash] = []
+    private var accumulator = MerkleAccumulator()
+    private var waiting: [SignedFieldPayment] = []
+    private var writing: (firstIndex: UInt64, payments: [SignedFieldPayment])?
+    /// Per participant, how many payments the newest snapshot it signed covers.
+    private var acknowledged: [UInt64]
+    private var proposals: [UInt64: (snapshot: FieldSnapshot, signatures: [Signature?])] = [:]
+    public private(set) var newestSnapshot: UInt64 = 0
+    public private(set) var newestFullySigned: FieldSnapshot?
+    private var lastProposalAt: UInt64
+
+    public init(roster: FieldRoster, key: SigningKey, configuration: Configuration = Configuration(), now: UInt64) {
+        precondition(key.publicKey == roster.leader, "the leader's key is the roster's")
+        precondition(configuration.maximumBatch > 0 && configuration.snapshotEveryPayments > 0, "batches and snapshots hold payments")
+        self.configuration = configuration
+        self.roster = roster
+        self.key = key
+        balances = roster.openingBalances
+        durableBalances = roster.openingBalances
+        nextSequence = Array(repeating: 0, count: roster.participants.count)
+        acknowledged = Array(repeating: 0, count: roster.participants.count)
+        lastProposalAt = now
+    }
+
+    public var durableCount: UInt64 { UInt64(paymentHashes.count) }
+
+    // MARK: Payments
+
+    /// A participant's payment: refused with its reason, or ordered and sent to the log.
+    public mutating func receive(_ signed: SignedFieldPayment, now: UInt64) -> [Effect] {
+        let payment = signed.payment
+        switch check(signed) {
+        case .failure(let error):
+            return [.rejected(paymentHash: signed.hash, error, to: payment.payer)]
+        case .success(let (payer, payee)):
+            balances[payer] -= payment.amount
+            balances[payee] += payment.amount
+            nextSequence[payer] += 1
+            waiting.append(signed)
+            return startWrite()
+        }
+    }
+
+    private func check(_ signed: SignedFieldPayment) -> Result<(Int, Int), FieldError> {
+        let payment = signed.payment
+        guard payment.field == roster.field else { return .failure(.wrongField(expected: roster.field, actual: payment.field)) }
+        guard let payer = roster.position(of: payment.payer) else { return .failure(.notParticipant(payment.payer)) }
+        guard let payee = roster.position(of: payment.payee) else { return .failure(.notParticipant(payment.payee)) }
+        guard payer != payee else { return .failure(.paymentToSelf(payment.payer)) }
+        guard payment.amount > 0 else { return .failure(.zeroAmount) }
+        let expected = nextSequence[payer]
+        if payment.sequence < expected {
+            return .failure(.replayedSequence(payer: payment.payer, expected: expected, actual: payment.sequence))
+        }
+        if payment.sequence > expected {
+            return .failure(.skippedSequence(payer: payment.payer, expected: expected, actual: payment.sequence))
+        }
+        guard balances[payer] >= payment.amount else {
+            return .failure(.insufficientBalance(payer: payment.payer, balance: balances[payer], amount: payment.amount))
+        }
+        guard signed.isSigned(chainId: roster.chainId) else { return .failure(.badPaymentSignature(payer: payment.payer)) }
+        return .success((payer, payee))
+    }
+
+    private mutating func startWrite() -> [Effect] {
+        guard writing == nil, !waiting.isEmpty else { return [] }
+        let count = min(waiting.count, configuration.maximumBatch)
+        let batch = Array(waiting.prefix(count))
+        waiting.removeFirst(count)
+        let first = durableCount
+        writing = (first, batch)
+        return [.persist(batch, firstIndex: first)]
+    }
+
+    /// The log write of the batch starting at `firstIndex` is durable: its receipts go out (one signature), each
+    /// payment to its payee, and the next batch to the log.
+    public mutating func persisted(firstIndex: UInt64, now: UInt64) -> [Effect] {
+        guard let batch = writing, batch.firstIndex == firstIndex else {
+            preconditionFailure("persisted(\(firstIndex)) without that write in flight")
+        }
+        writing = nil
+        let hashes = batch.payments.map(\.hash)
+        for (signed, hash) in zip(batch.payments, hashes) {
+            paymentHashes.append(hash)
+            accumulator.append(leafHash: FieldSnapshot.paymentLeaf(hash))
+            durableBalances[roster.position(of: signed.payment.payer)!] -= signed.payment.amount
+            durableBalances[roster.position(of: signed.payment.payee)!] += signed.payment.amount
+        }
+        let receipts = FieldReceipt.signBatch(field: roster.field, firstIndex: firstIndex, paymentHashes: hashes, leader: key,
+                                              chainId: roster.chainId)
+        var effects: [Effect] = []
+        effects.reserveCapacity(receipts.count * 2 + 2)
+        for (signed, receipt) in zip(batch.payments, receipts) {
+            effects.append(.receipt(receipt, to: signed.payment.payer))
+            effects.append(.incoming(signed, receipt, to: signed.payment.payee))
+        }
+        effects += startWrite()
+        if durableCount - (proposals[newestSnapshot]?.snapshot.paymentCount ?? 0) >= UInt64(configuration.snapshotEveryPayments) {
+            effects += propose(now: now)
+        }
+        return effects
+    }
+
+    // MARK: Snapshots
+
+    /// Proposes a snapshot when payments arrived and `snapshotEveryMilliseconds` passed; says when to wake next.
+    public mutating func tick(now: UInt64) -> [Effect] {
+        var effects: [Effect] = []
+        let covered = proposals[newestSnapshot]?.snapshot.paymentCount ?? 0
+        if durableCount > covered && now >= lastProposalAt + configuration.snapshotEveryMilliseconds {
+            effects += propose(now: now)
+        }
+        effects.append(.wakeAt(lastProposalAt + configuration.snapshotEveryMilliseconds))
+        return effects
+    }
+
+    private mutating func propose(now: UInt64) -> [Effect] {
+        newestSnapshot += 1
+        lastProposalAt = now
+        let leaves = FieldSnapshot.balanceLeaves(participants: roster.participants, balances: durableBalances)
+        let snapshot = FieldSnapshot(field: roster.field, number: newestSnapshot, paymentCount: durableCount,
+                                     paymentsRoot: accumulator.root, balancesHash: MerkleTree.root(leafHashes: leaves))
+        proposals[newestSnapshot] = (snapshot, Array(repeating: nil, count: roster.participants.count))
+        return roster.participants.indices.map { position in
+            let first = acknowledged[position]
+            let proposal = SnapshotProposal(
+                snapshot: snapshot, firstIndex: first, paymentHashes: Array(paymentHashes[Int(first)...]),
+                participantIndex: UInt32(position), balance: durableBalances[position],
+                balanceProof: (try? MerkleTree.inclusionProof(index: position, leafHashes: leaves)) ?? [])
+            return .propose(proposal, to: roster.participants[position])
+        }
+    }
+
+    /// A participant's signature on snapshot `number`'s commitment.
+    public mutating func receivedSignature(_ signature: Signature, snapshot number: UInt64, from signer: Address,
+                                           now: UInt64) throws(FieldError) -> [Effect] {
+        guard let position = roster.position(of: signer) else { throw .notParticipant(signer) }
+        guard var proposal = proposals[number] else { throw .unknownSnapshot(number) }
+        let commitment = proposal.snapshot.commitment(participantsHash: roster.participantsHash)
+        guard PublicKey(bytes32: signer.bytes32).isValidSignature(signature, for: commitment.bytes, domain: FieldDomains.commitment,
+                                                                  chainId: roster.chainId)
+        else { throw .badSnapshotSignature(snapshot: number, signer: signer) }
+        proposal.signatures[position] = signature
+        proposals[number] = proposal
+        acknowledged[position] = max(acknowledged[position], proposal.snapshot.paymentCount)
+        let signatures = proposal.signatures.compactMap { $0 }
+        guard signatures.count == roster.participants.count,
+              number > (newestFullySigned?.number ?? 0) else { return [] }
+        newestFullySigned = proposal.snapshot
+        // Older proposals can no longer become the newest fully signed snapshot.
+        proposals = proposals.filter { $0.key >= number }
+        return [.fullySigned(proposal.snapshot, signatures: signatures)]
+    }
+
+    /// The participants that have not signed snapshot `number` (Hydra #1792: they must not freeze the others).
+    public func unsigned(snapshot number: UInt64) -> [Address]? {
+        guard let proposal = proposals[number] else { return nil }
+        return roster.participants.indices.filter { proposal.signatures[$0] == nil }.map { roster.participants[$0] }
+    }
+}

@@ -1,0 +1,161 @@
+import AlzaCore
+import AlzaLedger
+
+/// One participant of a payment field as a pure state machine (DESIGN.md §6): it signs its payments in sequence,
+/// keeps every payment about itself with the leader's receipt, and signs a snapshot only after checking that the
+/// payment hashes sent with it lead to its payments root, that every receipt it holds sits at its index, and that
+/// its own balance is at least what its payments give. That is its guarantee: it never signs away less than its
+/// newest signed snapshot plus the payments it holds receipts for.
+public struct FieldParticipantCore: Sendable {
+    public let roster: FieldRoster
+    public let address: Address
+    public let position: Int
+    private let key: SigningKey
+    private var nextSequence: UInt64 = 0
+    /// Payments this participant signed, by hash (their index is learned from the receipt or a snapshot).
+    public private(set) var sent: [Hash: SignedFieldPayment] = [:]
+    /// Receipted payments about this participant, by log index.
+    public private(set) var receipted: [UInt64: (payment: SignedFieldPayment, receipt: FieldReceipt)] = [:]
+    /// Payment hashes covered by the newest snapshot signed, as an accumulator.
+    private var accumulator = MerkleAccumulator()
+    public private(set) var newestSigned: (snapshot: FieldSnapshot, balance: Amount, signature: Signature)?
+    /// Own payments found in signed snapshots, by index (with or without a receipt).
+    private var ownIndices: [Hash: UInt64] = [:]
+
+    public init(roster: FieldRoster, key: SigningKey) {
+        let address = Address(key.publicKey)
+        guard let position = roster.position(of: address) else {
+            preconditionFailure("\(address) is not a participant of field \(roster.field)")
+        }
+        self.roster = roster
+        self.address = address
+        self.position = position
+        self.key = key
+    }
+
+    public var coveredCount: UInt64 { UInt64(accumulator.count) }
+
+    /// The longest memo text a payment carries (its sealed box fills `FieldPayment.maximumMemoBytes`).
+    public static let maximumMemoText = FieldPayment.maximumMemoBytes - SealedBox.overhead
+
+    /// Signs the next payment to `payee` (the leader orders and checks it); a memo is sealed to the payee, so the
+    /// leader and the other participants cannot read it.
+    public mutating func pay(to payee: Address, amount: Amount, memo: [UInt8] = []) throws(FieldError) -> SignedFieldPayment {
+        guard roster.position(of: payee) != nil else { throw .notParticipant(payee) }
+        guard payee != address else { throw .paymentToSelf(address) }
+        guard amount > 0 else { throw .zeroAmount }
+        guard memo.count <= Self.maximumMemoText else { throw .memoTooLarge(bytes: memo.count, limit: Self.maximumMemoText) }
+        var sealed: [UInt8] = []
+        if !memo.isEmpty {
+            do {
+                sealed = try SealedBox.seal(memo, to: PublicKey(bytes32: payee.bytes32))
+            } catch {
+                throw .memoUnreadable(reason: error.description)
+            }
+        }
+        let payment = FieldPayment(field: roster.field, payer: address, payee: payee, amount: amount, sequence: nextSequence, memo: sealed)
+        let signed = SignedFieldPayment.sign(payment, with: key, chainId: roster.chainId)
+        nextSequence += 1
+        sent[signed.hash] = signed
+        return signed
+    }
+
+    /// The leader refused this participant's newest payment (`FieldLeaderCore.Effect.rejected`): its sequence number
+    /// is free again. Only the newest can be taken back; if a leader logged it after all, the participant no longer
+    /// counts it as its own and refuses the snapshot showing it (its balance would be short), so this is safe.
+    public mutating func refused(_ signed: SignedFieldPayment) -> Bool {
+        guard signed.payment.payer == address, sent[signed.hash] != nil, signed.payment.sequence + 1 == nextSequence else {
+            return false
+        }
+        sent[signed.hash] = nil
+        nextSequence -= 1
+        return true
+    }
+
+    /// The memo of a payment to this participant, opened (empty when it has none).
+    public func memo(of signed: SignedFieldPayment) throws(FieldError) -> [UInt8] {
+        guard !signed.payment.memo.isEmpty else { return [] }
+        guard signed.payment.payee == address else { throw .memoUnreadable(reason: "the payment is to \(signed.payment.payee)") }
+        do {
+            return try SealedBox.open(signed.payment.memo, with: key)
+        } catch {
+            throw .memoUnreadable(reason: error.description)
+        }
+    }
+
+    /// The leader's receipt for a payment this participant made, or (with the payment) one made to it.
+    public mutating func received(_ receipt: FieldReceipt, for signed: SignedFieldPayment) throws(FieldError) {
+        guard receipt.field == roster.field else { throw .wrongField(expected: roster.field, actual: receipt.field) }
+        guard signed.payment.field == roster.field else { throw .wrongField(expected: roster.field, actual: signed.payment.field) }
+        guard receipt.paymentHash == signed.hash else { throw .receiptForAnotherPayment(index: receipt.index) }
+        try receipt.verify(leader: roster.leader, chainId: roster.chainId)
+        let payment = signed.payment
+        if payment.payer == address {
+            guard sent[signed.hash] != nil else { throw .forgedReceipt(index: receipt.index, reason: "this participant never signed it") }
+        } else {
+            guard payment.payee == address else { throw .notParticipant(payment.payee) }
+            guard signed.isSigned(chainId: roster.chainId) else { throw .badPaymentSignature(payer: payment.payer) }
+        }
+        receipted[receipt.index] = (signed, receipt)
+    }
+
+    /// Checks a snapshot proposal and returns the signature on its commitment; refuses (typed) otherwise, and
+    /// then nothing changes.
+    public mutating func sign(_ proposal: SnapshotProposal) throws(FieldError) -> Signature {
+        let snapshot = proposal.snapshot
+        guard snapshot.field == roster.field else { throw .wrongField(expected: roster.field, actual: snapshot.field) }
+        let newest = newestSigned?.snapshot.number ?? 0
+        guard snapshot.number > newest else { throw .staleSnapshot(number: snapshot.number, newest: newest) }
+        guard proposal.firstIndex == coveredCount, snapshot.paymentCount >= coveredCount else {
+            throw .snapshotOutOfOrder(paymentCount: snapshot.paymentCount, known: coveredCount)
+        }
+        var extended = accumulator
+        for hash in proposal.paymentHashes { extended.append(leafHash: FieldSnapshot.paymentLeaf(hash)) }
+        guard UInt64(extended.count) == snapshot.paymentCount, extended.root == snapshot.paymentsRoot else {
+            throw .paymentsRootMismatch(snapshot: snapshot.number)
+        }
+        for (index, entry) in receipted where index >= proposal.firstIndex && index < snapshot.paymentCount {
+            guard proposal.paymentHashes[Int(index - proposal.firstIndex)] == entry.receipt.paymentHash else {
+                throw .receiptNotInSnapshot(index: index, snapshot: snapshot.number)
+            }
+        }
+        var found = ownIndices
+        for (offset, hash) in proposal.paymentHashes.enumerated() where sent[hash] != nil {
+            found[hash] = proposal.firstIndex + UInt64(offset)
+        }
+        let expected = expectedBalance(upTo: snapshot.paymentCount, ownIndices: found)
+        guard proposal.balance >= expected else {
+            throw .balanceMismatch(snapshot: snapshot.number, expected: expected, claimed: proposal.balance)
+        }
+        guard Int(proposal.participantIndex) == position,
+              (try? MerkleTree.verifyInclusion(
+                  leafHash: FieldSnapshot.balanceLeaf(index: position, participant: address, balance: proposal.balance),
+                  index: position, treeSize: roster.participants.count, proof: proposal.balanceProof,
+                  root: snapshot.balancesHash)) != nil
+        else { throw .balanceProofInvalid(snapshot: snapshot.number) }
+        let signature = key.sign(snapshot.commitment(participantsHash: roster.participantsHash).bytes,
+                                 domain: FieldDomains.commitment, chainId: roster.chainId)
+        accumulator = extended
+        ownIndices = found
+        newestSigned = (snapshot, proposal.balance, signature)
+        return signature
+    }
+
+    /// Opening balance, less every own payment the log holds below `count`, plus every receipted payment to this
+    /// participant below it. An incoming payment without a receipt yet is not counted: a snapshot may give more.
+    /// Saturating: a leader that logs more of this participant's own payments than it could pay gives 0, and a
+    /// forged input never traps.
+    private func expectedBalance(upTo count: UInt64, ownIndices: [Hash: UInt64]) -> Amount {
+        func add(_ total: inout Amount, _ amount: Amount) {
+            let (sum, overflow) = total.addingReportingOverflow(amount)
+            total = overflow ? .max : sum
+        }
+        var credits = roster.openingBalances[position]
+        var debits: Amount = 0
+        for (hash, index) in ownIndices where index < count { add(&debits, sent[hash]?.payment.amount ?? 0) }
+        for (index, entry) in receipted where index < count && entry.payment.payment.payee == address {
+            add(&credits, entry.payment.payment.amount)
+        }
+        return credits >= debits ? credits - debits : 0
+    }
+}

@@ -1,0 +1,105 @@
+import AlzaCore
+import AlzaLedger
+
+/// A payment field's id: `H(leader || nonce)`, claimed on chain by its leader (DESIGN.md §6).
+public struct FieldId: Hashable, Comparable, Sendable, CustomStringConvertible, CanonicalCodable {
+    public var hash: Hash
+
+    public init(hash: Hash) { self.hash = hash }
+
+    /// The id a leader claims with `nonce`.
+    public init(leader: PublicKey, nonce: UInt64) {
+        var encoder = CanonicalEncoder()
+        encoder.encode(leader)
+        encoder.encode(nonce)
+        hash = Hash.sha256(encoder.bytes)
+    }
+
+    public var description: String { hash.short }
+    public static func < (lhs: FieldId, rhs: FieldId) -> Bool { lhs.hash < rhs.hash }
+    public func encode(to encoder: inout CanonicalEncoder) { encoder.encode(hash) }
+    public init(from decoder: inout CanonicalDecoder) throws(CodecError) { hash = try decoder.decode() }
+}
+
+/// Signing domains of the field protocol: a payment, a batch of receipts and a snapshot commitment can never be
+/// replayed as one another, nor as anything else Alza signs.
+public enum FieldDomains {
+    public static let payment = SigningDomain("field-payment")
+    public static let receipts = SigningDomain("field-receipts")
+    public static let commitment = SigningDomain("field-commitment")
+}
+
+/// A payment inside a field (DESIGN.md §6): signed by the payer, numbered by the payer's own field sequence so a
+/// replayed or skipped payment is refused. `memo` is opaque: sealed to the payee (`crypto_box_seal`) by the wallet.
+public struct FieldPayment: Hashable, Sendable, CanonicalCodable {
+    public static let maximumMemoBytes = 1_024
+
+    public var field: FieldId
+    public var payer: Address
+    public var payee: Address
+    public var amount: Amount
+    /// The payer's sequence number in this field: 0 for its first payment, then one more each time.
+    public var sequence: UInt64
+    public var memo: [UInt8]
+
+    public init(field: FieldId, payer: Address, payee: Address, amount: Amount, sequence: UInt64, memo: [UInt8] = []) {
+        self.field = field
+        self.payer = payer
+        self.payee = payee
+        self.amount = amount
+        self.sequence = sequence
+        self.memo = memo
+    }
+
+    public func encode(to encoder: inout CanonicalEncoder) {
+        encoder.encode(field)
+        encoder.encode(payer)
+        encoder.encode(payee)
+        encoder.encode(amount)
+        encoder.encode(sequence)
+        encoder.encodeBytes(memo)
+    }
+
+    public init(from decoder: inout CanonicalDecoder) throws(CodecError) {
+        field = try decoder.decode()
+        payer = try decoder.decode()
+        payee = try decoder.decode()
+        amount = try decoder.decode()
+        sequence = try decoder.decode()
+        memo = try decoder.decodeBytes(limit: Self.maximumMemoBytes)
+    }
+}
+
+/// A payment with the payer's signature over `H(chainId || "field-payment" || payment)`.
+public struct SignedFieldPayment: Hashable, Sendable, CanonicalCodable {
+    public var payment: FieldPayment
+    public var signature: Signature
+
+    public init(payment: FieldPayment, signature: Signature) {
+        self.payment = payment
+        self.signature = signature
+    }
+
+    public static func sign(_ payment: FieldPayment, with key: SigningKey, chainId: Hash) -> SignedFieldPayment {
+        precondition(Address(key.publicKey) == payment.payer, "a payment is signed by its payer")
+        return SignedFieldPayment(payment: payment, signature: key.sign(payment.canonicalBytes, domain: FieldDomains.payment, chainId: chainId))
+    }
+
+    /// What the payment log, receipts and the payments root name it by.
+    public var hash: Hash { canonicalHash }
+
+    public func isSigned(chainId: Hash) -> Bool {
+        PublicKey(bytes32: payment.payer.bytes32).isValidSignature(signature, for: payment.canonicalBytes,
+                                                                   domain: FieldDomains.payment, chainId: chainId)
+    }
+
+    public func encode(to encoder: inout CanonicalEncoder) {
+        encoder.encode(payment)
+        encoder.encode(signature)
+    }
+
+    public init(from decoder: inout CanonicalDecoder) throws(CodecError) {
+        payment = try decoder.decode()
+        signature = try decoder.decode()
+    }
+}
