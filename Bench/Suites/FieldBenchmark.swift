@@ -43,11 +43,16 @@ enum FieldBenchmark {
 
         // Open loop at 50 % and 90 % of the sustained rate: latency from each payment's intended arrival time to
         // its receipt, the log fsynced per batch.
-        for share in [0.5, 0.9] {
-            let offered = rate * share
-            let sample = Array(payments.prefix(quick ? 5_000 : 40_000))
-            report.latencies.append(("receipt at \(Int(share * 100)) % of sustained (\(Int(offered))/s)",
-                                     try openLoop(fixture: fixture, payments: sample, rate: offered, log: try PaymentLog(directory: scratchDirectory))))
+        // And the core alone (the log kept in memory): the leader's own share of the latency.
+        let sample = Array(payments.prefix(quick ? 5_000 : 40_000))
+        for durable in [true, false] {
+            for share in [0.5, 0.9] {
+                let offered = rate * share
+                let log = try PaymentLog(directory: scratchDirectory, durable: durable)
+                let label = "receipt at \(Int(share * 100)) % of sustained (\(Int(offered))/s)" + (durable ? ", log fsynced" : ", core only")
+                report.latencies.append((label, try openLoop(fixture: fixture, payments: sample, rate: offered, log: log)))
+                if durable && share == 0.5 { report.latencies.append(("payment log append + fsync", log.writes.summary)) }
+            }
         }
         return report
     }
@@ -120,20 +125,32 @@ enum FieldBenchmark {
     }
 
     /// The payment log as a leader keeps it: batches appended to one file, fsynced before their receipts.
+    /// `durable` false: the batches are encoded and kept in memory (the core's own cost, without the disk).
     final class PaymentLog {
         let storage: FileStorage
+        let durable: Bool
         private(set) var syncs = 0
+        private(set) var memory: [[UInt8]] = []
+        /// Time of each append + fsync.
+        private(set) var writes = LatencyRecorder()
 
-        init(directory: String) throws {
+        init(directory: String, durable: Bool = true) throws {
             let folder = directory + "/field-log-\(UUID().uuidString)"
             storage = try FileStorage(directory: folder)
+            self.durable = durable
         }
 
         func append(_ batch: [SignedFieldPayment]) throws {
             var encoder = CanonicalEncoder()
             for payment in batch { encoder.encode(payment) }
+            guard durable else {
+                memory.append(encoder.bytes)
+                return
+            }
+            let start = Monotonic.nanoseconds()
             try storage.append("payments.log", encoder.bytes)
             try storage.sync("payments.log")
+            writes.record(nanoseconds: Monotonic.nanoseconds() - start)
             syncs += 1
         }
     }

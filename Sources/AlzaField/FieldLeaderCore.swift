@@ -159,15 +159,16 @@ public struct FieldLeaderCore: Sendable {
         newestSnapshot += 1
         lastProposalAt = now
         let leaves = FieldSnapshot.balanceLeaves(participants: roster.participants, balances: durableBalances)
+        let (balancesHash, balanceProofs) = MerkleTree.allInclusionProofs(leafHashes: leaves)
         let snapshot = FieldSnapshot(field: roster.field, number: newestSnapshot, paymentCount: durableCount,
-                                     paymentsRoot: accumulator.root, balancesHash: MerkleTree.root(leafHashes: leaves))
+                                     paymentsRoot: accumulator.root, balancesHash: balancesHash)
         proposals[newestSnapshot] = (snapshot, Array(repeating: nil, count: roster.participants.count))
         return roster.participants.indices.map { position in
             let first = acknowledged[position]
             let proposal = SnapshotProposal(
                 snapshot: snapshot, firstIndex: first, paymentHashes: Array(paymentHashes[Int(first)...]),
                 participantIndex: UInt32(position), balance: durableBalances[position],
-                balanceProof: (try? MerkleTree.inclusionProof(index: position, leafHashes: leaves)) ?? [])
+                balanceProof: balanceProofs[position])
             return .propose(proposal, to: roster.participants[position])
         }
     }

@@ -50,14 +50,13 @@ public struct FieldReceipt: Hashable, Sendable, CanonicalCodable {
                                  chainId: Hash) -> [FieldReceipt] {
         precondition(!paymentHashes.isEmpty && paymentHashes.count <= Int(UInt32.max), "a batch holds 1...2^32-1 receipts")
         let leaves = paymentHashes.enumerated().map { leaf(index: firstIndex + UInt64($0.offset), paymentHash: $0.element) }
-        let root = MerkleTree.root(leafHashes: leaves)
+        let (root, paths) = MerkleTree.allInclusionProofs(leafHashes: leaves)
         let size = UInt32(leaves.count)
         let signature = leader.sign(signedBytes(field: field, batchRoot: root, batchSize: size), domain: FieldDomains.receipts,
                                     chainId: chainId)
         return paymentHashes.indices.map { position in
             FieldReceipt(field: field, index: firstIndex + UInt64(position), paymentHash: paymentHashes[position],
-                         batchRoot: root, batchSize: size, position: UInt32(position),
-                         path: (try? MerkleTree.inclusionProof(index: position, leafHashes: leaves)) ?? [],
+                         batchRoot: root, batchSize: size, position: UInt32(position), path: paths[position],
                          signature: signature)
         }
     }

@@ -24,6 +24,7 @@ let package = Package(
                 .product(name: "AlzaLedger", package: "Alza"),
                 .product(name: "AlzaConsensus", package: "Alza"),
                 .product(name: "AlzaNetCore", package: "Alza"),
+                .product(name: "AlzaField", package: "Alza"),
             ],
             swiftSettings: [
                 .enableUpcomingFeature("ExistentialAny"),

@@ -13,7 +13,7 @@ set -uo pipefail
 
 SWIFT=${SWIFT:-swift}
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-60}
-ALL_TARGETS="frame handshake wire gossip block transaction blocklog journal checkpoint lz4"
+ALL_TARGETS="frame handshake wire gossip block transaction blocklog journal checkpoint lz4 field"
 TARGETS=${FUZZ_TARGETS:-$ALL_TARGETS}
 SCRATCH=.build-fuzz
 BIN=$SCRATCH/debug/alza-fuzz
@@ -23,7 +23,7 @@ if [[ -n "${FUZZ_NICE:-}" ]]; then NICE=(nice -n "$FUZZ_NICE"); fi
 # Largest input per target: a few frames, blocks or log records; bigger inputs only slow the search.
 max_len() {
     case "$1" in
-        handshake|wire) echo 4096 ;;
+        handshake|wire|field) echo 4096 ;;
         frame|gossip|transaction|lz4) echo 8192 ;;
         *) echo 16384 ;;
     esac

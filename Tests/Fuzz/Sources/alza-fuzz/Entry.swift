@@ -13,7 +13,7 @@ struct Harness: Sendable {
 
 let harnesses: [Harness] = [
     frameHarness, handshakeHarness, wireHarness, gossipHarness, blockHarness, transactionHarness,
-    blockLogHarness, journalHarness, checkpointHarness, lz4Harness,
+    blockLogHarness, journalHarness, checkpointHarness, lz4Harness, fieldHarness,
 ]
 
 nonisolated(unsafe) var selected: Harness?
