@@ -28,11 +28,12 @@ public final class SharedBlockApplications: Sendable {
         var byKey: [Key: Entry] = [:]
         var order: [Key] = []
         var orderStart = 0
+        var hits: UInt64 = 0
+        var misses: UInt64 = 0
     }
 
     public let capacity: Int
     private let entries = Mutex(Entries())
-    private let counters = Mutex((hits: UInt64(0), misses: UInt64(0)))
 
     /// `capacity`: applications kept (oldest forgotten first); the nodes of a simulation apply a block within
     /// seconds of each other, so a few hundred covers every fork they hold.
@@ -43,9 +44,11 @@ public final class SharedBlockApplications: Sendable {
 
     /// The state and changes another core got by applying `block` to a state with root `parentRoot`.
     public func entry(for block: Hash, parentRoot: Hash) -> Entry? {
-        let found = entries.withLock { $0.byKey[Key(block: block, parentRoot: parentRoot)] }
-        counters.withLock { found == nil ? ($0.misses += 1) : ($0.hits += 1) }
-        return found
+        entries.withLock { entries in
+            let found = entries.byKey[Key(block: block, parentRoot: parentRoot)]
+            if found == nil { entries.misses += 1 } else { entries.hits += 1 }
+            return found
+        }
     }
 
     public func store(_ entry: Entry, for block: Hash, parentRoot: Hash) {
@@ -65,5 +68,5 @@ public final class SharedBlockApplications: Sendable {
     }
 
     /// Lookups answered from the cache and lookups that executed the block.
-    public var statistics: (hits: UInt64, misses: UInt64) { counters.withLock { $0 } }
+    public var statistics: (hits: UInt64, misses: UInt64) { entries.withLock { ($0.hits, $0.misses) } }
 }

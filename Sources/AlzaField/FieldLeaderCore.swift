@@ -41,8 +41,15 @@ public struct FieldLeaderCore: Sendable {
     /// Hashes of the durable payments, in log order.
     public private(set) var paymentHashes: [Hash] = []
     private var accumulator = MerkleAccumulator()
-    private var waiting: [SignedFieldPayment] = []
-    private var writing: (firstIndex: UInt64, payments: [SignedFieldPayment])?
+    /// An accepted payment with its payer's and payee's positions (looked up once, in `check`).
+    private struct Accepted: Sendable {
+        var signed: SignedFieldPayment
+        var payer: Int
+        var payee: Int
+    }
+
+    private var waiting: [Accepted] = []
+    private var writing: (firstIndex: UInt64, payments: [Accepted])?
     /// Per participant, how many payments the newest snapshot it signed covers.
     private var acknowledged: [UInt64]
     private var proposals: [UInt64: (snapshot: FieldSnapshot, signatures: [Signature?])] = [:]
@@ -77,7 +84,7 @@ public struct FieldLeaderCore: Sendable {
             balances[payer] -= payment.amount
             balances[payee] += payment.amount
             nextSequence[payer] += 1
-            waiting.append(signed)
+            waiting.append(Accepted(signed: signed, payer: payer, payee: payee))
             return startWrite()
         }
     }
@@ -110,7 +117,7 @@ public struct FieldLeaderCore: Sendable {
         waiting.removeFirst(count)
         let first = durableCount
         writing = (first, batch)
-        return [.persist(batch, firstIndex: first)]
+        return [.persist(batch.map(\.signed), firstIndex: first)]
     }
 
     /// The log write of the batch starting at `firstIndex` is durable: its receipts go out (one signature), each
@@ -120,20 +127,20 @@ public struct FieldLeaderCore: Sendable {
             preconditionFailure("persisted(\(firstIndex)) without that write in flight")
         }
         writing = nil
-        let hashes = batch.payments.map(\.hash)
-        for (signed, hash) in zip(batch.payments, hashes) {
+        let hashes = batch.payments.map(\.signed.hash)
+        for (accepted, hash) in zip(batch.payments, hashes) {
             paymentHashes.append(hash)
             accumulator.append(leafHash: FieldSnapshot.paymentLeaf(hash))
-            durableBalances[roster.position(of: signed.payment.payer)!] -= signed.payment.amount
-            durableBalances[roster.position(of: signed.payment.payee)!] += signed.payment.amount
+            durableBalances[accepted.payer] -= accepted.signed.payment.amount
+            durableBalances[accepted.payee] += accepted.signed.payment.amount
         }
         let receipts = FieldReceipt.signBatch(field: roster.field, firstIndex: firstIndex, paymentHashes: hashes, leader: key,
                                               chainId: roster.chainId)
         var effects: [Effect] = []
         effects.reserveCapacity(receipts.count * 2 + 2)
-        for (signed, receipt) in zip(batch.payments, receipts) {
-            effects.append(.receipt(receipt, to: signed.payment.payer))
-            effects.append(.incoming(signed, receipt, to: signed.payment.payee))
+        for (accepted, receipt) in zip(batch.payments, receipts) {
+            effects.append(.receipt(receipt, to: accepted.signed.payment.payer))
+            effects.append(.incoming(accepted.signed, receipt, to: accepted.signed.payment.payee))
         }
         effects += startWrite()
         if durableCount - (proposals[newestSnapshot]?.snapshot.paymentCount ?? 0) >= UInt64(configuration.snapshotEveryPayments) {

@@ -29,9 +29,6 @@ final class SimulatedMesh {
     private var cores: [GossipCore?]
     private var managers: [ConnectionManager?]
     private var links: [Set<Int>]
-    /// Each node's manager's connection id for each linked peer, and back.
-    private var connectionIds: [[Int: UInt64]]
-    private var connectionPeers: [[UInt64: Int]]
     private var messages: [UInt64: ConsensusMessage] = [:]
     private var messageOrder: [(expiry: UInt64, handle: UInt64)] = []
     private var messageOrderStart = 0
@@ -65,8 +62,6 @@ final class SimulatedMesh {
         cores = Array(repeating: nil, count: names.count)
         managers = Array(repeating: nil, count: names.count)
         links = Array(repeating: [], count: names.count)
-        connectionIds = Array(repeating: [:], count: names.count)
-        connectionPeers = Array(repeating: [:], count: names.count)
         self.chainId = chainId
     }
 
@@ -81,8 +76,6 @@ final class SimulatedMesh {
         manager.listening(on: names[node])
         managers[node] = manager
         links[node] = []
-        connectionIds[node] = [:]
-        connectionPeers[node] = [:]
     }
 
     /// A node went down: its peers see the connection close (and their managers back off from its address).
@@ -91,15 +84,12 @@ final class SimulatedMesh {
         links[node] = []
         cores[node] = nil
         managers[node] = nil
-        connectionIds[node] = [:]
-        connectionPeers[node] = [:]
     }
 
     private func disconnect(_ node: Int, from peer: Int, now: UInt64) {
         links[node].remove(peer)
         cores[node]?.peerDisconnected(names[peer])
-        guard let id = connectionIds[node].removeValue(forKey: peer) else { return }
-        connectionPeers[node][id] = nil
+        guard let id = managers[node]?.connection(of: names[peer]) else { return }
         _ = managers[node]?.closed(id, now: now)
     }
 
@@ -112,7 +102,8 @@ final class SimulatedMesh {
         return effects.compactMap { effect in
             switch effect {
             case .dial(let address): return indices[address].map { .dial($0) }
-            case .send(let frame, let id): return connectionPeers[node][id].map { .send(frame, to: $0) }
+            case .send(let frame, let id):
+                return managers[node]?.connections[id]?.peer.flatMap { indices[$0] }.map { .send(frame, to: $0) }
             case .closeAfterFlush, .shutdown, .refused:
                 // The simulator opens a connection with a completed handshake, so nothing times out or is refused.
                 preconditionFailure("\(names[node]): a simulated connection was refused: \(effect)")
@@ -156,8 +147,6 @@ final class SimulatedMesh {
         links[b].insert(a)
         var outputs: [(from: Int, Output)] = []
         for (node, peer, id, key) in [(a, b, outbound, keyB), (b, a, inbound, keyA)] {
-            connectionIds[node][peer] = id
-            connectionPeers[node][id] = peer
             guard case .connected(let effects) = managers[node]!.established(id, peer: names[peer], peerKey: key.publicKey,
                                                                           listenAddress: names[peer], now: now(node))
             else { preconditionFailure("\(names[node]) holds a second connection to \(names[peer])") }
