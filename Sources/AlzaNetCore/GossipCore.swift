@@ -38,9 +38,13 @@ public struct GossipCore: Sendable {
     public let configuration: Configuration
     private var random: SeededRandom
     private var peers: [String] = []
+    /// Whether `peers[i]` is in the mesh: a publication walks the peers in order (deterministic effects) and
+    /// reads a flag instead of hashing each name into `mesh`.
+    private var inMesh: [Bool] = []
     public private(set) var mesh: Set<String> = []
-    /// id → peers it came from (never sent back to them).
-    private var seen: [Hash: Set<String>] = [:]
+    /// id → peers it came from or that announced it (never sent or announced to). A few peers per id: an array
+    /// compares a handful of short strings where a set would hash each one.
+    private var seen: [Hash: [String]] = [:]
     private var seenExpiry: [(expiry: UInt64, id: Hash)] = []
     private var seenExpiryStart = 0
     private var cache: [Hash: GossipMessage] = [:]
@@ -65,8 +69,9 @@ public struct GossipCore: Sendable {
         var effects: [Effect] = []
         if !peers.contains(peer) {
             peers.append(peer)
+            inMesh.append(false)
             if mesh.count < configuration.meshDegree {
-                mesh.insert(peer)
+                setMesh(peer, true)
                 effects.append(.send(Frame(kind: .graft, payload: []), to: peer))
             }
         }
@@ -83,7 +88,10 @@ public struct GossipCore: Sendable {
     }
 
     public mutating func peerDisconnected(_ peer: String) {
-        peers.removeAll { $0 == peer }
+        if let index = peers.firstIndex(of: peer) {
+            peers.remove(at: index)
+            inMesh.remove(at: index)
+        }
         mesh.remove(peer)
         announcements[peer] = nil
     }
@@ -92,13 +100,19 @@ public struct GossipCore: Sendable {
     public mutating func receivedGraft(from peer: String) -> [Effect] {
         guard peers.contains(peer), !mesh.contains(peer) else { return [] }
         guard mesh.count < configuration.meshHigh else { return [.send(Frame(kind: .prune, payload: []), to: peer)] }
-        mesh.insert(peer)
+        setMesh(peer, true)
         return []
     }
 
     /// `peer` took this node out of its mesh: the link is no longer a mesh link on either side.
     public mutating func receivedPrune(from peer: String) {
-        mesh.remove(peer)
+        setMesh(peer, false)
+    }
+
+    private mutating func setMesh(_ peer: String, _ member: Bool) {
+        guard let index = peers.firstIndex(of: peer) else { return }
+        inMesh[index] = member
+        if member { mesh.insert(peer) } else { mesh.remove(peer) }
     }
 
     // MARK: Messages
@@ -107,14 +121,17 @@ public struct GossipCore: Sendable {
     /// for the other peers. Peers it came from are skipped.
     public mutating func publish(_ message: GossipMessage, now: UInt64) -> [Effect] {
         let id = message.id
-        let sources = seen[id] ?? []
-        if seen[id] == nil { markSeen(id, now: now) }
+        let sources: [String]
+        if let known = seen[id] { sources = known } else {
+            sources = []
+            markSeen(id, now: now)
+        }
         remember(message, id: id, now: now)
         var effects: [Effect] = []
         let frame = Frame(kind: .gossip, message: message)
         var others: [String] = []
-        for peer in peers where !sources.contains(peer) {
-            if mesh.contains(peer) {
+        for (index, peer) in peers.enumerated() where !sources.contains(peer) {
+            if inMesh[index] {
                 effects.append(.send(frame, to: peer))
             } else {
                 others.append(peer)
@@ -132,13 +149,12 @@ public struct GossipCore: Sendable {
     /// A full message from `peer`: delivered once, remembered for `iwant`.
     public mutating func received(_ message: GossipMessage, from peer: String, now: UInt64) -> [Effect] {
         let id = message.id
-        requested[id] = nil
-        if seen[id] != nil {
-            seen[id]?.insert(peer)
+        if !requested.isEmpty { requested[id] = nil }
+        if let index = seen.index(forKey: id) {
+            markHolding(peer, at: index)
             return []
         }
-        markSeen(id, now: now)
-        seen[id] = [peer]
+        markSeen(id, now: now, from: peer)
         remember(message, id: id, now: now)
         return [.deliver(message, id: id, from: peer)]
     }
@@ -147,8 +163,8 @@ public struct GossipCore: Sendable {
         var wanted: [Hash] = []
         for id in ids {
             // An announcement proves the peer holds the message: it is neither pushed nor announced to it.
-            guard seen[id] == nil else {
-                seen[id]?.insert(peer)
+            if let index = seen.index(forKey: id) {
+                markHolding(peer, at: index)
                 continue
             }
             if let asked = requested[id], now < asked + configuration.iwantTimeoutMilliseconds { continue }
@@ -187,23 +203,27 @@ public struct GossipCore: Sendable {
             var candidates = peers.filter { !mesh.contains($0) }
             while mesh.count < configuration.meshDegree, !candidates.isEmpty {
                 let peer = candidates.remove(at: random.next(below: candidates.count))
-                mesh.insert(peer)
+                setMesh(peer, true)
                 effects.append(.send(Frame(kind: .graft, payload: []), to: peer))
             }
         } else if mesh.count > configuration.meshHigh {
             var members = mesh.sorted()
             while members.count > configuration.meshDegree {
                 let peer = members.remove(at: random.next(below: members.count))
-                mesh.remove(peer)
+                setMesh(peer, false)
                 effects.append(.send(Frame(kind: .prune, payload: []), to: peer))
             }
         }
         return effects
     }
 
-    private mutating func markSeen(_ id: Hash, now: UInt64) {
-        seen[id] = []
+    private mutating func markSeen(_ id: Hash, now: UInt64, from peer: String? = nil) {
+        seen[id] = peer.map { [$0] } ?? []
         seenExpiry.append((now + configuration.seenMilliseconds, id))
+    }
+
+    private mutating func markHolding(_ peer: String, at index: Dictionary<Hash, [String]>.Index) {
+        if !seen.values[index].contains(peer) { seen.values[index].append(peer) }
     }
 
     private mutating func remember(_ message: GossipMessage, id: Hash, now: UInt64) {

@@ -37,14 +37,15 @@ public final class Simulation {
     var recoveryLog: [String] = []
     private var nonces: [Int: UInt64] = [:]
 
-    /// Boxed cases keep queue items small (a heap moves them on every push and pop).
-    indirect enum Event {
+    /// What happens at a point of virtual time. The queue keeps events in slots and moves only keys; the cases
+    /// that carry a whole message or transaction are boxed, so the frequent ones (frames, ticks) stay small.
+    enum Event {
         case tick(node: Int, generation: Int)
-        case deliver(node: Int, generation: Int, message: ConsensusMessage, from: Int)
+        indirect case deliver(node: Int, generation: Int, message: ConsensusMessage, from: Int)
         case frame(node: Int, generation: Int, frame: Frame, from: Int)
         case gossipTick(node: Int, generation: Int)
         case connectionTick(node: Int, generation: Int)
-        case submit(node: Int, transaction: SignedTransaction)
+        indirect case submit(node: Int, transaction: SignedTransaction)
         case crash(node: Int)
         case restart(node: Int)
         case setPartition([Set<Int>])
