@@ -1,34 +1,6 @@
 import AlzaCore
 import AlzaLedger
 
-/// A payment field's id: `H(leader || nonce)`, claimed on chain by its leader (DESIGN.md §6).
-public struct FieldId: Hashable, Comparable, Sendable, CustomStringConvertible, CanonicalCodable {
-    public var hash: Hash
-
-    public init(hash: Hash) { self.hash = hash }
-
-    /// The id a leader claims with `nonce`.
-    public init(leader: PublicKey, nonce: UInt64) {
-        var encoder = CanonicalEncoder()
-        encoder.encode(leader)
-        encoder.encode(nonce)
-        hash = Hash.sha256(encoder.bytes)
-    }
-
-    public var description: String { hash.short }
-    public static func < (lhs: FieldId, rhs: FieldId) -> Bool { lhs.hash < rhs.hash }
-    public func encode(to encoder: inout CanonicalEncoder) { encoder.encode(hash) }
-    public init(from decoder: inout CanonicalDecoder) throws(CodecError) { hash = try decoder.decode() }
-}
-
-/// Signing domains of the field protocol: a payment, a batch of receipts and a snapshot commitment can never be
-/// replayed as one another, nor as anything else Alza signs.
-public enum FieldDomains {
-    public static let payment = SigningDomain("field-payment")
-    public static let receipts = SigningDomain("field-receipts")
-    public static let commitment = SigningDomain("field-commitment")
-}
-
 /// A payment inside a field (DESIGN.md §6): signed by the payer, numbered by the payer's own field sequence so a
 /// replayed or skipped payment is refused. `memo` is opaque: sealed to the payee (`crypto_box_seal`) by the wallet.
 public struct FieldPayment: Hashable, Sendable, CanonicalCodable {

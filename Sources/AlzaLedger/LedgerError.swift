@@ -46,6 +46,14 @@ public enum LedgerError: AlzaError, Equatable {
     case memberExists(Address)
     case malformedTransaction(String)
 
+    // Payment fields
+    case unknownField(FieldId)
+    case fieldExists(FieldId)
+    /// The field is not in a state that allows the message (e.g. closing an unopened field, a dispute after the window).
+    case fieldState(field: FieldId, reason: String)
+    /// A posted snapshot that is not fully signed, does not match its balances, or creates coins.
+    case invalidFieldSnapshot(field: FieldId, reason: String)
+
     // Blocks
     case malformedBlock(String)
     case blockTooLarge(transactions: Int, bytes: Int)
@@ -94,6 +102,10 @@ public enum LedgerError: AlzaError, Equatable {
         case .unbondingLimit: "tx.unbonding-limit"
         case .memberExists: "tx.member-exists"
         case .malformedTransaction: "tx.malformed"
+        case .unknownField: "field.unknown"
+        case .fieldExists: "field.exists"
+        case .fieldState: "field.state"
+        case .invalidFieldSnapshot: "field.invalid-snapshot"
         case .malformedBlock: "block.malformed"
         case .blockTooLarge: "block.too-large"
         case .transactionRootMismatch: "block.transaction-root-mismatch"
@@ -158,6 +170,10 @@ public enum LedgerError: AlzaError, Equatable {
             "\(account.short) already has \(limit) unbonding entries (the limit)"
         case .memberExists(let id): "member \(id.short) is already registered"
         case .malformedTransaction(let reason): "malformed transaction: \(reason)"
+        case .unknownField(let field): "no field \(field) on chain"
+        case .fieldExists(let field): "field \(field) is already claimed"
+        case .fieldState(let field, let reason): "field \(field): \(reason)"
+        case .invalidFieldSnapshot(let field, let reason): "field \(field): invalid snapshot: \(reason)"
         case .malformedBlock(let reason): "malformed block: \(reason)"
         case .blockTooLarge(let transactions, let bytes):
             "block is too large (\(transactions) transactions, \(bytes) bytes)"

@@ -98,6 +98,7 @@ public struct InvariantMonitor: Sendable {
     /// At the end of a run: every coin is held by an account (balance, stake or unbonding).
     public mutating func checkHoldings(_ state: LedgerState, name: String, at time: UInt64) {
         let held = state.accounts.values.reduce(Amount(0)) { $0 &+ $1.balance &+ $1.staked &+ $1.unbondingTotal }
+            &+ state.heldInFields
         if let broken = Self.unheldCoins(held: held, supply: state.chain.totalSupply) {
             record(.supplyConserved, name, time, broken)
         }

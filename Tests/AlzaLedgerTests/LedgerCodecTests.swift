@@ -30,6 +30,8 @@ import Testing
     static func samplePayloads(_ fixture: LedgerFixture) throws -> [MessagePayload] {
         let first = ProducerTests.header(fixture, slot: 3, stateRoot: Hash.sha256(utf8: "x"))
         let second = ProducerTests.header(fixture, slot: 3, stateRoot: Hash.sha256(utf8: "y"))
+        let field = FieldId(leader: Keys.frank.publicKey, nonce: 9)
+        let signed = FieldLifecycleTests.sampleSnapshot(fixture: fixture, field: field)
         return [
             .transfer(inputs: [AmountEntry(Keys.alice.address, 5), AmountEntry(Keys.bob.address, 6)],
                       outputs: [AmountEntry(Keys.carol.address, 11)], memo: Array("invoice 42".utf8)),
@@ -52,6 +54,12 @@ import Testing
             .privilegeRevoke(account: Keys.bob.address, privileges: .memberAdmin),
             .memberRegister(id: Keys.frank.address, kind: .disputeService, name: "Disputes ✓", key: Keys.frank.publicKey),
             .coinbase(round: 9, payouts: [AmountEntry(Keys.alice.address, 1), AmountEntry(Keys.bob.address, 2)]),
+            .fieldClaim(nonce: 9, leaderKey: Keys.frank.publicKey, bond: 3),
+            .fieldOpen(field: field, deposits: [AmountEntry(Keys.alice.address, 4)], challengeSeconds: 5),
+            .fieldClose(field: field, snapshot: signed),
+            .fieldSoloClose(field: field, snapshot: signed),
+            .fieldDispute(field: field, snapshot: signed),
+            .fieldFinalize(field: field),
         ]
     }
 
@@ -238,8 +246,8 @@ import Testing
     }
 
     @Test func stateEntryWithUnknownKeyTagIsRefused() {
-        #expect(throws: CodecError.unknownTag(offset: 0, tag: 9, type: "StateKey")) {
-            try StateEntry(canonicalBytes: [9, 0])
+        #expect(throws: CodecError.unknownTag(offset: 0, tag: 10, type: "StateKey")) {
+            try StateEntry(canonicalBytes: [10, 0])
         }
         #expect(throws: CodecError.unknownTag(offset: 1, tag: 2, type: "optional marker")) {
             try StateEntry(canonicalBytes: [0, 2])

@@ -97,6 +97,20 @@ enum MessageExecutor {
             context.audit(actor: actor, target: id, transaction: transactionId, detail: "registered \(kind) \"\(name)\"")
         case .coinbase(let round, let payouts):
             try payCoinbase(round: round, payouts: payouts, context: &context)
+        case .fieldClaim(let nonce, let leaderKey, let bond):
+            try FieldExecutor.claim(nonce: nonce, leaderKey: leaderKey, bond: bond, leader: try authorizer(of: message),
+                                    context: &context)
+        case .fieldOpen(let field, let deposits, let challengeSeconds):
+            try FieldExecutor.open(field, deposits: deposits, challengeSeconds: challengeSeconds, message: message,
+                                   context: &context)
+        case .fieldClose(let field, let snapshot):
+            try FieldExecutor.close(field, snapshot, message: message, context: &context)
+        case .fieldSoloClose(let field, let snapshot):
+            try FieldExecutor.soloClose(field, snapshot, message: message, context: &context)
+        case .fieldDispute(let field, let snapshot):
+            try FieldExecutor.dispute(field, snapshot, message: message, context: &context)
+        case .fieldFinalize(let field):
+            try FieldExecutor.finalize(field, context: &context)
         }
     }
 

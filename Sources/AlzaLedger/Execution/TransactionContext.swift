@@ -147,6 +147,24 @@ struct TransactionContext {
         write(.delayed(id), action.map(StateValue.delayed))
     }
 
+    // MARK: Payment fields (owned by their scope key, `FieldRules.scopeKey`)
+
+    mutating func field(_ id: FieldId) throws(LedgerError) -> FieldRecord? {
+        try checkScope(FieldRules.scopeKey(id))
+        guard case .field(let record)? = read(.field(id)) else { return nil }
+        return record
+    }
+
+    mutating func existingField(_ id: FieldId) throws(LedgerError) -> FieldRecord {
+        guard let record = try field(id) else { throw .unknownField(id) }
+        return record
+    }
+
+    mutating func setField(_ record: FieldRecord) throws(LedgerError) {
+        try checkScope(FieldRules.scopeKey(record.id))
+        write(.field(record.id), .field(record))
+    }
+
     // MARK: Chain-wide records
 
     var chain: ChainRecord {

@@ -22,6 +22,7 @@ public struct LedgerState: Sendable {
     public private(set) var delayedActions: [UInt64: DelayedAction] = [:]
     public private(set) var auditLog: [UInt64: AuditEntry] = [:]
     public private(set) var evidence: [EvidenceKey: Hash] = [:]
+    public private(set) var fields: [FieldId: FieldRecord] = [:]
 
     public struct EvidenceKey: Hashable, Sendable {
         public var producer: Address
@@ -84,6 +85,7 @@ public struct LedgerState: Sendable {
         case .delayed(let id): return delayedActions[id].map(StateValue.delayed)
         case .audit(let sequence): return auditLog[sequence].map(StateValue.audit)
         case .evidence(let producer, let slot): return evidence[EvidenceKey(producer: producer, slot: slot)].map(StateValue.evidence)
+        case .field(let id): return fields[id].map(StateValue.field)
         }
     }
 
@@ -118,6 +120,7 @@ public struct LedgerState: Sendable {
         for (key, value) in evidence {
             entries.append(StateEntry(key: .evidence(producer: key.producer, slot: key.slot), value: .evidence(value)))
         }
+        for (key, value) in fields { entries.append(StateEntry(key: .field(key), value: .field(value))) }
         return LedgerState.sorted(entries)
     }
 
@@ -169,6 +172,8 @@ public struct LedgerState: Sendable {
         case (.evidence(let producer, let slot), let value):
             let evidenceKey = EvidenceKey(producer: producer, slot: slot)
             if case .evidence(let id)? = value { evidence[evidenceKey] = id } else { evidence[evidenceKey] = nil }
+        case (.field(let id), let value):
+            if case .field(let record)? = value { fields[id] = record } else { fields[id] = nil }
         default:
             preconditionFailure("state value \(String(describing: value)) does not match key \(key)")
         }
@@ -308,6 +313,9 @@ extension LedgerState {
         account.nonce = retiredNonces[address] ?? 0
         return account
     }
+
+    /// What payment fields hold of the supply: bonds and locked deposits (every coin is in an account or here).
+    public var heldInFields: Amount { fields.values.reduce(Amount(0)) { $0 &+ $1.held } }
 
     /// The next nonce a transaction paid by `address` must carry.
     public func nextNonce(of address: Address) -> UInt64 {

@@ -13,6 +13,7 @@ public enum StateKey: Hashable, Sendable, CustomStringConvertible {
     case delayed(UInt64)
     case audit(UInt64)
     case evidence(producer: Address, slot: UInt64)
+    case field(FieldId)
 
     /// Canonical bytes: a tag, then the key's fields. State entries are ordered by these bytes.
     public var bytes: [UInt8] {
@@ -32,6 +33,7 @@ public enum StateKey: Hashable, Sendable, CustomStringConvertible {
         case .delayed(let id): "delayed/\(id)"
         case .audit(let sequence): "audit/\(sequence)"
         case .evidence(let producer, let slot): "evidence/\(producer)/\(slot)"
+        case .field(let id): "field/\(id.hash.hex)"
         }
     }
 
@@ -46,6 +48,7 @@ public enum StateKey: Hashable, Sendable, CustomStringConvertible {
         case .delayed(let id): encoder.encode(UInt8(6)); encoder.encode(id)
         case .audit(let sequence): encoder.encode(UInt8(7)); encoder.encode(sequence)
         case .evidence(let producer, let slot): encoder.encode(UInt8(8)); encoder.encode(producer); encoder.encode(slot)
+        case .field(let id): encoder.encode(UInt8(9)); encoder.encode(id)
         }
     }
 
@@ -61,6 +64,7 @@ public enum StateKey: Hashable, Sendable, CustomStringConvertible {
         case 6: self = .delayed(try decoder.decode())
         case 7: self = .audit(try decoder.decode())
         case 8: self = .evidence(producer: try decoder.decode(), slot: try decoder.decode())
+        case 9: self = .field(try decoder.decode())
         case let tag: throw .unknownTag(offset: offset, tag: UInt64(tag), type: "StateKey")
         }
     }
@@ -77,6 +81,7 @@ public enum StateValue: Hashable, Sendable {
     case delayed(DelayedAction)
     case audit(AuditEntry)
     case evidence(Hash)
+    case field(FieldRecord)
 
     func encode(to encoder: inout CanonicalEncoder) {
         switch self {
@@ -89,6 +94,7 @@ public enum StateValue: Hashable, Sendable {
         case .delayed(let value): encoder.encode(value)
         case .audit(let value): encoder.encode(value)
         case .evidence(let value): encoder.encode(value)
+        case .field(let value): encoder.encode(value)
         }
     }
 
@@ -110,6 +116,7 @@ public enum StateValue: Hashable, Sendable {
         case .delayed: self = .delayed(try decoder.decode())
         case .audit: self = .audit(try decoder.decode())
         case .evidence: self = .evidence(try decoder.decode())
+        case .field: self = .field(try decoder.decode())
         }
     }
 }

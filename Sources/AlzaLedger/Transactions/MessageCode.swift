@@ -19,6 +19,12 @@ public enum MessageCode: UInt16, Hashable, Sendable, CaseIterable, CanonicalCoda
     case privilegeRevoke = 15
     case memberRegister = 16
     case coinbase = 17
+    case fieldClaim = 18
+    case fieldOpen = 19
+    case fieldClose = 20
+    case fieldSoloClose = 21
+    case fieldDispute = 22
+    case fieldFinalize = 23
 
     public var description: String {
         switch self {
@@ -39,6 +45,12 @@ public enum MessageCode: UInt16, Hashable, Sendable, CaseIterable, CanonicalCoda
         case .privilegeRevoke: "privilege-revoke"
         case .memberRegister: "member-register"
         case .coinbase: "coinbase"
+        case .fieldClaim: "field-claim"
+        case .fieldOpen: "field-open"
+        case .fieldClose: "field-close"
+        case .fieldSoloClose: "field-solo-close"
+        case .fieldDispute: "field-dispute"
+        case .fieldFinalize: "field-finalize"
         }
     }
 
@@ -53,8 +65,13 @@ public enum MessageCode: UInt16, Hashable, Sendable, CaseIterable, CanonicalCoda
         case .accountRegister, .accountUpdate, .accountDelete, .equivocationEvidence, .privilegeGrant,
              .privilegeRevoke, .memberRegister, .coinbase:
             true
+        // A close mints the leader's reward (the supply is chain-wide); claims, openings, solo closes and
+        // disputes touch only the field and its participants.
+        case .fieldClose, .fieldFinalize:
+            true
         case .transfer, .permissionUpdate, .stake, .unstake, .delegateVote, .producerRegister,
-             .producerUnregister, .producerRecover, .cancelDelayed:
+             .producerUnregister, .producerRecover, .cancelDelayed, .fieldClaim, .fieldOpen, .fieldSoloClose,
+             .fieldDispute:
             false
         }
     }

@@ -48,6 +48,20 @@ public enum MessagePayload: Hashable, Sendable {
     case memberRegister(id: Address, kind: Member.Kind, name: String, key: PublicKey)
     /// Round rewards minted from 0x0 (seed equations 2 and 3).
     case coinbase(round: UInt64, payouts: [AmountEntry])
+    /// The authorizer leads a new field `FieldId(leader: leaderKey, nonce: nonce)` and locks `bond` (DESIGN.md §6).
+    case fieldClaim(nonce: UInt64, leaderKey: PublicKey, bond: Amount)
+    /// Opens a claimed field: the leader and every participant authorize it (their signatures over this
+    /// transaction are their consents to the field, the deposits, the window and, as its expiration, an expiry);
+    /// each deposit is locked from its participant's balance.
+    case fieldOpen(field: FieldId, deposits: [AmountEntry], challengeSeconds: UInt32)
+    /// Cooperative close with a fully signed snapshot: settles at once, pays the leader's reward.
+    case fieldClose(field: FieldId, snapshot: SignedFieldSnapshot)
+    /// A participant posts the newest fully signed snapshot it holds; the challenge window opens.
+    case fieldSoloClose(field: FieldId, snapshot: SignedFieldSnapshot)
+    /// Within the window, a fully signed snapshot with a higher number replaces the posted one.
+    case fieldDispute(field: FieldId, snapshot: SignedFieldSnapshot)
+    /// After the window, settles the posted snapshot (anyone may send it).
+    case fieldFinalize(field: FieldId)
 
     public static let maximumTransferEntries = 64
     public static let maximumMemoBytes = 256
@@ -72,6 +86,23 @@ public enum MessagePayload: Hashable, Sendable {
         case .privilegeRevoke: .privilegeRevoke
         case .memberRegister: .memberRegister
         case .coinbase: .coinbase
+        case .fieldClaim: .fieldClaim
+        case .fieldOpen: .fieldOpen
+        case .fieldClose: .fieldClose
+        case .fieldSoloClose: .fieldSoloClose
+        case .fieldDispute: .fieldDispute
+        case .fieldFinalize: .fieldFinalize
+        }
+    }
+
+    /// The field a field code acts on.
+    public var field: FieldId? {
+        switch self {
+        case .fieldClaim: nil
+        case .fieldOpen(let field, _, _), .fieldClose(let field, _), .fieldSoloClose(let field, _),
+             .fieldDispute(let field, _), .fieldFinalize(let field):
+            field
+        default: nil
         }
     }
 
@@ -133,6 +164,20 @@ public enum MessagePayload: Hashable, Sendable {
         case .coinbase(let round, let payouts):
             encoder.encode(round)
             encoder.encode(payouts)
+        case .fieldClaim(let nonce, let leaderKey, let bond):
+            encoder.encode(nonce)
+            encoder.encode(leaderKey)
+            encoder.encode(bond)
+        case .fieldOpen(let field, let deposits, let challengeSeconds):
+            encoder.encode(field)
+            encoder.encode(deposits)
+            encoder.encode(challengeSeconds)
+        case .fieldClose(let field, let snapshot), .fieldSoloClose(let field, let snapshot),
+             .fieldDispute(let field, let snapshot):
+            encoder.encode(field)
+            encoder.encode(snapshot)
+        case .fieldFinalize(let field):
+            encoder.encode(field)
         }
         return encoder.bytes
     }
@@ -195,6 +240,16 @@ public enum MessagePayload: Hashable, Sendable {
                                    key: try decoder.decode())
         case .coinbase:
             self = .coinbase(round: try decoder.decode(), payouts: try decoder.decodeArray(limit: Self.maximumPayouts))
+        case .fieldClaim:
+            self = .fieldClaim(nonce: try decoder.decode(), leaderKey: try decoder.decode(), bond: try decoder.decode())
+        case .fieldOpen:
+            self = .fieldOpen(field: try decoder.decode(),
+                              deposits: try decoder.decodeArray(limit: FieldRules.maximumParticipants),
+                              challengeSeconds: try decoder.decode())
+        case .fieldClose: self = .fieldClose(field: try decoder.decode(), snapshot: try decoder.decode())
+        case .fieldSoloClose: self = .fieldSoloClose(field: try decoder.decode(), snapshot: try decoder.decode())
+        case .fieldDispute: self = .fieldDispute(field: try decoder.decode(), snapshot: try decoder.decode())
+        case .fieldFinalize: self = .fieldFinalize(field: try decoder.decode())
         }
         try decoder.finish()
     }
@@ -245,6 +300,17 @@ extension Message {
         case .equivocationEvidence(let first, _):
             scope = [first.header.producer]
             authorization = []
+        case .fieldClaim(let nonce, let leaderKey, _):
+            scope.append(FieldRules.scopeKey(FieldId(leader: leaderKey, nonce: nonce)))
+        case .fieldOpen(let field, let deposits, _):
+            // The participants consent by authorizing; their accounts give the deposits.
+            scope += [FieldRules.scopeKey(field)] + deposits.map(\.account)
+            authorization += deposits.map { Authorization($0.account, permission) }
+        case .fieldClose(let field, _), .fieldSoloClose(let field, _), .fieldDispute(let field, _),
+             .fieldFinalize(let field):
+            // A settlement credits every participant and the leader: the sender lists them (from the chain's
+            // record of the field) in `extraScope`.
+            scope.append(FieldRules.scopeKey(field))
         case .accountUpdate, .accountDelete, .permissionUpdate, .stake, .unstake, .producerRegister,
              .producerUnregister, .producerRecover, .cancelDelayed:
             break

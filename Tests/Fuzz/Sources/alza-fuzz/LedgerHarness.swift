@@ -125,7 +125,7 @@ let transactionHarness = Harness(
             roundTrip(Transaction.self, reader.rest())
         default:
             let rawCode = reader.byte()
-            guard let code = MessageCode(rawValue: UInt16(rawCode % 18)) else { return }
+            guard let code = MessageCode(rawValue: UInt16(rawCode) % UInt16(MessageCode.allCases.count + 1)) else { return }
             checkPayload(code: code, data: reader.rest())
         }
     },

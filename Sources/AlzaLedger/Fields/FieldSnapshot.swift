@@ -1,5 +1,32 @@
 import AlzaCore
-import AlzaLedger
+
+/// A payment field's id: `H(leader || nonce)`, claimed on chain by its leader (DESIGN.md §6).
+public struct FieldId: Hashable, Comparable, Sendable, CustomStringConvertible, CanonicalCodable {
+    public var hash: Hash
+
+    public init(hash: Hash) { self.hash = hash }
+
+    /// The id a leader claims with `nonce`.
+    public init(leader: PublicKey, nonce: UInt64) {
+        var encoder = CanonicalEncoder()
+        encoder.encode(leader)
+        encoder.encode(nonce)
+        hash = Hash.sha256(encoder.bytes)
+    }
+
+    public var description: String { hash.short }
+    public static func < (lhs: FieldId, rhs: FieldId) -> Bool { lhs.hash < rhs.hash }
+    public func encode(to encoder: inout CanonicalEncoder) { encoder.encode(hash) }
+    public init(from decoder: inout CanonicalDecoder) throws(CodecError) { hash = try decoder.decode() }
+}
+
+/// Signing domains of the field protocol: a payment, a batch of receipts and a snapshot commitment can never be
+/// replayed as one another, nor as anything else Alza signs.
+public enum FieldDomains {
+    public static let payment = SigningDomain("field-payment")
+    public static let receipts = SigningDomain("field-receipts")
+    public static let commitment = SigningDomain("field-commitment")
+}
 
 /// A snapshot of a field (DESIGN.md §6): the first `paymentCount` payments of the log, their RFC 6962 root, and
 /// the balances after them as an RFC 6962 root over (participant index, address, balance) in participant order.
@@ -50,6 +77,11 @@ public struct FieldSnapshot: Hashable, Sendable, CanonicalCodable {
         return participants.indices.map { balanceLeaf(index: $0, participant: participants[$0], balance: balances[$0]) }
     }
 
+    /// The balances hash: the RFC 6962 root over the balance leaves, in participant order.
+    public static func balancesHash(participants: [Address], balances: [Amount]) -> Hash {
+        MerkleTree.root(leafHashes: balanceLeaves(participants: participants, balances: balances))
+    }
+
     /// The payments root of a log's leaf hashes: each payment hash as an RFC 6962 leaf.
     public static func paymentLeaf(_ paymentHash: Hash) -> Hash { MerkleTree.leafHash(paymentHash.bytes) }
 
@@ -67,47 +99,5 @@ public struct FieldSnapshot: Hashable, Sendable, CanonicalCodable {
         paymentCount = try decoder.decode()
         paymentsRoot = try decoder.decode()
         balancesHash = try decoder.decode()
-    }
-}
-
-/// What the leader sends one participant with a snapshot: the payment hashes it has not seen in a snapshot it
-/// signed, and its own balance with the inclusion proof of its leaf. A participant sees hashes and its own line,
-/// not the others' payments.
-public struct SnapshotProposal: Hashable, Sendable, CanonicalCodable {
-    public static let maximumHashes = 1 << 20
-
-    public var snapshot: FieldSnapshot
-    public var firstIndex: UInt64
-    public var paymentHashes: [Hash]
-    public var participantIndex: UInt32
-    public var balance: Amount
-    public var balanceProof: [Hash]
-
-    public init(snapshot: FieldSnapshot, firstIndex: UInt64, paymentHashes: [Hash], participantIndex: UInt32,
-                balance: Amount, balanceProof: [Hash]) {
-        self.snapshot = snapshot
-        self.firstIndex = firstIndex
-        self.paymentHashes = paymentHashes
-        self.participantIndex = participantIndex
-        self.balance = balance
-        self.balanceProof = balanceProof
-    }
-
-    public func encode(to encoder: inout CanonicalEncoder) {
-        encoder.encode(snapshot)
-        encoder.encode(firstIndex)
-        encoder.encode(paymentHashes)
-        encoder.encode(participantIndex)
-        encoder.encode(balance)
-        encoder.encode(balanceProof)
-    }
-
-    public init(from decoder: inout CanonicalDecoder) throws(CodecError) {
-        snapshot = try decoder.decode()
-        firstIndex = try decoder.decode()
-        paymentHashes = try decoder.decodeArray(limit: Self.maximumHashes)
-        participantIndex = try decoder.decode()
-        balance = try decoder.decode()
-        balanceProof = try decoder.decodeArray(limit: FieldReceipt.maximumPath)
     }
 }

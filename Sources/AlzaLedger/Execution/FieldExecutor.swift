@@ -1,0 +1,181 @@
+import AlzaCore
+
+/// The payment-field codes on chain (DESIGN.md §6): claim, open, cooperative close, solo close, dispute and
+/// finalize. Every coin a field holds is a bond or a deposit taken from an account, and a settlement gives back
+/// exactly the deposits (as the final balances) and the bond, plus the leader's reward minted from 0x0.
+enum FieldExecutor {
+    static func claim(nonce: UInt64, leaderKey: PublicKey, bond: Amount, leader: Address,
+                      context: inout TransactionContext) throws(LedgerError) {
+        let id = FieldId(leader: leaderKey, nonce: nonce)
+        guard try context.field(id) == nil else { throw .fieldExists(id) }
+        guard bond >= FieldRules.minimumBond else {
+            throw .invalidPayload(code: .fieldClaim, reason: "the bond \(Amounts.format(bond)) is below the minimum \(Amounts.format(FieldRules.minimumBond))")
+        }
+        try debit(leader, bond, context: &context)
+        try context.setField(FieldRecord(id: id, leader: leader, leaderKey: leaderKey, bond: bond,
+                                         claimedAtHeight: context.block.height))
+    }
+
+    static func open(_ id: FieldId, deposits: [AmountEntry], challengeSeconds: UInt32, message: Message,
+                     context: inout TransactionContext) throws(LedgerError) {
+        var record = try context.existingField(id)
+        guard message.authorization.first?.account == record.leader else {
+            throw .missingAuthorization(account: record.leader, code: .fieldOpen)
+        }
+        guard record.status == .claimed else { throw .fieldState(field: id, reason: "is \(record.status), not claimed") }
+        guard (FieldRules.minimumParticipants...FieldRules.maximumParticipants).contains(deposits.count) else {
+            throw .invalidPayload(code: .fieldOpen, reason: "a field has \(FieldRules.minimumParticipants)...\(FieldRules.maximumParticipants) participants, not \(deposits.count)")
+        }
+        guard Set(deposits.map(\.account)).count == deposits.count else {
+            throw .invalidPayload(code: .fieldOpen, reason: "a participant appears twice")
+        }
+        guard (1...FieldRules.maximumChallengeSeconds).contains(challengeSeconds) else {
+            throw .invalidPayload(code: .fieldOpen, reason: "the challenge window must be 1...\(FieldRules.maximumChallengeSeconds) s")
+        }
+        for deposit in deposits {
+            guard !deposit.account.isCoinbase else { throw .invalidPayload(code: .fieldOpen, reason: "0x0 cannot join a field") }
+            // The participant's authorization of this message is its consent (checked against its permission).
+            guard message.authorization.contains(where: { $0.account == deposit.account }) else {
+                throw .missingAuthorization(account: deposit.account, code: .fieldOpen)
+            }
+            guard deposit.amount > 0 else { throw .invalidPayload(code: .fieldOpen, reason: "deposits must be positive") }
+            try debit(deposit.account, deposit.amount, context: &context)
+        }
+        record.participants = deposits.map(\.account)
+        record.deposits = deposits.map(\.amount)
+        record.participantsHash = FieldSnapshot.participantsHash(record.participants)
+        record.challengeSeconds = challengeSeconds
+        record.status = .open
+        record.openedAtHeight = context.block.height
+        try context.setField(record)
+    }
+
+    /// Cooperative close: a fully signed snapshot settles the field at once.
+    static func close(_ id: FieldId, _ signed: SignedFieldSnapshot, message: Message,
+                      context: inout TransactionContext) throws(LedgerError) {
+        var record = try context.existingField(id)
+        try requireMember(message, of: record, leaderAllowed: true)
+        guard record.status == .open else { throw .fieldState(field: id, reason: "is \(record.status), not open") }
+        try verify(signed, of: record, chainId: context.chainId)
+        try settle(&record, FieldSettlement(signed), context: &context)
+    }
+
+    /// Solo close: the posted snapshot settles when the challenge window has passed without a newer one.
+    static func soloClose(_ id: FieldId, _ signed: SignedFieldSnapshot, message: Message,
+                          context: inout TransactionContext) throws(LedgerError) {
+        var record = try context.existingField(id)
+        try requireMember(message, of: record, leaderAllowed: false)
+        guard record.status == .open else { throw .fieldState(field: id, reason: "is \(record.status), not open") }
+        try verify(signed, of: record, chainId: context.chainId)
+        let deadline = context.block.time + UInt64(record.challengeSeconds) * 1_000
+        record.status = .closing(FieldSettlement(signed), deadline: deadline)
+        try context.setField(record)
+    }
+
+    /// Dispute (a): a fully signed snapshot numbered above the posted one replaces it, within the window. The
+    /// deadline stays: a window is bounded however many disputes come.
+    static func dispute(_ id: FieldId, _ signed: SignedFieldSnapshot, message: Message,
+                        context: inout TransactionContext) throws(LedgerError) {
+        var record = try context.existingField(id)
+        try requireMember(message, of: record, leaderAllowed: false)
+        guard case .closing(let posted, let deadline) = record.status else {
+            throw .fieldState(field: id, reason: "is \(record.status): there is no posted snapshot to dispute")
+        }
+        guard context.block.time < deadline else {
+            throw .fieldState(field: id, reason: "the challenge window ended at \(deadline)")
+        }
+        guard signed.snapshot.number > posted.number else {
+            throw .invalidFieldSnapshot(field: id, reason: "snapshot \(signed.snapshot.number) is not newer than the posted \(posted.number)")
+        }
+        try verify(signed, of: record, chainId: context.chainId)
+        record.status = .closing(FieldSettlement(signed), deadline: deadline)
+        try context.setField(record)
+    }
+
+    static func finalize(_ id: FieldId, context: inout TransactionContext) throws(LedgerError) {
+        var record = try context.existingField(id)
+        guard case .closing(let posted, let deadline) = record.status else {
+            throw .fieldState(field: id, reason: "is \(record.status), not closing")
+        }
+        guard context.block.time >= deadline else {
+            throw .fieldState(field: id, reason: "the challenge window is open until \(deadline)")
+        }
+        try settle(&record, posted, context: &context)
+    }
+
+    // MARK: Checks
+
+    private static func requireMember(_ message: Message, of record: FieldRecord, leaderAllowed: Bool) throws(LedgerError) {
+        guard let sender = message.authorization.first?.account else {
+            throw .invalidPayload(code: message.code, reason: "the message has no authorizer")
+        }
+        guard record.participants.contains(sender) || (leaderAllowed && sender == record.leader) else {
+            throw .fieldState(field: record.id, reason: "\(sender.short) is not \(leaderAllowed ? "its leader or " : "")a participant")
+        }
+    }
+
+    /// Fully signed, consistent and conserving: one balance per participant summing to the deposits, the balances
+    /// hash over them, and every participant's signature on the commitment.
+    static func verify(_ signed: SignedFieldSnapshot, of record: FieldRecord, chainId: Hash) throws(LedgerError) {
+        let id = record.id
+        let snapshot = signed.snapshot
+        guard snapshot.field == id else { throw .invalidFieldSnapshot(field: id, reason: "it is a snapshot of field \(snapshot.field)") }
+        guard signed.balances.count == record.participants.count else {
+            throw .invalidFieldSnapshot(field: id, reason: "\(signed.balances.count) balances for \(record.participants.count) participants")
+        }
+        var total: Amount = 0
+        for balance in signed.balances { total = try Amounts.add(total, balance) }
+        let deposits = record.deposits.reduce(Amount(0), &+)
+        guard total == deposits else {
+            throw .invalidFieldSnapshot(field: id, reason: "balances sum to \(Amounts.format(total)), the deposits to \(Amounts.format(deposits))")
+        }
+        let balancesHash = FieldSnapshot.balancesHash(participants: record.participants, balances: signed.balances)
+        guard balancesHash == snapshot.balancesHash else {
+            throw .invalidFieldSnapshot(field: id, reason: "the balances do not hash to the snapshot's balances hash")
+        }
+        guard signed.signatures.count == record.participants.count else {
+            throw .invalidFieldSnapshot(field: id, reason: "\(signed.signatures.count) signatures for \(record.participants.count) participants")
+        }
+        let commitment = snapshot.commitment(participantsHash: record.participantsHash)
+        for (participant, signature) in zip(record.participants, signed.signatures)
+        where !participant.publicKey.isValidSignature(signature, for: commitment.bytes, domain: FieldDomains.commitment,
+                                                      chainId: chainId) {
+            throw .invalidFieldSnapshot(field: id, reason: "\(participant.short) did not sign its commitment")
+        }
+    }
+
+    // MARK: Settlement
+
+    /// Final balances to the participants, the bond back to the leader with its reward minted from 0x0.
+    private static func settle(_ record: inout FieldRecord, _ settlement: FieldSettlement,
+                               context: inout TransactionContext) throws(LedgerError) {
+        for (participant, balance) in zip(record.participants, settlement.balances) where balance > 0 {
+            try credit(participant, balance, context: &context)
+        }
+        let reward = FieldRules.reward(paymentCount: settlement.paymentCount)
+        try credit(record.leader, try Amounts.add(record.bond, reward), context: &context)
+        if reward > 0 {
+            var chain = context.chain
+            chain.totalSupply = try Amounts.add(chain.totalSupply, reward)
+            chain.totalRewardsPaid = try Amounts.add(chain.totalRewardsPaid, reward)
+            context.setChain(chain)
+        }
+        record.status = .closed(settlement, atHeight: context.block.height)
+        try context.setField(record)
+    }
+
+    private static func debit(_ address: Address, _ amount: Amount, context: inout TransactionContext) throws(LedgerError) {
+        var account = try context.existingAccount(address)
+        guard account.balance >= amount else {
+            throw .insufficientBalance(account: address, needed: amount, available: account.balance)
+        }
+        account.balance -= amount
+        try context.setAccount(account)
+    }
+
+    private static func credit(_ address: Address, _ amount: Amount, context: inout TransactionContext) throws(LedgerError) {
+        var account = try MessageExecutor.accountCreatingIfMissing(address, context: &context)
+        account.balance = try Amounts.add(account.balance, amount)
+        try context.setAccount(account)
+    }
+}

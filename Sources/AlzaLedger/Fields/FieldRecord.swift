@@ -1,0 +1,195 @@
+import AlzaCore
+
+/// The chain's limits on payment fields (DESIGN.md §6). Constants of the protocol, like the message limits: a
+/// field chooses its own challenge window within them when it opens (short on testnets, 24 h by default).
+public enum FieldRules {
+    public static let minimumParticipants = 2
+    public static let maximumParticipants = 1_024
+    /// The smallest bond a leader locks when it claims a field: what a disputing participant wins if the leader
+    /// fails it.
+    public static let minimumBond: Amount = Amounts.unit
+    public static let defaultChallengeSeconds: UInt32 = 86_400
+    public static let maximumChallengeSeconds: UInt32 = 30 * 86_400
+    /// The leader's reward per node of the payments Merkle tree a close settles (seed §3.1.5), minted from 0x0,
+    /// and its cap per field.
+    public static let rewardPerMerkleNode: Amount = 10
+    public static let maximumReward: Amount = 10 * Amounts.unit
+
+    /// Nodes of an RFC 6962 tree over `paymentCount` leaves: 2n − 1 (none for an empty log).
+    public static func merkleNodeCount(paymentCount: UInt64) -> UInt64 { paymentCount == 0 ? 0 : 2 * paymentCount - 1 }
+
+    public static func reward(paymentCount: UInt64) -> Amount {
+        let nodes = merkleNodeCount(paymentCount: paymentCount)
+        let (product, overflow) = nodes.multipliedReportingOverflow(by: rewardPerMerkleNode)
+        return overflow ? maximumReward : min(product, maximumReward)
+    }
+
+    /// The scope key of a field: scope keys are 32 bytes, an account's address or a field's id, so closes of
+    /// different fields never share a key and apply in parallel waves (D32).
+    public static func scopeKey(_ field: FieldId) -> Address { Address(bytes32: field.hash.bytes32) }
+}
+
+/// A fully signed snapshot as posted on chain: the snapshot, the final balances its balances hash commits to (in
+/// participant order), and every participant's signature on its commitment, in participant order.
+public struct SignedFieldSnapshot: Hashable, Sendable, CanonicalCodable {
+    public var snapshot: FieldSnapshot
+    public var balances: [Amount]
+    public var signatures: [Signature]
+
+    public init(snapshot: FieldSnapshot, balances: [Amount], signatures: [Signature]) {
+        self.snapshot = snapshot
+        self.balances = balances
+        self.signatures = signatures
+    }
+
+    public func encode(to encoder: inout CanonicalEncoder) {
+        encoder.encode(snapshot)
+        encoder.encode(balances)
+        encoder.encode(signatures)
+    }
+
+    public init(from decoder: inout CanonicalDecoder) throws(CodecError) {
+        snapshot = try decoder.decode()
+        balances = try decoder.decodeArray(limit: FieldRules.maximumParticipants)
+        signatures = try decoder.decodeArray(limit: FieldRules.maximumParticipants)
+    }
+}
+
+/// What the chain keeps of a settled or posted snapshot: its number, roots and the final balances — never the
+/// payments (privacy), nor the signatures once checked.
+public struct FieldSettlement: Hashable, Sendable, CanonicalCodable {
+    public var number: UInt64
+    public var paymentCount: UInt64
+    public var paymentsRoot: Hash
+    public var balancesHash: Hash
+    public var balances: [Amount]
+
+    public init(_ signed: SignedFieldSnapshot) {
+        number = signed.snapshot.number
+        paymentCount = signed.snapshot.paymentCount
+        paymentsRoot = signed.snapshot.paymentsRoot
+        balancesHash = signed.snapshot.balancesHash
+        balances = signed.balances
+    }
+
+    public func encode(to encoder: inout CanonicalEncoder) {
+        encoder.encode(number)
+        encoder.encode(paymentCount)
+        encoder.encode(paymentsRoot)
+        encoder.encode(balancesHash)
+        encoder.encode(balances)
+    }
+
+    public init(from decoder: inout CanonicalDecoder) throws(CodecError) {
+        number = try decoder.decode()
+        paymentCount = try decoder.decode()
+        paymentsRoot = try decoder.decode()
+        balancesHash = try decoder.decode()
+        balances = try decoder.decodeArray(limit: FieldRules.maximumParticipants)
+    }
+}
+
+/// A payment field on chain (DESIGN.md §6): its leader and bond, its participants and deposits, and where its
+/// close stands. Only participants, deposits, roots and final balances are recorded.
+public struct FieldRecord: Hashable, Sendable, CanonicalCodable {
+    public enum Status: Hashable, Sendable, CustomStringConvertible {
+        /// Claimed by its leader, not opened yet.
+        case claimed
+        case open
+        /// A solo close posted a snapshot (or a dispute replaced it): it settles at `deadline` (chain time, unix
+        /// ms) unless a newer fully signed snapshot replaces it first.
+        case closing(FieldSettlement, deadline: UInt64)
+        case closed(FieldSettlement, atHeight: UInt64)
+
+        public var description: String {
+            switch self {
+            case .claimed: "claimed"
+            case .open: "open"
+            case .closing(let posted, let deadline): "closing (snapshot \(posted.number) settles at \(deadline))"
+            case .closed(let settled, let height): "closed at height \(height) (snapshot \(settled.number))"
+            }
+        }
+    }
+
+    public var id: FieldId
+    /// The leader's account (it paid the bond and receives the reward) and the key it signs receipts with.
+    public var leader: Address
+    public var leaderKey: PublicKey
+    public var bond: Amount
+    public var participants: [Address]
+    public var deposits: [Amount]
+    public var participantsHash: Hash
+    public var challengeSeconds: UInt32
+    public var status: Status
+    public var claimedAtHeight: UInt64
+    public var openedAtHeight: UInt64
+
+    public init(id: FieldId, leader: Address, leaderKey: PublicKey, bond: Amount, claimedAtHeight: UInt64) {
+        self.id = id
+        self.leader = leader
+        self.leaderKey = leaderKey
+        self.bond = bond
+        participants = []
+        deposits = []
+        participantsHash = FieldSnapshot.participantsHash([])
+        challengeSeconds = FieldRules.defaultChallengeSeconds
+        status = .claimed
+        self.claimedAtHeight = claimedAtHeight
+        openedAtHeight = 0
+    }
+
+    /// What the field holds of the supply: the bond until it is settled, and the deposits while it is open.
+    public var held: Amount {
+        switch status {
+        case .claimed: bond
+        case .open, .closing: deposits.reduce(bond, &+)
+        case .closed: 0
+        }
+    }
+
+    public func encode(to encoder: inout CanonicalEncoder) {
+        encoder.encode(id)
+        encoder.encode(leader)
+        encoder.encode(leaderKey)
+        encoder.encode(bond)
+        encoder.encode(participants)
+        encoder.encode(deposits)
+        encoder.encode(participantsHash)
+        encoder.encode(challengeSeconds)
+        switch status {
+        case .claimed: encoder.encode(UInt8(0))
+        case .open: encoder.encode(UInt8(1))
+        case .closing(let posted, let deadline):
+            encoder.encode(UInt8(2))
+            encoder.encode(posted)
+            encoder.encode(deadline)
+        case .closed(let settled, let height):
+            encoder.encode(UInt8(3))
+            encoder.encode(settled)
+            encoder.encode(height)
+        }
+        encoder.encode(claimedAtHeight)
+        encoder.encode(openedAtHeight)
+    }
+
+    public init(from decoder: inout CanonicalDecoder) throws(CodecError) {
+        id = try decoder.decode()
+        leader = try decoder.decode()
+        leaderKey = try decoder.decode()
+        bond = try decoder.decode()
+        participants = try decoder.decodeArray(limit: FieldRules.maximumParticipants)
+        deposits = try decoder.decodeArray(limit: FieldRules.maximumParticipants)
+        participantsHash = try decoder.decode()
+        challengeSeconds = try decoder.decode()
+        let offset = decoder.offset
+        switch try decoder.decode(UInt8.self) {
+        case 0: status = .claimed
+        case 1: status = .open
+        case 2: status = .closing(try decoder.decode(), deadline: try decoder.decode())
+        case 3: status = .closed(try decoder.decode(), atHeight: try decoder.decode())
+        case let tag: throw .unknownTag(offset: offset, tag: UInt64(tag), type: "FieldRecord.Status")
+        }
+        claimedAtHeight = try decoder.decode()
+        openedAtHeight = try decoder.decode()
+    }
+}
