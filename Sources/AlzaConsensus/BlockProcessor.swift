@@ -19,7 +19,7 @@ public enum BlockProcessor {
         public var coinbase: RoundRewards.Payout?
     }
 
-    /// The field root of a block settling no payment fields (payment fields come with their own module).
+    /// The field root of a block settling no payment fields: the empty RFC 6962 root.
     public static let emptyFieldRoot = MerkleTree.emptyRoot
 
     /// Checks everything about `header` that needs only the parent state: linkage, slot and time, the
@@ -62,7 +62,6 @@ public enum BlockProcessor {
         guard transactionRoot == header.transactionRoot else {
             throw .ledger(.transactionRootMismatch(expected: header.transactionRoot, actual: transactionRoot))
         }
-        guard header.fieldRoot == emptyFieldRoot else { throw .wrongFieldRoot(expected: emptyFieldRoot, actual: header.fieldRoot) }
 
         // The expected coinbase comes from the parent state, before anything of this block applies.
         let payout = RoundRewards.dueRound(parent: state, advance: advance).flatMap { RoundRewards.payout(for: $0, state: state) }
@@ -88,6 +87,8 @@ public enum BlockProcessor {
             } catch {
                 throw ConsensusError.ledger(error)
             }
+            let fieldRoot = execution.fieldRoot
+            guard header.fieldRoot == fieldRoot else { throw .wrongFieldRoot(expected: fieldRoot, actual: header.fieldRoot) }
             recordProduction(producer: header.producer, slot: header.slot, height: header.height, round: advance.round,
                              in: &state)
             let root = state.root()
@@ -146,7 +147,7 @@ public enum BlockProcessor {
             recordProduction(producer: producer, slot: slot, height: parent.height + 1, round: advance.round, in: &state)
             let header = BlockHeader(height: parent.height + 1, slot: slot, previous: parent.id, producer: producer,
                                      transactionRoot: Block.transactionRoot(execution.included),
-                                     fieldRoot: emptyFieldRoot, stateRoot: state.root(), timestamp: time)
+                                     fieldRoot: execution.fieldRoot, stateRoot: state.root(), timestamp: time)
             let block = Block(signedHeader: SignedBlockHeader.sign(header, with: producerKey, chainId: state.chainId),
                               transactions: execution.included)
             let applied = Applied(changes: state.endRecording(), execution: execution, round: advance.round, coinbase: payout)

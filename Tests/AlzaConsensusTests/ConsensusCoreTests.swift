@@ -152,6 +152,27 @@ import Testing
         }
     }
 
+    /// A block settling no field must carry the empty field root; the check runs once its transactions executed
+    /// (the root is over the commitments they settled) and leaves the state as it was.
+    @Test func blockWithAWrongFieldRootIsRejectedWhenApplied() throws {
+        let fixture = ChainFixture(producers: 1, users: 1)
+        var state = fixture.state()
+        let parent = BlockReference(height: 0, slot: 0, id: fixture.genesis.chainId)
+        var produced = state
+        let good = try BlockProcessor.produce(on: &produced, parent: parent, slot: 1, producerKey: fixture.producerKeys[0],
+                                              producer: fixture.producer(0), candidates: [], verifier: fixture.verifier).block
+        #expect(good.header.fieldRoot == BlockProcessor.emptyFieldRoot)
+        var header = good.header
+        header.fieldRoot = Hash.sha256(utf8: "a field that never closed")
+        let forged = Block(signedHeader: SignedBlockHeader.sign(header, with: fixture.producerKeys[0], chainId: fixture.genesis.chainId),
+                           transactions: good.transactions)
+        let root = state.root()
+        #expect(throws: ConsensusError.wrongFieldRoot(expected: BlockProcessor.emptyFieldRoot, actual: header.fieldRoot)) {
+            try BlockProcessor.apply(forged, parent: parent, to: &state, verifier: fixture.verifier)
+        }
+        #expect(state.root() == root)
+    }
+
     @Test func lateNodeSyncsThroughARequestForBlocks() throws {
         let fixture = ChainFixture(producers: 1, users: 1)
         var (producer, _) = fixture.core(producer: 0)

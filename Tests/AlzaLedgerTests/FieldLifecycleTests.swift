@@ -77,7 +77,11 @@ import Testing
         let carolBefore = fixture.balance(Keys.carol)
         let supplyBefore = fixture.state.chain.totalSupply
         let signed = snapshot(3, payments: 4, alice: 7 * Amounts.unit, bob: 8 * Amounts.unit)
-        try fixture.apply(settlement(.fieldClose(field: field, snapshot: signed), from: Keys.alice))
+        let result = try fixture.apply(settlement(.fieldClose(field: field, snapshot: signed), from: Keys.alice))
+        // The block's field root is over the commitment it settled.
+        let commitment = signed.snapshot.commitment(participantsHash: FieldSnapshot.participantsHash([Keys.alice.address, Keys.bob.address]))
+        #expect(result.settledCommitments == [commitment])
+        #expect(result.fieldRoot == MerkleTree.root(leafHashes: [MerkleTree.leafHash(commitment.bytes)]))
         // 4 payments: a tree of 7 nodes, 10 base units each.
         #expect(FieldRules.reward(paymentCount: 4) == 70)
         #expect(fixture.balance(Keys.alice) == LedgerFixture.startingBalance - Self.aliceDeposit + 7 * Amounts.unit - LedgerFixture.fee)
@@ -175,7 +179,8 @@ import Testing
         }
         let newer = snapshot(5, payments: 6, alice: 6 * Amounts.unit, bob: 9 * Amounts.unit)
         try fixture.apply(settlement(.fieldDispute(field: field, snapshot: newer), from: Keys.bob))
-        try fixture.apply(settlement(.fieldFinalize(field: field), from: Keys.dave), at: deadline)
+        let finalized = try fixture.apply(settlement(.fieldFinalize(field: field), from: Keys.dave), at: deadline)
+        #expect(finalized.settledCommitments.count == 1)
         #expect(fixture.balance(Keys.bob) == LedgerFixture.startingBalance - Self.bobDeposit + 9 * Amounts.unit - LedgerFixture.fee)
         #expect(fixture.state.chain.totalRewardsPaid == FieldRules.reward(paymentCount: 6))
         #expect(heldEverywhere() == fixture.state.chain.totalSupply)

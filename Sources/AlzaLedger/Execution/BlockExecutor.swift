@@ -33,6 +33,11 @@ public struct BlockExecutionResult: Sendable {
     public var delayed: [DelayedExecution] = []
     /// How many parallel waves the transactions ran in (1 = no parallelism possible).
     public var waves: Int = 0
+    /// Commitments of the field snapshots the block settled: due delayed actions first, then transactions in order.
+    public var settledCommitments: [Hash] = []
+
+    /// The block's field root: the RFC 6962 root over the settled commitments (the empty root when none).
+    public var fieldRoot: Hash { MerkleTree.root(leafHashes: settledCommitments.map { MerkleTree.leafHash($0.bytes) }) }
 }
 
 /// Applies a block's transactions to the state (DESIGN.md §3, §4):
@@ -58,7 +63,7 @@ public enum BlockExecutor {
                                verifier: SignatureVerifier, mode: Mode,
                                coinbaseAtIndexZero: Bool) throws(LedgerError) -> BlockExecutionResult {
         var result = BlockExecutionResult()
-        result.delayed = executeDueDelayedActions(on: &state, block: block)
+        result.delayed = executeDueDelayedActions(on: &state, block: block, settled: &result.settledCommitments)
 
         // One core checks signatures from the end of the block backwards for as long as the block runs: while
         // this thread schedules and merges (serial work), the other core still has signatures to check, and the
@@ -91,6 +96,7 @@ public enum BlockExecutor {
         for index in transactions.indices where accepted[index] {
             result.included.append(transactions[index])
             result.outcomes.append(outcomes[index]!)
+            result.settledCommitments += outcomes[index]!.settledCommitments
             result.fees = try Amounts.add(result.fees, outcomes[index]!.fee)
         }
         if result.fees > 0 {
@@ -104,7 +110,8 @@ public enum BlockExecutor {
 
     // MARK: Phases
 
-    private static func executeDueDelayedActions(on state: inout LedgerState, block: BlockContext) -> [DelayedExecution] {
+    private static func executeDueDelayedActions(on state: inout LedgerState, block: BlockContext,
+                                                 settled: inout [Hash]) -> [DelayedExecution] {
         var executions: [DelayedExecution] = []
         for due in state.dueDelayedActions(at: block.time, limit: state.parameters.maxDelayedExecutionsPerBlock) {
             // An earlier action of this block may have cancelled this one.
@@ -116,27 +123,29 @@ public enum BlockExecutor {
                 payer.pendingDelayed -= 1
                 state.setAccount(payer)
             }
-            let failure = apply(action, on: &state, block: block)
+            let failure = apply(action, on: &state, block: block, settled: &settled)
             executions.append(DelayedExecution(id: action.id, transactionId: action.transactionId, error: failure))
         }
         return executions
     }
 
     /// Runs one delayed action in its own context (released before the merge, so the state is not copied).
-    private static func apply(_ action: DelayedAction, on state: inout LedgerState, block: BlockContext) -> LedgerError? {
-        let outcome: Result<[StateEntry], LedgerError> = {
+    private static func apply(_ action: DelayedAction, on state: inout LedgerState, block: BlockContext,
+                              settled: inout [Hash]) -> LedgerError? {
+        let outcome: Result<([StateEntry], [Hash]), LedgerError> = {
             let snapshot = StateSnapshot(state)
             var context = TransactionContext(snapshot: snapshot, block: block)
             do throws(LedgerError) {
                 try TransactionExecutor.executeDelayed(action, context: &context)
-                return withExtendedLifetime(snapshot) { .success(context.entries) }
+                return withExtendedLifetime(snapshot) { .success((context.entries, context.settledCommitments)) }
             } catch {
                 return .failure(error)
             }
         }()
         switch outcome {
-        case .success(let entries):
+        case .success(let (entries, commitments)):
             state.apply(entries)
+            settled += commitments
             return nil
         case .failure(let error):
             return error
@@ -219,12 +228,13 @@ public enum BlockExecutor {
             }
             var context = TransactionContext(snapshot: shared, block: block)
             do throws(LedgerError) {
-                let outcome = try TransactionExecutor.execute(
+                var outcome = try TransactionExecutor.execute(
                     transactions[index], signers: keys, allowCoinbase: coinbaseAtIndexZero && index == 0,
                     context: &context)
                 if coinbaseAtIndexZero && index == 0 && transactions[0].messages.first?.code != .coinbase {
                     return .failure(.coinbaseMismatch("the first transaction of this block must be the coinbase"))
                 }
+                outcome.settledCommitments = context.settledCommitments
                 return .success(Applied(writes: context.preparedWrites, outcome: outcome))
             } catch {
                 return .failure(error)

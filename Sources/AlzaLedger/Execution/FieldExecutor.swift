@@ -162,6 +162,9 @@ enum FieldExecutor {
         }
         record.status = .closed(settlement, atHeight: context.block.height)
         try context.setField(record)
+        let snapshot = FieldSnapshot(field: record.id, number: settlement.number, paymentCount: settlement.paymentCount,
+                                     paymentsRoot: settlement.paymentsRoot, balancesHash: settlement.balancesHash)
+        context.recordSettlement(snapshot.commitment(participantsHash: record.participantsHash))
     }
 
     private static func debit(_ address: Address, _ amount: Amount, context: inout TransactionContext) throws(LedgerError) {

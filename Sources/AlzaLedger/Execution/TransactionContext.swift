@@ -20,6 +20,8 @@ struct TransactionContext {
     private var code: MessageCode = .transfer
     /// Messages of codes that write global state may touch chain-wide records.
     private var mayWriteGlobal = false
+    /// Commitments of the field snapshots this transaction settled, in order (the block's field root is over them).
+    private(set) var settledCommitments: [Hash] = []
 
     init(snapshot: StateSnapshot, block: BlockContext) {
         self.snapshot = snapshot
@@ -164,6 +166,8 @@ struct TransactionContext {
         try checkScope(FieldRules.scopeKey(record.id))
         write(.field(record.id), .field(record))
     }
+
+    mutating func recordSettlement(_ commitment: Hash) { settledCommitments.append(commitment) }
 
     // MARK: Chain-wide records
 

@@ -5,6 +5,8 @@ public struct TransactionOutcome: Hashable, Sendable {
     public var fee: Amount
     /// Set when the transaction was delayed: the id of its pending action.
     public var delayedActionId: UInt64?
+    /// Commitments of the field snapshots it settled.
+    public var settledCommitments: [Hash] = []
 
     public init(fee: Amount, delayedActionId: UInt64?) {
         self.fee = fee
