@@ -165,7 +165,7 @@ import Testing
         let old = snapshot(2, payments: 3, alice: 12 * Amounts.unit, bob: 3 * Amounts.unit)
         try fixture.apply(settlement(.fieldSoloClose(field: field, snapshot: old), from: Keys.alice))
         let posted = fixture.time
-        guard case .closing(_, let deadline)? = fixture.state.fields[field]?.status else {
+        guard case .closing(_, let deadline, nil)? = fixture.state.fields[field]?.status else {
             Issue.record("the solo close did not open a window")
             return
         }
@@ -175,10 +175,10 @@ import Testing
         }
         let stale = snapshot(1, payments: 1, alice: 14 * Amounts.unit, bob: 1 * Amounts.unit)
         #expect(throws: LedgerError.invalidFieldSnapshot(field: field, reason: "snapshot 1 is not newer than the posted 2")) {
-            try fixture.apply(settlement(.fieldDispute(field: field, snapshot: stale), from: Keys.bob))
+            try fixture.apply(settlement(.fieldDispute(field: field, claim: .newerSnapshot(stale)), from: Keys.bob))
         }
         let newer = snapshot(5, payments: 6, alice: 6 * Amounts.unit, bob: 9 * Amounts.unit)
-        try fixture.apply(settlement(.fieldDispute(field: field, snapshot: newer), from: Keys.bob))
+        try fixture.apply(settlement(.fieldDispute(field: field, claim: .newerSnapshot(newer)), from: Keys.bob))
         let finalized = try fixture.apply(settlement(.fieldFinalize(field: field), from: Keys.dave), at: deadline)
         #expect(finalized.settledCommitments.count == 1)
         #expect(fixture.balance(Keys.bob) == LedgerFixture.startingBalance - Self.bobDeposit + 9 * Amounts.unit - LedgerFixture.fee)
@@ -193,7 +193,7 @@ import Testing
         let deadline = fixture.time + UInt64(Self.window) * 1_000
         let newer = snapshot(2, payments: 2, alice: 9 * Amounts.unit, bob: 6 * Amounts.unit)
         #expect(throws: LedgerError.fieldState(field: field, reason: "the challenge window ended at \(deadline)")) {
-            try fixture.apply(settlement(.fieldDispute(field: field, snapshot: newer), from: Keys.bob), at: deadline)
+            try fixture.apply(settlement(.fieldDispute(field: field, claim: .newerSnapshot(newer)), from: Keys.bob), at: deadline)
         }
     }
 
@@ -210,7 +210,8 @@ import Testing
         let signed = FieldLifecycleTests.sampleSnapshot(fixture: fixture, field: FieldId(leader: Self.leaderKey.publicKey, nonce: 9))
         var record = FieldRecord(id: signed.snapshot.field, leader: Keys.carol.address, leaderKey: Self.leaderKey.publicKey,
                                  bond: 7, claimedAtHeight: 3)
-        record.status = .closing(FieldSettlement(signed), deadline: 99)
+        record.status = .closing(FieldSettlement(signed), deadline: 99,
+                                 dispute: FieldReceiptDispute(index: 4, paymentHash: .zero, disputer: Keys.bob.address))
         #expect(try FieldRecord(canonicalBytes: record.canonicalBytes) == record)
         var bytes = record.canonicalBytes
         var prefix = CanonicalEncoder()

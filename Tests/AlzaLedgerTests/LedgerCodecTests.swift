@@ -32,6 +32,8 @@ import Testing
         let second = ProducerTests.header(fixture, slot: 3, stateRoot: Hash.sha256(utf8: "y"))
         let field = FieldId(leader: Keys.frank.publicKey, nonce: 9)
         let signed = FieldLifecycleTests.sampleSnapshot(fixture: fixture, field: field)
+        let receipt = FieldReceipt.signBatch(field: field, firstIndex: 3, paymentHashes: [.zero, Hash.sha256(utf8: "p")],
+                                             leader: Keys.frank, chainId: fixture.chainId)[1]
         return [
             .transfer(inputs: [AmountEntry(Keys.alice.address, 5), AmountEntry(Keys.bob.address, 6)],
                       outputs: [AmountEntry(Keys.carol.address, 11)], memo: Array("invoice 42".utf8)),
@@ -58,8 +60,11 @@ import Testing
             .fieldOpen(field: field, deposits: [AmountEntry(Keys.alice.address, 4)], challengeSeconds: 5),
             .fieldClose(field: field, snapshot: signed),
             .fieldSoloClose(field: field, snapshot: signed),
-            .fieldDispute(field: field, snapshot: signed),
+            .fieldDispute(field: field, claim: .newerSnapshot(signed)),
+            .fieldDispute(field: field, claim: .receipt(receipt)),
+            .fieldRespond(field: field, snapshot: signed, proof: [.zero, Hash.sha256(utf8: "sibling")]),
             .fieldFinalize(field: field),
+            .fieldEquivocation(field: field, first: receipt, second: receipt),
         ]
     }
 

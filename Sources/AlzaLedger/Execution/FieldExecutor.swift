@@ -1,7 +1,7 @@
 import AlzaCore
 
-/// The payment-field codes on chain (DESIGN.md §6): claim, open, cooperative close, solo close, dispute and
-/// finalize. Every coin a field holds is a bond or a deposit taken from an account, and a settlement gives back
+/// The payment-field codes on chain (DESIGN.md §6): claim, open, cooperative close, solo close, disputes (a newer
+/// snapshot, or a receipt the leader must answer), respond, finalize (or annul) and leader equivocation. Every coin a field holds is a bond or a deposit taken from an account, and a settlement gives back
 /// exactly the deposits (as the final balances) and the bond, plus the leader's reward minted from 0x0.
 enum FieldExecutor {
     static func claim(nonce: UInt64, leaderKey: PublicKey, bond: Amount, leader: Address,
@@ -68,42 +68,128 @@ enum FieldExecutor {
         guard record.status == .open else { throw .fieldState(field: id, reason: "is \(record.status), not open") }
         try verify(signed, of: record, chainId: context.chainId)
         let deadline = context.block.time + UInt64(record.challengeSeconds) * 1_000
-        record.status = .closing(FieldSettlement(signed), deadline: deadline)
+        record.status = .closing(FieldSettlement(signed), deadline: deadline, dispute: nil)
         try context.setField(record)
     }
 
-    /// Dispute (a): a fully signed snapshot numbered above the posted one replaces it, within the window. The
-    /// deadline stays: a window is bounded however many disputes come.
-    static func dispute(_ id: FieldId, _ signed: SignedFieldSnapshot, message: Message,
+    /// Within the window: (a) a fully signed snapshot numbered above the posted one replaces it; (b) a leader's
+    /// receipt for a payment beyond the posted snapshot waits for the leader's `field-respond`. The deadline
+    /// stays: a window is bounded however many disputes come.
+    static func dispute(_ id: FieldId, _ claim: FieldDisputeClaim, message: Message,
                         context: inout TransactionContext) throws(LedgerError) {
         var record = try context.existingField(id)
         try requireMember(message, of: record, leaderAllowed: false)
-        guard case .closing(let posted, let deadline) = record.status else {
-            throw .fieldState(field: id, reason: "is \(record.status): there is no posted snapshot to dispute")
+        let (posted, deadline, pending) = try closingWindow(of: record, at: context.block.time)
+        switch claim {
+        case .newerSnapshot(let signed):
+            guard signed.snapshot.number > posted.number else {
+                throw .invalidFieldSnapshot(field: id, reason: "snapshot \(signed.snapshot.number) is not newer than the posted \(posted.number)")
+            }
+            try verify(signed, of: record, chainId: context.chainId)
+            // A newer snapshot covering the disputed payment answers the dispute too.
+            let answered = pending.map { signed.snapshot.paymentCount > $0.index } ?? true
+            record.status = .closing(FieldSettlement(signed), deadline: deadline, dispute: answered ? nil : pending)
+        case .receipt(let receipt):
+            guard pending == nil else { throw .fieldState(field: id, reason: "a receipt dispute is already waiting for the leader") }
+            guard receipt.field == id else { throw .invalidFieldSnapshot(field: id, reason: "the receipt is for field \(receipt.field)") }
+            if let reason = receipt.refusal(leader: record.leaderKey, chainId: context.chainId) {
+                throw .invalidFieldSnapshot(field: id, reason: "receipt \(receipt.index): \(reason)")
+            }
+            guard receipt.index >= posted.paymentCount else {
+                throw .invalidFieldSnapshot(field: id, reason: "receipt \(receipt.index) is within the posted snapshot's \(posted.paymentCount) payments")
+            }
+            let dispute = FieldReceiptDispute(index: receipt.index, paymentHash: receipt.paymentHash,
+                                              disputer: message.authorization[0].account)
+            record.status = .closing(posted, deadline: deadline, dispute: dispute)
         }
-        guard context.block.time < deadline else {
-            throw .fieldState(field: id, reason: "the challenge window ended at \(deadline)")
-        }
-        guard signed.snapshot.number > posted.number else {
-            throw .invalidFieldSnapshot(field: id, reason: "snapshot \(signed.snapshot.number) is not newer than the posted \(posted.number)")
-        }
-        try verify(signed, of: record, chainId: context.chainId)
-        record.status = .closing(FieldSettlement(signed), deadline: deadline)
         try context.setField(record)
     }
 
+    /// The answer to a receipt dispute: a fully signed snapshot holding the disputed payment at its index.
+    static func respond(_ id: FieldId, _ signed: SignedFieldSnapshot, proof: [Hash], message: Message,
+                        context: inout TransactionContext) throws(LedgerError) {
+        var record = try context.existingField(id)
+        try requireMember(message, of: record, leaderAllowed: true)
+        let (_, deadline, pending) = try closingWindow(of: record, at: context.block.time)
+        guard let dispute = pending else { throw .fieldState(field: id, reason: "no receipt dispute waits for an answer") }
+        try verify(signed, of: record, chainId: context.chainId)
+        let snapshot = signed.snapshot
+        guard snapshot.paymentCount > dispute.index,
+              (try? MerkleTree.verifyInclusion(leafHash: FieldSnapshot.paymentLeaf(dispute.paymentHash), index: Int(dispute.index),
+                                               treeSize: Int(snapshot.paymentCount), proof: proof, root: snapshot.paymentsRoot)) != nil
+        else {
+            throw .invalidFieldSnapshot(field: id, reason: "snapshot \(snapshot.number) does not hold payment \(dispute.index) of the disputed receipt")
+        }
+        record.status = .closing(FieldSettlement(signed), deadline: deadline, dispute: nil)
+        try context.setField(record)
+    }
+
+    /// After the window: the posted snapshot settles, or an unanswered receipt dispute annuls the field.
     static func finalize(_ id: FieldId, context: inout TransactionContext) throws(LedgerError) {
         var record = try context.existingField(id)
-        guard case .closing(let posted, let deadline) = record.status else {
+        guard case .closing(let posted, let deadline, let dispute) = record.status else {
             throw .fieldState(field: id, reason: "is \(record.status), not closing")
         }
         guard context.block.time >= deadline else {
             throw .fieldState(field: id, reason: "the challenge window is open until \(deadline)")
         }
-        try settle(&record, posted, context: &context)
+        guard let dispute else {
+            try settle(&record, posted, context: &context)
+            return
+        }
+        // Annulment: the round never happened for the chain; the bond compensates the disputer.
+        for (participant, deposit) in zip(record.participants, record.deposits) { try credit(participant, deposit, context: &context) }
+        if record.bond > 0 { try credit(dispute.disputer, record.bond, context: &context) }
+        record.bond = 0
+        record.leaderForfeited = true
+        record.status = .annulled(atHeight: context.block.height)
+        try context.setField(record)
+    }
+
+    /// Two receipts of the leader for one index and different payments. The bond goes to the sender; an open
+    /// field starts closing from its opening balances (a window for anyone's newer fully signed snapshot).
+    static func equivocation(_ id: FieldId, _ first: FieldReceipt, _ second: FieldReceipt, message: Message,
+                             context: inout TransactionContext) throws(LedgerError) {
+        var record = try context.existingField(id)
+        guard !record.leaderForfeited else { throw .fieldState(field: id, reason: "its leader's bond is already forfeited") }
+        guard first.field == id, second.field == id, first.index == second.index, first.paymentHash != second.paymentHash else {
+            throw .invalidFieldSnapshot(field: id, reason: "the receipts are not two payments of this field at one index")
+        }
+        for receipt in [first, second] {
+            if let reason = receipt.refusal(leader: record.leaderKey, chainId: context.chainId) {
+                throw .invalidFieldSnapshot(field: id, reason: "receipt \(receipt.index): \(reason)")
+            }
+        }
+        switch record.status {
+        case .open:
+            let deadline = context.block.time + UInt64(record.challengeSeconds) * 1_000
+            record.status = .closing(.opening(participants: record.participants, deposits: record.deposits),
+                                     deadline: deadline, dispute: nil)
+        case .closing:
+            break
+        case .claimed, .closed, .annulled:
+            throw .fieldState(field: id, reason: "is \(record.status)")
+        }
+        guard let sender = message.authorization.first?.account else {
+            throw .invalidPayload(code: .fieldEquivocation, reason: "the message has no authorizer")
+        }
+        try credit(sender, record.bond, context: &context)
+        record.bond = 0
+        record.leaderForfeited = true
+        try context.setField(record)
     }
 
     // MARK: Checks
+
+    /// The posted snapshot, deadline and pending receipt dispute of a field whose window is open at `time`.
+    private static func closingWindow(of record: FieldRecord, at time: UInt64)
+        throws(LedgerError) -> (FieldSettlement, UInt64, FieldReceiptDispute?) {
+        guard case .closing(let posted, let deadline, let dispute) = record.status else {
+            throw .fieldState(field: record.id, reason: "is \(record.status): there is no posted snapshot to dispute")
+        }
+        guard time < deadline else { throw .fieldState(field: record.id, reason: "the challenge window ended at \(deadline)") }
+        return (posted, deadline, dispute)
+    }
 
     private static func requireMember(_ message: Message, of record: FieldRecord, leaderAllowed: Bool) throws(LedgerError) {
         guard let sender = message.authorization.first?.account else {
@@ -152,8 +238,10 @@ enum FieldExecutor {
         for (participant, balance) in zip(record.participants, settlement.balances) where balance > 0 {
             try credit(participant, balance, context: &context)
         }
-        let reward = FieldRules.reward(paymentCount: settlement.paymentCount)
-        try credit(record.leader, try Amounts.add(record.bond, reward), context: &context)
+        let reward = record.leaderForfeited ? 0 : FieldRules.reward(paymentCount: settlement.paymentCount)
+        let toLeader = try Amounts.add(record.bond, reward)
+        if toLeader > 0 { try credit(record.leader, toLeader, context: &context) }
+        record.bond = 0
         if reward > 0 {
             var chain = context.chain
             chain.totalSupply = try Amounts.add(chain.totalSupply, reward)

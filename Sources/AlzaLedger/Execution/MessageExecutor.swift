@@ -107,8 +107,12 @@ enum MessageExecutor {
             try FieldExecutor.close(field, snapshot, message: message, context: &context)
         case .fieldSoloClose(let field, let snapshot):
             try FieldExecutor.soloClose(field, snapshot, message: message, context: &context)
-        case .fieldDispute(let field, let snapshot):
-            try FieldExecutor.dispute(field, snapshot, message: message, context: &context)
+        case .fieldDispute(let field, let claim):
+            try FieldExecutor.dispute(field, claim, message: message, context: &context)
+        case .fieldRespond(let field, let snapshot, let proof):
+            try FieldExecutor.respond(field, snapshot, proof: proof, message: message, context: &context)
+        case .fieldEquivocation(let field, let first, let second):
+            try FieldExecutor.equivocation(field, first, second, message: message, context: &context)
         case .fieldFinalize(let field):
             try FieldExecutor.finalize(field, context: &context)
         }

@@ -64,6 +64,21 @@ public struct FieldSettlement: Hashable, Sendable, CanonicalCodable {
     public var balancesHash: Hash
     public var balances: [Amount]
 
+    public init(number: UInt64, paymentCount: UInt64, paymentsRoot: Hash, balancesHash: Hash, balances: [Amount]) {
+        self.number = number
+        self.paymentCount = paymentCount
+        self.paymentsRoot = paymentsRoot
+        self.balancesHash = balancesHash
+        self.balances = balances
+    }
+
+    /// The state of a field as it opened: snapshot 0, no payments, every participant holding its deposit.
+    public static func opening(participants: [Address], deposits: [Amount]) -> FieldSettlement {
+        FieldSettlement(number: 0, paymentCount: 0, paymentsRoot: MerkleTree.emptyRoot,
+                        balancesHash: FieldSnapshot.balancesHash(participants: participants, balances: deposits),
+                        balances: deposits)
+    }
+
     public init(_ signed: SignedFieldSnapshot) {
         number = signed.snapshot.number
         paymentCount = signed.snapshot.paymentCount
@@ -89,6 +104,59 @@ public struct FieldSettlement: Hashable, Sendable, CanonicalCodable {
     }
 }
 
+/// A receipt dispute waiting for the leader's answer: a participant holds the leader's receipt for payment
+/// `index` (hash `paymentHash`) beyond the posted snapshot. Unanswered by the deadline, it annuls the field.
+public struct FieldReceiptDispute: Hashable, Sendable, CanonicalCodable {
+    public var index: UInt64
+    public var paymentHash: Hash
+    public var disputer: Address
+
+    public init(index: UInt64, paymentHash: Hash, disputer: Address) {
+        self.index = index
+        self.paymentHash = paymentHash
+        self.disputer = disputer
+    }
+
+    public func encode(to encoder: inout CanonicalEncoder) {
+        encoder.encode(index)
+        encoder.encode(paymentHash)
+        encoder.encode(disputer)
+    }
+
+    public init(from decoder: inout CanonicalDecoder) throws(CodecError) {
+        index = try decoder.decode()
+        paymentHash = try decoder.decode()
+        disputer = try decoder.decode()
+    }
+}
+
+/// What a `field-dispute` brings: (a) a fully signed snapshot newer than the posted one, or (b) a leader's receipt
+/// for a payment beyond it, which the leader must answer (`field-respond`) before the window ends.
+public enum FieldDisputeClaim: Hashable, Sendable, CanonicalCodable {
+    case newerSnapshot(SignedFieldSnapshot)
+    case receipt(FieldReceipt)
+
+    public func encode(to encoder: inout CanonicalEncoder) {
+        switch self {
+        case .newerSnapshot(let signed):
+            encoder.encode(UInt8(0))
+            encoder.encode(signed)
+        case .receipt(let receipt):
+            encoder.encode(UInt8(1))
+            encoder.encode(receipt)
+        }
+    }
+
+    public init(from decoder: inout CanonicalDecoder) throws(CodecError) {
+        let offset = decoder.offset
+        switch try decoder.decode(UInt8.self) {
+        case 0: self = .newerSnapshot(try decoder.decode())
+        case 1: self = .receipt(try decoder.decode())
+        case let tag: throw .unknownTag(offset: offset, tag: UInt64(tag), type: "FieldDisputeClaim")
+        }
+    }
+}
+
 /// A payment field on chain (DESIGN.md §6): its leader and bond, its participants and deposits, and where its
 /// close stands. Only participants, deposits, roots and final balances are recorded.
 public struct FieldRecord: Hashable, Sendable, CanonicalCodable {
@@ -97,16 +165,22 @@ public struct FieldRecord: Hashable, Sendable, CanonicalCodable {
         case claimed
         case open
         /// A solo close posted a snapshot (or a dispute replaced it): it settles at `deadline` (chain time, unix
-        /// ms) unless a newer fully signed snapshot replaces it first.
-        case closing(FieldSettlement, deadline: UInt64)
+        /// ms) unless a newer fully signed snapshot replaces it first, or is annulled then if `dispute` is still
+        /// unanswered.
+        case closing(FieldSettlement, deadline: UInt64, dispute: FieldReceiptDispute?)
         case closed(FieldSettlement, atHeight: UInt64)
+        /// A receipt dispute went unanswered: every participant got its deposit back, the disputer the bond.
+        case annulled(atHeight: UInt64)
 
         public var description: String {
             switch self {
             case .claimed: "claimed"
             case .open: "open"
-            case .closing(let posted, let deadline): "closing (snapshot \(posted.number) settles at \(deadline))"
+            case .closing(let posted, let deadline, let dispute):
+                "closing (snapshot \(posted.number) settles at \(deadline)"
+                    + (dispute.map { "; receipt \($0.index) disputed" } ?? "") + ")"
             case .closed(let settled, let height): "closed at height \(height) (snapshot \(settled.number))"
+            case .annulled(let height): "annulled at height \(height)"
             }
         }
     }
@@ -121,8 +195,11 @@ public struct FieldRecord: Hashable, Sendable, CanonicalCodable {
     public var participantsHash: Hash
     public var challengeSeconds: UInt32
     public var status: Status
+    /// The leader equivocated or failed a dispute: its bond went to the one who proved it (`bond` is then 0),
+    /// and it earns no reward.
     public var claimedAtHeight: UInt64
     public var openedAtHeight: UInt64
+    public var leaderForfeited: Bool
 
     public init(id: FieldId, leader: Address, leaderKey: PublicKey, bond: Amount, claimedAtHeight: UInt64) {
         self.id = id
@@ -136,6 +213,7 @@ public struct FieldRecord: Hashable, Sendable, CanonicalCodable {
         status = .claimed
         self.claimedAtHeight = claimedAtHeight
         openedAtHeight = 0
+        leaderForfeited = false
     }
 
     /// What the field holds of the supply: the bond until it is settled, and the deposits while it is open.
@@ -143,7 +221,7 @@ public struct FieldRecord: Hashable, Sendable, CanonicalCodable {
         switch status {
         case .claimed: bond
         case .open, .closing: deposits.reduce(bond, &+)
-        case .closed: 0
+        case .closed, .annulled: 0
         }
     }
 
@@ -159,17 +237,22 @@ public struct FieldRecord: Hashable, Sendable, CanonicalCodable {
         switch status {
         case .claimed: encoder.encode(UInt8(0))
         case .open: encoder.encode(UInt8(1))
-        case .closing(let posted, let deadline):
+        case .closing(let posted, let deadline, let dispute):
             encoder.encode(UInt8(2))
             encoder.encode(posted)
             encoder.encode(deadline)
+            encoder.encode(dispute)
         case .closed(let settled, let height):
             encoder.encode(UInt8(3))
             encoder.encode(settled)
             encoder.encode(height)
+        case .annulled(let height):
+            encoder.encode(UInt8(4))
+            encoder.encode(height)
         }
         encoder.encode(claimedAtHeight)
         encoder.encode(openedAtHeight)
+        encoder.encode(leaderForfeited)
     }
 
     public init(from decoder: inout CanonicalDecoder) throws(CodecError) {
@@ -185,11 +268,13 @@ public struct FieldRecord: Hashable, Sendable, CanonicalCodable {
         switch try decoder.decode(UInt8.self) {
         case 0: status = .claimed
         case 1: status = .open
-        case 2: status = .closing(try decoder.decode(), deadline: try decoder.decode())
+        case 2: status = .closing(try decoder.decode(), deadline: try decoder.decode(), dispute: try decoder.decodeOptional())
         case 3: status = .closed(try decoder.decode(), atHeight: try decoder.decode())
+        case 4: status = .annulled(atHeight: try decoder.decode())
         case let tag: throw .unknownTag(offset: offset, tag: UInt64(tag), type: "FieldRecord.Status")
         }
         claimedAtHeight = try decoder.decode()
         openedAtHeight = try decoder.decode()
+        leaderForfeited = try decoder.decode()
     }
 }

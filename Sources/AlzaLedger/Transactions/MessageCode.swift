@@ -25,6 +25,8 @@ public enum MessageCode: UInt16, Hashable, Sendable, CaseIterable, CanonicalCoda
     case fieldSoloClose = 21
     case fieldDispute = 22
     case fieldFinalize = 23
+    case fieldRespond = 24
+    case fieldEquivocation = 25
 
     public var description: String {
         switch self {
@@ -51,6 +53,8 @@ public enum MessageCode: UInt16, Hashable, Sendable, CaseIterable, CanonicalCoda
         case .fieldSoloClose: "field-solo-close"
         case .fieldDispute: "field-dispute"
         case .fieldFinalize: "field-finalize"
+        case .fieldRespond: "field-respond"
+        case .fieldEquivocation: "field-equivocation"
         }
     }
 
@@ -71,7 +75,7 @@ public enum MessageCode: UInt16, Hashable, Sendable, CaseIterable, CanonicalCoda
             true
         case .transfer, .permissionUpdate, .stake, .unstake, .delegateVote, .producerRegister,
              .producerUnregister, .producerRecover, .cancelDelayed, .fieldClaim, .fieldOpen, .fieldSoloClose,
-             .fieldDispute:
+             .fieldDispute, .fieldRespond, .fieldEquivocation:
             false
         }
     }

@@ -58,10 +58,17 @@ public enum MessagePayload: Hashable, Sendable {
     case fieldClose(field: FieldId, snapshot: SignedFieldSnapshot)
     /// A participant posts the newest fully signed snapshot it holds; the challenge window opens.
     case fieldSoloClose(field: FieldId, snapshot: SignedFieldSnapshot)
-    /// Within the window, a fully signed snapshot with a higher number replaces the posted one.
-    case fieldDispute(field: FieldId, snapshot: SignedFieldSnapshot)
-    /// After the window, settles the posted snapshot (anyone may send it).
+    /// Within the window: a fully signed snapshot with a higher number replaces the posted one, or a leader's
+    /// receipt beyond it obliges the leader to respond.
+    case fieldDispute(field: FieldId, claim: FieldDisputeClaim)
+    /// Answers a receipt dispute: a fully signed snapshot whose payments root holds the disputed payment at its
+    /// index (`proof`: its RFC 6962 inclusion path).
+    case fieldRespond(field: FieldId, snapshot: SignedFieldSnapshot, proof: [Hash])
+    /// After the window, settles the posted snapshot, or annuls the field if a receipt dispute is unanswered.
     case fieldFinalize(field: FieldId)
+    /// Two receipts the leader signed for one index and different payments: the bond goes to the sender and the
+    /// field closes (an open field from its opening balances, with a window for newer snapshots).
+    case fieldEquivocation(field: FieldId, first: FieldReceipt, second: FieldReceipt)
 
     public static let maximumTransferEntries = 64
     public static let maximumMemoBytes = 256
@@ -92,6 +99,8 @@ public enum MessagePayload: Hashable, Sendable {
         case .fieldSoloClose: .fieldSoloClose
         case .fieldDispute: .fieldDispute
         case .fieldFinalize: .fieldFinalize
+        case .fieldRespond: .fieldRespond
+        case .fieldEquivocation: .fieldEquivocation
         }
     }
 
@@ -100,7 +109,8 @@ public enum MessagePayload: Hashable, Sendable {
         switch self {
         case .fieldClaim: nil
         case .fieldOpen(let field, _, _), .fieldClose(let field, _), .fieldSoloClose(let field, _),
-             .fieldDispute(let field, _), .fieldFinalize(let field):
+             .fieldDispute(let field, _), .fieldFinalize(let field), .fieldRespond(let field, _, _),
+             .fieldEquivocation(let field, _, _):
             field
         default: nil
         }
@@ -172,12 +182,22 @@ public enum MessagePayload: Hashable, Sendable {
             encoder.encode(field)
             encoder.encode(deposits)
             encoder.encode(challengeSeconds)
-        case .fieldClose(let field, let snapshot), .fieldSoloClose(let field, let snapshot),
-             .fieldDispute(let field, let snapshot):
+        case .fieldClose(let field, let snapshot), .fieldSoloClose(let field, let snapshot):
             encoder.encode(field)
             encoder.encode(snapshot)
+        case .fieldDispute(let field, let claim):
+            encoder.encode(field)
+            encoder.encode(claim)
+        case .fieldRespond(let field, let snapshot, let proof):
+            encoder.encode(field)
+            encoder.encode(snapshot)
+            encoder.encode(proof)
         case .fieldFinalize(let field):
             encoder.encode(field)
+        case .fieldEquivocation(let field, let first, let second):
+            encoder.encode(field)
+            encoder.encode(first)
+            encoder.encode(second)
         }
         return encoder.bytes
     }
@@ -248,8 +268,13 @@ public enum MessagePayload: Hashable, Sendable {
                               challengeSeconds: try decoder.decode())
         case .fieldClose: self = .fieldClose(field: try decoder.decode(), snapshot: try decoder.decode())
         case .fieldSoloClose: self = .fieldSoloClose(field: try decoder.decode(), snapshot: try decoder.decode())
-        case .fieldDispute: self = .fieldDispute(field: try decoder.decode(), snapshot: try decoder.decode())
+        case .fieldDispute: self = .fieldDispute(field: try decoder.decode(), claim: try decoder.decode())
+        case .fieldRespond:
+            self = .fieldRespond(field: try decoder.decode(), snapshot: try decoder.decode(),
+                                 proof: try decoder.decodeArray(limit: FieldReceipt.maximumPath * 2))
         case .fieldFinalize: self = .fieldFinalize(field: try decoder.decode())
+        case .fieldEquivocation:
+            self = .fieldEquivocation(field: try decoder.decode(), first: try decoder.decode(), second: try decoder.decode())
         }
         try decoder.finish()
     }
@@ -307,7 +332,7 @@ extension Message {
             scope += [FieldRules.scopeKey(field)] + deposits.map(\.account)
             authorization += deposits.map { Authorization($0.account, permission) }
         case .fieldClose(let field, _), .fieldSoloClose(let field, _), .fieldDispute(let field, _),
-             .fieldFinalize(let field):
+             .fieldFinalize(let field), .fieldRespond(let field, _, _), .fieldEquivocation(let field, _, _):
             // A settlement credits every participant and the leader: the sender lists them (from the chain's
             // record of the field) in `extraScope`.
             scope.append(FieldRules.scopeKey(field))

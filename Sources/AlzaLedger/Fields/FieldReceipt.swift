@@ -1,5 +1,4 @@
 import AlzaCore
-import AlzaLedger
 
 /// The leader's promise that a payment sits at `index` of the field's payment log (DESIGN.md §6). Receipts are
 /// signed in batches: one signature over the RFC 6962 root of the batch's (index, payment hash) leaves, each receipt
@@ -61,18 +60,20 @@ public struct FieldReceipt: Hashable, Sendable, CanonicalCodable {
         }
     }
 
-    /// Checks that `leader` signed this receipt's batch and that the receipt is in it.
-    public func verify(leader: PublicKey, chainId: Hash) throws(FieldError) {
-        guard position < batchSize else { throw .forgedReceipt(index: index, reason: "position \(position) outside a batch of \(batchSize)") }
+    /// Why this receipt is not `leader`'s promise (its batch unsigned by `leader`, or the receipt not in the
+    /// batch), or nil when it is. The chain and the cores check receipts the same way.
+    public func refusal(leader: PublicKey, chainId: Hash) -> String? {
+        guard position < batchSize else { return "position \(position) outside a batch of \(batchSize)" }
         guard leader.isValidSignature(signature, for: Self.signedBytes(field: field, batchRoot: batchRoot, batchSize: batchSize),
                                       domain: FieldDomains.receipts, chainId: chainId)
-        else { throw .forgedReceipt(index: index, reason: "the batch signature is not the leader's") }
+        else { return "the batch signature is not the leader's" }
         do {
             try MerkleTree.verifyInclusion(leafHash: Self.leaf(index: index, paymentHash: paymentHash), index: Int(position),
                                            treeSize: Int(batchSize), proof: path, root: batchRoot)
         } catch {
-            throw .forgedReceipt(index: index, reason: "not in the signed batch (\(error.description))")
+            return "not in the signed batch (\(error.description))"
         }
+        return nil
     }
 
     public func encode(to encoder: inout CanonicalEncoder) {
