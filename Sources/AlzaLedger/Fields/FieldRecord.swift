@@ -172,6 +172,17 @@ public struct FieldRecord: Hashable, Sendable, CanonicalCodable {
         /// A receipt dispute went unanswered: every participant got its deposit back, the disputer the bond.
         case annulled(atHeight: UInt64)
 
+        /// One word: claimed, open, closing, closed, annulled.
+        public var name: String {
+            switch self {
+            case .claimed: "claimed"
+            case .open: "open"
+            case .closing: "closing"
+            case .closed: "closed"
+            case .annulled: "annulled"
+            }
+        }
+
         public var description: String {
             switch self {
             case .claimed: "claimed"

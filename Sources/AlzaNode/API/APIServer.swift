@@ -12,7 +12,7 @@ import Synchronization
 /// wrong methods a 405, bad input a 400 with `{"error": code, "message": text}`; nothing a client sends can crash
 /// the node.
 public actor APIServer {
-    private let chain: ChainService
+    let chain: ChainService
     private let roleHost: RoleHost
     private let metrics: NodeMetrics
     private let roles: [String]
@@ -96,6 +96,8 @@ public actor APIServer {
                 case (.POST, 2) where rest == ["transactions", "batch"]: return try await submitBatch(request)
                 case (.GET, 2) where rest[0] == "transactions" && rest[1] != "batch": return try await transactionStatus(rest[1])
                 case (.GET, 2) where rest[0] == "accounts": return try await account(rest[1])
+                case (.GET, 1) where rest == ["fields"]: return try await fields()
+                case (.GET, 2) where rest[0] == "fields": return try await field(rest[1])
                 case (.GET, 1) where rest == ["producers"]: return try await producers()
                 case (.GET, 1) where rest == ["peers"]: return try await peers()
                 case (.GET, 1) where rest == ["roles"]:
@@ -110,8 +112,9 @@ public actor APIServer {
             case .none: break
             }
             let known: [[String]] = [["health"], ["metrics"], ["v1", "chain", "info"], ["v1", "transactions"],
-                                     ["v1", "transactions", "batch"], ["v1", "producers"], ["v1", "peers"], ["v1", "roles"]]
-            if known.contains(path) || (path.count >= 3 && path[0] == "v1" && ["blocks", "transactions", "accounts"].contains(path[1])) {
+                                     ["v1", "transactions", "batch"], ["v1", "producers"], ["v1", "peers"], ["v1", "roles"],
+                                     ["v1", "fields"]]
+            if known.contains(path) || (path.count >= 3 && path[0] == "v1" && ["blocks", "transactions", "accounts", "fields"].contains(path[1])) {
                 return failure(.methodNotAllowed, "method.not-allowed", "\(method.rawValue) is not allowed on \(request.path)")
             }
             return failure(.notFound, "route.not-found", "no route \(method.rawValue) \(request.path)")
