@@ -26,7 +26,9 @@ public struct FieldLeaderCore: Sendable {
         case rejected(paymentHash: Hash, FieldError, to: Address)
         case propose(SnapshotProposal, to: Address)
         /// Every participant signed the snapshot: it can close the field (signatures in participant order).
-        case fullySigned(FieldSnapshot, signatures: [Signature])
+        /// Every participant signed: the snapshot with its balances and signatures, what a close posts on chain
+        /// (sent to every participant, so any of them can close alone).
+        case fullySigned(SignedFieldSnapshot)
         case wakeAt(UInt64)
     }
 
@@ -52,7 +54,7 @@ public struct FieldLeaderCore: Sendable {
     private var writing: (firstIndex: UInt64, payments: [Accepted])?
     /// Per participant, how many payments the newest snapshot it signed covers.
     private var acknowledged: [UInt64]
-    private var proposals: [UInt64: (snapshot: FieldSnapshot, signatures: [Signature?])] = [:]
+    private var proposals: [UInt64: (snapshot: FieldSnapshot, balances: [Amount], signatures: [Signature?])] = [:]
     public private(set) var newestSnapshot: UInt64 = 0
     public private(set) var newestFullySigned: FieldSnapshot?
     private var lastProposalAt: UInt64
@@ -169,7 +171,7 @@ public struct FieldLeaderCore: Sendable {
         let (balancesHash, balanceProofs) = MerkleTree.allInclusionProofs(leafHashes: leaves)
         let snapshot = FieldSnapshot(field: roster.field, number: newestSnapshot, paymentCount: durableCount,
                                      paymentsRoot: accumulator.root, balancesHash: balancesHash)
-        proposals[newestSnapshot] = (snapshot, Array(repeating: nil, count: roster.participants.count))
+        proposals[newestSnapshot] = (snapshot, durableBalances, Array(repeating: nil, count: roster.participants.count))
         return roster.participants.indices.map { position in
             let first = acknowledged[position]
             let proposal = SnapshotProposal(
@@ -198,7 +200,7 @@ public struct FieldLeaderCore: Sendable {
         newestFullySigned = proposal.snapshot
         // Older proposals can no longer become the newest fully signed snapshot.
         proposals = proposals.filter { $0.key >= number }
-        return [.fullySigned(proposal.snapshot, signatures: signatures)]
+        return [.fullySigned(SignedFieldSnapshot(snapshot: proposal.snapshot, balances: proposal.balances, signatures: signatures))]
     }
 
     /// The participants that have not signed snapshot `number` (Hydra #1792: they must not freeze the others).

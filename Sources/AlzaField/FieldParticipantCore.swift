@@ -19,6 +19,9 @@ public struct FieldParticipantCore: Sendable {
     /// Payment hashes covered by the newest snapshot signed, as an accumulator.
     private var accumulator = MerkleAccumulator()
     public private(set) var newestSigned: (snapshot: FieldSnapshot, balance: Amount, signature: Signature)?
+    /// The newest snapshot every participant signed, with all balances and signatures: what this participant
+    /// posts to close alone or to dispute an older close.
+    public private(set) var newestFullySigned: SignedFieldSnapshot?
     /// Own payments found in signed snapshots, by index (with or without a receipt).
     private var ownIndices: [Hash: UInt64] = [:]
 
@@ -139,6 +142,45 @@ public struct FieldParticipantCore: Sendable {
         ownIndices = found
         newestSigned = (snapshot, proposal.balance, signature)
         return signature
+    }
+
+    /// The leader's fully signed copy of a snapshot this participant signed: kept after checking every
+    /// signature, the balances against the balances hash and this participant's own line against what it signed.
+    public mutating func receivedFullySigned(_ signed: SignedFieldSnapshot) throws(FieldError) {
+        let snapshot = signed.snapshot
+        guard snapshot.field == roster.field else { throw .wrongField(expected: roster.field, actual: snapshot.field) }
+        guard let mine = newestSigned, mine.snapshot == snapshot else {
+            throw .staleSnapshot(number: snapshot.number, newest: newestSigned?.snapshot.number ?? 0)
+        }
+        guard signed.balances.count == roster.participants.count, signed.signatures.count == roster.participants.count,
+              signed.balances[position] == mine.balance,
+              FieldSnapshot.balancesHash(participants: roster.participants, balances: signed.balances) == snapshot.balancesHash
+        else { throw .balanceProofInvalid(snapshot: snapshot.number) }
+        let commitment = snapshot.commitment(participantsHash: roster.participantsHash)
+        for (participant, signature) in zip(roster.participants, signed.signatures)
+        where !participant.publicKey.isValidSignature(signature, for: commitment.bytes, domain: FieldDomains.commitment,
+                                                      chainId: roster.chainId) {
+            throw .badSnapshotSignature(snapshot: snapshot.number, signer: participant)
+        }
+        newestFullySigned = signed
+    }
+
+    /// What this participant's node sends when the chain's record of its field changes (DESIGN.md §6, the chain
+    /// watcher): against a solo close of an older snapshot, its newer fully signed one; against a posted snapshot
+    /// that leaves out a payment to it that the leader receipted, that receipt (the leader must answer or lose the
+    /// round and its bond to this participant); after the window, the finalize. Nothing while the field is open or
+    /// the posted snapshot is what it holds. A receipt for its own payment beyond the posted snapshot is not
+    /// disputed: leaving it out only leaves this participant the amount.
+    public func reaction(to record: FieldRecord, now: UInt64) -> MessagePayload? {
+        guard record.id == roster.field, case .closing(let posted, let deadline, let dispute) = record.status else { return nil }
+        guard now < deadline else { return .fieldFinalize(field: roster.field) }
+        if let newest = newestFullySigned, newest.snapshot.number > posted.number {
+            return .fieldDispute(field: roster.field, claim: .newerSnapshot(newest))
+        }
+        guard dispute == nil else { return nil }
+        let omitted = receipted.filter { $0.key >= posted.paymentCount && $0.value.payment.payment.payee == address }
+        guard let first = omitted.min(by: { $0.key < $1.key }) else { return nil }
+        return .fieldDispute(field: roster.field, claim: .receipt(first.value.receipt))
     }
 
     /// Opening balance, less every own payment the log holds below `count`, plus every receipted payment to this

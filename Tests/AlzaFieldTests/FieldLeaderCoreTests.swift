@@ -97,7 +97,8 @@ import Testing
             finished = try leader.receivedSignature(signature, snapshot: 1, from: fixture.address(position), now: 12)
             if position < 2 { #expect(finished.isEmpty) }
         }
-        #expect(finished == [.fullySigned(snapshot, signatures: participants.map { $0.newestSigned!.signature })])
+        #expect(finished == [.fullySigned(SignedFieldSnapshot(snapshot: snapshot, balances: leader.durableBalances,
+                                                              signatures: participants.map { $0.newestSigned!.signature }))])
         #expect(leader.newestFullySigned == snapshot)
         #expect(leader.unsigned(snapshot: 1) == [])
         #expect(participants[2].newestSigned?.balance == 1_010 * Amounts.unit)
