@@ -156,11 +156,9 @@ public struct FieldParticipantCore: Sendable {
               signed.balances[position] == mine.balance,
               FieldSnapshot.balancesHash(participants: roster.participants, balances: signed.balances) == snapshot.balancesHash
         else { throw .balanceProofInvalid(snapshot: snapshot.number) }
-        let commitment = snapshot.commitment(participantsHash: roster.participantsHash)
-        for (participant, signature) in zip(roster.participants, signed.signatures)
-        where !participant.publicKey.isValidSignature(signature, for: commitment.bytes, domain: FieldDomains.commitment,
-                                                      chainId: roster.chainId) {
-            throw .badSnapshotSignature(snapshot: snapshot.number, signer: participant)
+        if let missing = signed.firstMissingSigner(participants: roster.participants, participantsHash: roster.participantsHash,
+                                                   chainId: roster.chainId) {
+            throw .badSnapshotSignature(snapshot: snapshot.number, signer: missing)
         }
         newestFullySigned = signed
     }

@@ -222,11 +222,9 @@ enum FieldExecutor {
         guard signed.signatures.count == record.participants.count else {
             throw .invalidFieldSnapshot(field: id, reason: "\(signed.signatures.count) signatures for \(record.participants.count) participants")
         }
-        let commitment = snapshot.commitment(participantsHash: record.participantsHash)
-        for (participant, signature) in zip(record.participants, signed.signatures)
-        where !participant.publicKey.isValidSignature(signature, for: commitment.bytes, domain: FieldDomains.commitment,
-                                                      chainId: chainId) {
-            throw .invalidFieldSnapshot(field: id, reason: "\(participant.short) did not sign its commitment")
+        if let missing = signed.firstMissingSigner(participants: record.participants, participantsHash: record.participantsHash,
+                                                   chainId: chainId) {
+            throw .invalidFieldSnapshot(field: id, reason: "\(missing.short) did not sign its commitment")
         }
     }
 

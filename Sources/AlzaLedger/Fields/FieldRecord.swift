@@ -42,6 +42,19 @@ public struct SignedFieldSnapshot: Hashable, Sendable, CanonicalCodable {
         self.signatures = signatures
     }
 
+    /// The first participant (in order) whose signature on the commitment is missing or not its own, or nil when
+    /// every one signed: what the chain and a participant check before trusting a snapshot as fully signed.
+    public func firstMissingSigner(participants: [Address], participantsHash: Hash, chainId: Hash) -> Address? {
+        let commitment = snapshot.commitment(participantsHash: participantsHash).bytes
+        for (position, participant) in participants.enumerated() {
+            guard position < signatures.count,
+                  participant.publicKey.isValidSignature(signatures[position], for: commitment, domain: FieldDomains.commitment,
+                                                         chainId: chainId)
+            else { return participant }
+        }
+        return nil
+    }
+
     public func encode(to encoder: inout CanonicalEncoder) {
         encoder.encode(snapshot)
         encoder.encode(balances)
