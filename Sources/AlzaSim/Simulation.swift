@@ -31,6 +31,7 @@ public final class Simulation {
     var finalizedTransfers: [UInt64: UInt64] = [:]
     private var maxLibLag: UInt64 = 0
     private var transfersSubmitted: UInt64 = 0
+    var fieldsStarted: UInt64 = 0
     var delivered: UInt64 = 0
     var lost: UInt64 = 0
     private var restarts: UInt64 = 0
@@ -367,6 +368,7 @@ public final class Simulation {
             guard let core = node.core else { continue }
             maxLibLag = max(maxLibLag, core.headReference.slot - min(core.headReference.slot, core.lib.slot))
         }
+        submitFieldWorkload(slot: slot)
         guard configuration.transfersPerSlot > 0 else { return }
         let users = configuration.userAccounts
         for count in 0..<configuration.transfersPerSlot {
@@ -440,6 +442,8 @@ public final class Simulation {
             equivocationsDetected: UInt64(referenceState?.evidence.count ?? 0), removedProducers: removed,
             rewardsPaid: referenceState?.chain.totalRewardsPaid ?? 0, totalSupply: referenceState?.chain.totalSupply ?? 0,
             transfersSubmitted: transfersSubmitted, transfersApplied: finalTransfers + reversibleTransfers,
+            fieldsStarted: fieldsStarted,
+            fieldsClosed: UInt64(referenceState?.fields.values.filter { $0.status.name == "closed" }.count ?? 0),
             stateRoots: roots, agreed: agreed, messagesDelivered: delivered, messagesLost: lost,
             syncRequests: syncRequests, restarts: restarts, recoveryLog: recoveryLog,
             violations: invariants.violations, wallSeconds: wallSeconds)

@@ -12,6 +12,8 @@ public struct SimulationCampaign: Sendable {
         public var latencyMilliseconds: [UInt64]
         public var loss: Double
         public var transfersPerSlot: Int
+        /// A payment field starts every this many slots (nil: none).
+        public var fieldEverySlots: UInt64?
         public var faults: [String]
         public var replay: String
     }
@@ -98,9 +100,12 @@ public struct SimulationCampaign: Sendable {
                                                  loss: random.chance(0.5) ? Double(random.uniform(0...50)) / 1_000 : 0)
         configuration.transfersPerSlot = Int(random.uniform(0...3))
         configuration.faults = FaultSchedule.draw(producers: producers, duration: duration, random: &random)
+        // Drawn last, so the rest of a seed's plan is what it was before fields existed.
+        configuration.fieldEverySlots = random.chance(0.5) ? random.uniform(8...40) : nil
         let plan = Plan(seed: seed, producers: producers, hours: hours, slotMilliseconds: configuration.slotMilliseconds,
                         latencyMilliseconds: [configuration.network.latency.lowerBound, configuration.network.latency.upperBound],
                         loss: configuration.network.loss, transfersPerSlot: configuration.transfersPerSlot,
+                        fieldEverySlots: configuration.fieldEverySlots,
                         faults: configuration.faults.map(\.description), replay: replayCommand(seed: seed))
         return (configuration, plan)
     }

@@ -37,6 +37,9 @@ public struct SimulationConfiguration: Sendable {
     /// Transfers submitted per slot (from a pool of user accounts, to random users).
     public var transfersPerSlot: Int = 0
     public var userAccounts: Int = 64
+    /// Every this many slots a payment field starts (claimed, opened two slots later by two users, closed
+    /// cooperatively four slots after that); nil: no field workload.
+    public var fieldEverySlots: UInt64?
     /// Unix milliseconds of slot 0.
     public var genesisTime: UInt64 = 1_767_225_600_000
 

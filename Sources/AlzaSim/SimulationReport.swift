@@ -33,6 +33,10 @@ public struct SimulationReport: Codable, Sendable, Equatable {
     public var totalSupply: UInt64
     public var transfersSubmitted: UInt64
     public var transfersApplied: UInt64
+    /// Payment fields the workload started (claim, open, cooperative close), and those the reference node's
+    /// state shows closed.
+    public var fieldsStarted: UInt64
+    public var fieldsClosed: UInt64
     public var stateRoots: [String: String]
     public var agreed: Bool
     public var messagesDelivered: UInt64
@@ -54,6 +58,7 @@ public struct SimulationReport: Codable, Sendable, Equatable {
             && left.heads == right.heads && left.libs == right.libs && left.stateRoots == right.stateRoots
             && left.forkSwitches == right.forkSwitches && left.maxLibLagSlots == right.maxLibLagSlots
             && left.rewardsPaid == right.rewardsPaid && left.transfersApplied == right.transfersApplied
+            && left.fieldsStarted == right.fieldsStarted && left.fieldsClosed == right.fieldsClosed
             && left.messagesDelivered == right.messagesDelivered && left.messagesLost == right.messagesLost
             && left.removedProducers == right.removedProducers && left.recoveryLog == right.recoveryLog
             && left.violations == right.violations

@@ -32,6 +32,7 @@ struct SimCommand: ParsableCommand {
             help: "Producer K's clock OFFSET ms off (negative: behind), optionally drifting D ppm: K:OFFSET[:D]@FROM-TO.")
     var clockSkew: [String] = []
     @Option(help: "Transfers submitted per slot.") var transfers = 0
+    @Option(help: "Start a payment field (claim, open, cooperative close) every N slots.") var fieldsEvery: UInt64?
     @Option(help: "One-way network latency range in ms, MIN-MAX.") var latency = "20-120"
     @Option(help: "Message loss probability (0...1).") var loss: Double = 0
     @Flag(help: "Print one JSON object as the last line.") var json = false
@@ -49,6 +50,10 @@ struct SimCommand: ParsableCommand {
         configuration.slotMilliseconds = slotMilliseconds
         configuration.inactivityRemovalSlots = inactivitySlots ?? max(1, 43_200_000 / slotMilliseconds)
         configuration.transfersPerSlot = transfers
+        if let fieldsEvery {
+            guard fieldsEvery >= 1 else { throw ValidationError("--fields-every must be at least 1 slot") }
+            configuration.fieldEverySlots = fieldsEvery
+        }
         let latencyBounds = latency.split(separator: "-").compactMap { UInt64($0) }
         guard latencyBounds.count == 2, latencyBounds[0] <= latencyBounds[1] else {
             throw ValidationError("--latency must be MIN-MAX in milliseconds, e.g. 20-120")

@@ -1,0 +1,54 @@
+import AlzaCore
+import AlzaLedger
+
+/// The payment-field workload (DESIGN.md §6 on chain): every `fieldEverySlots` slots field k starts — user 3k
+/// claims it, users 3k+1 and 3k+2 open it two slots later with deposits of 100 and 50 ALZA, and close it
+/// cooperatively four slots after that with a fully signed snapshot moving 33 ALZA. Under the campaign's crashes,
+/// partitions and fork switches the field records are written, reverted and replayed like any other, and supply
+/// conservation counts the coins they hold.
+extension Simulation {
+    func submitFieldWorkload(slot: UInt64) {
+        guard let every = configuration.fieldEverySlots, every > 0 else { return }
+        for (step, offset) in [UInt64(0), 2, 6].enumerated() where slot >= offset && (slot - offset) % every == 0 {
+            submitFieldStep(step, field: (slot - offset) / every)
+        }
+    }
+
+    private func submitFieldStep(_ step: Int, field k: UInt64) {
+        let users = UInt64(configuration.userAccounts)
+        let keys = (0..<UInt64(3)).map { SimulationConfiguration.userKey(Int((3 * k + $0) % users)) }
+        let (leader, first, second) = (Address(keys[0].publicKey), Address(keys[1].publicKey), Address(keys[2].publicKey))
+        let leaderKey = SigningKey(deterministicLabel: "alza-sim-field-leader-\(k)")
+        let field = FieldId(leader: leaderKey.publicKey, nonce: k)
+        switch step {
+        case 0:
+            fieldsStarted += 1
+            submit(.fieldClaim(nonce: k, leaderKey: leaderKey.publicKey, bond: Amounts.unit), by: [keys[0]], user: Int((3 * k) % users))
+        case 1:
+            submit(.fieldOpen(field: field, deposits: [AmountEntry(first, 100 * Amounts.unit), AmountEntry(second, 50 * Amounts.unit)],
+                              challengeSeconds: 60),
+                   by: keys, user: Int((3 * k) % users))
+        default:
+            let balances = [67 * Amounts.unit, 83 * Amounts.unit]
+            let snapshot = FieldSnapshot(field: field, number: 1, paymentCount: 3, paymentsRoot: Hash.sha256(utf8: "sim field \(k)"),
+                                         balancesHash: FieldSnapshot.balancesHash(participants: [first, second], balances: balances))
+            let commitment = snapshot.commitment(participantsHash: FieldSnapshot.participantsHash([first, second]))
+            let signatures = keys[1...].map { $0.sign(commitment.bytes, domain: FieldDomains.commitment, chainId: genesis.chainId) }
+            submit(.fieldClose(field: field, snapshot: SignedFieldSnapshot(snapshot: snapshot, balances: balances, signatures: signatures)),
+                   by: [keys[1]], user: Int((3 * k + 1) % users), scope: [first, second, leader])
+        }
+    }
+
+    /// Signs `payload` (the first key pays) and hands it to the user's node (the next online one if it is down).
+    private func submit(_ payload: MessagePayload, by signers: [SigningKey], user: Int, scope: [Address] = []) {
+        var index = user % nodes.count
+        for _ in 0..<nodes.count where nodes[index].core == nil { index = (index + 1) % nodes.count }
+        guard let core = nodes[index].core else { return }
+        let payer = Address(signers[0].publicKey)
+        let header = TransactionHeader(chainId: genesis.chainId, expiration: time + 600_000,
+                                       nonce: core.mempool.nextNonce(for: payer, state: core.head), fee: genesis.parameters.minimumFee)
+        let transaction = SignedTransaction.sign(
+            Transaction(header: header, messages: [Message(payload, authorizer: payer, extraScope: scope)]), with: signers)
+        queue.schedule(.submit(node: index, transaction: transaction), at: time + 200)
+    }
+}
