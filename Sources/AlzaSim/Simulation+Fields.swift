@@ -39,11 +39,9 @@ extension Simulation {
         }
     }
 
-    /// Signs `payload` (the first key pays) and hands it to the user's node (the next online one if it is down).
+    /// Signs `payload` (the first key pays) and hands it to the user's node (`entryNode(forUser:)`).
     private func submit(_ payload: MessagePayload, by signers: [SigningKey], user: Int, scope: [Address] = []) {
-        var index = user % nodes.count
-        for _ in 0..<nodes.count where nodes[index].core == nil { index = (index + 1) % nodes.count }
-        guard let core = nodes[index].core else { return }
+        guard let index = entryNode(forUser: user), let core = nodes[index].core else { return }
         let payer = Address(signers[0].publicKey)
         let header = TransactionHeader(chainId: genesis.chainId, expiration: time + 600_000,
                                        nonce: core.mempool.nextNonce(for: payer, state: core.head), fee: genesis.parameters.minimumFee)

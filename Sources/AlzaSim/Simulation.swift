@@ -375,10 +375,7 @@ public final class Simulation {
             let senderIndex = Int((slot * UInt64(configuration.transfersPerSlot) + UInt64(count)) % UInt64(users))
             var receiverIndex = Int(random.uniform(0...UInt64(users - 1)))
             if receiverIndex == senderIndex { receiverIndex = (receiverIndex + 1) % users }
-            // Each user talks to one node (its wallet's node), the next online one if that is down.
-            var nodeIndex = senderIndex % nodes.count
-            for _ in 0..<nodes.count where nodes[nodeIndex].core == nil { nodeIndex = (nodeIndex + 1) % nodes.count }
-            guard let core = nodes[nodeIndex].core else { return }
+            guard let nodeIndex = entryNode(forUser: senderIndex), let core = nodes[nodeIndex].core else { return }
             let sender = SimulationConfiguration.userKey(senderIndex)
             let senderAddress = Address(sender.publicKey)
             let receiver = Address(SimulationConfiguration.userKey(receiverIndex).publicKey)
@@ -392,6 +389,13 @@ public final class Simulation {
             transfersSubmitted += 1
             queue.schedule(.submit(node: nodeIndex, transaction: transaction), at: time + 200)
         }
+    }
+
+    /// The node user `user` talks to (its wallet's node), the next online one if that is down; nil if all are.
+    func entryNode(forUser user: Int) -> Int? {
+        var index = user % nodes.count
+        for _ in 0..<nodes.count where nodes[index].core == nil { index = (index + 1) % nodes.count }
+        return nodes[index].core == nil ? nil : index
     }
 
     // MARK: Report
@@ -443,7 +447,7 @@ public final class Simulation {
             rewardsPaid: referenceState?.chain.totalRewardsPaid ?? 0, totalSupply: referenceState?.chain.totalSupply ?? 0,
             transfersSubmitted: transfersSubmitted, transfersApplied: finalTransfers + reversibleTransfers,
             fieldsStarted: fieldsStarted,
-            fieldsClosed: UInt64(referenceState?.fields.values.filter { $0.status.name == "closed" }.count ?? 0),
+            fieldsClosed: UInt64(referenceState?.fields.values.filter(\.isClosed).count ?? 0),
             stateRoots: roots, agreed: agreed, messagesDelivered: delivered, messagesLost: lost,
             syncRequests: syncRequests, restarts: restarts, recoveryLog: recoveryLog,
             violations: invariants.violations, wallSeconds: wallSeconds)

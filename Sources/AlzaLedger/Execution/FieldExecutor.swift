@@ -160,6 +160,9 @@ enum FieldExecutor {
                 throw .invalidFieldSnapshot(field: id, reason: "receipt \(receipt.index): \(reason)")
             }
         }
+        guard let sender = message.authorization.first?.account else {
+            throw .invalidPayload(code: .fieldEquivocation, reason: "the message has no authorizer")
+        }
         switch record.status {
         case .open:
             let deadline = context.block.time + UInt64(record.challengeSeconds) * 1_000
@@ -169,9 +172,6 @@ enum FieldExecutor {
             break
         case .claimed, .closed, .annulled:
             throw .fieldState(field: id, reason: "is \(record.status)")
-        }
-        guard let sender = message.authorization.first?.account else {
-            throw .invalidPayload(code: .fieldEquivocation, reason: "the message has no authorizer")
         }
         try credit(sender, record.bond, context: &context)
         record.bond = 0
@@ -248,9 +248,7 @@ enum FieldExecutor {
         }
         record.status = .closed(settlement, atHeight: context.block.height)
         try context.setField(record)
-        let snapshot = FieldSnapshot(field: record.id, number: settlement.number, paymentCount: settlement.paymentCount,
-                                     paymentsRoot: settlement.paymentsRoot, balancesHash: settlement.balancesHash)
-        context.recordSettlement(snapshot.commitment(participantsHash: record.participantsHash))
+        context.recordSettlement(record.commitment(of: settlement))
     }
 
     private static func debit(_ address: Address, _ amount: Amount, context: inout TransactionContext) throws(LedgerError) {

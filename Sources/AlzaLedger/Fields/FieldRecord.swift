@@ -240,6 +240,17 @@ public struct FieldRecord: Hashable, Sendable, CanonicalCodable {
         leaderForfeited = false
     }
 
+    public var isClosed: Bool {
+        if case .closed = status { true } else { false }
+    }
+
+    /// The commitment of a posted or settled snapshot of this field: the leaf it adds to a block's field root.
+    public func commitment(of settlement: FieldSettlement) -> Hash {
+        FieldSnapshot(field: id, number: settlement.number, paymentCount: settlement.paymentCount,
+                      paymentsRoot: settlement.paymentsRoot, balancesHash: settlement.balancesHash)
+            .commitment(participantsHash: participantsHash)
+    }
+
     /// What the field holds of the supply: the bond until it is settled, and the deposits while it is open.
     public var held: Amount {
         switch status {

@@ -21,16 +21,10 @@ public enum FieldRootProof {
                 guard let payload = try? message.payload(), let id = payload.field, let record = fields(id),
                       case .closed(let settlement, let height) = record.status, height == block.header.height
                 else { continue }
-                settled.append((id, commitment(of: settlement, field: id, participantsHash: record.participantsHash)))
+                settled.append((id, record.commitment(of: settlement)))
             }
         }
         return settled
-    }
-
-    public static func commitment(of settlement: FieldSettlement, field: FieldId, participantsHash: Hash) -> Hash {
-        FieldSnapshot(field: field, number: settlement.number, paymentCount: settlement.paymentCount,
-                      paymentsRoot: settlement.paymentsRoot, balancesHash: settlement.balancesHash)
-            .commitment(participantsHash: participantsHash)
     }
 
     /// The proof that `field`'s settlement is in `block`'s field root, or why there is none.

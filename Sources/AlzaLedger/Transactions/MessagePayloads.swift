@@ -107,7 +107,6 @@ public enum MessagePayload: Hashable, Sendable {
     /// The field a field code acts on.
     public var field: FieldId? {
         switch self {
-        case .fieldClaim: nil
         case .fieldOpen(let field, _, _), .fieldClose(let field, _), .fieldSoloClose(let field, _),
              .fieldDispute(let field, _), .fieldFinalize(let field), .fieldRespond(let field, _, _),
              .fieldEquivocation(let field, _, _):

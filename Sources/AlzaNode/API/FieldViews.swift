@@ -91,8 +91,7 @@ extension NodeAPI {
         private static func settlement(_ settlement: FieldSettlement, of record: FieldRecord, height: UInt64?) -> Settlement {
             Settlement(number: settlement.number, paymentCount: settlement.paymentCount,
                        paymentsRoot: settlement.paymentsRoot.hex, balancesHash: settlement.balancesHash.hex,
-                       commitment: FieldRootProof.commitment(of: settlement, field: record.id,
-                                                             participantsHash: record.participantsHash).hex,
+                       commitment: record.commitment(of: settlement).hex,
                        height: height)
         }
     }
