@@ -89,7 +89,7 @@ let package = Package(
         .target(
             name: "AlzaNode",
             dependencies: [
-                "AlzaCore", "AlzaLedger", "AlzaConsensus", "AlzaNet",
+                "AlzaCore", "AlzaLedger", "AlzaConsensus", "AlzaField", "AlzaNet",
                 .product(name: "FlyingFox", package: "FlyingFox"),
                 .product(name: "FlyingSocks", package: "FlyingFox"),
                 .product(name: "Logging", package: "swift-log"),

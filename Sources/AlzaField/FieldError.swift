@@ -23,6 +23,9 @@ public enum FieldError: AlzaError, Equatable {
     case badSnapshotSignature(snapshot: UInt64, signer: Address)
     case memoTooLarge(bytes: Int, limit: Int)
     case memoUnreadable(reason: String)
+    case journalInconsistent(reason: String)
+    case undecodableMessage(reason: String)
+    case unknownFieldHere(FieldId)
 
     public var code: String {
         switch self {
@@ -46,6 +49,9 @@ public enum FieldError: AlzaError, Equatable {
         case .badSnapshotSignature: "field.bad-snapshot-signature"
         case .memoTooLarge: "field.memo-too-large"
         case .memoUnreadable: "field.memo-unreadable"
+        case .journalInconsistent: "field.journal-inconsistent"
+        case .undecodableMessage: "field.undecodable-message"
+        case .unknownFieldHere: "field.unknown-here"
         }
     }
 
@@ -76,6 +82,9 @@ public enum FieldError: AlzaError, Equatable {
         case .badSnapshotSignature(let number, let signer): "\(signer)'s signature on snapshot \(number) is not valid"
         case .memoTooLarge(let bytes, let limit): "a memo of \(bytes) bytes is over the \(limit) a sealed memo can hold"
         case .memoUnreadable(let reason): "the memo cannot be opened: \(reason)"
+        case .journalInconsistent(let reason): "the field journal is inconsistent: \(reason)"
+        case .undecodableMessage(let reason): "the field message cannot be decoded: \(reason)"
+        case .unknownFieldHere(let field): "this node takes no part in field \(field)"
         }
     }
 }

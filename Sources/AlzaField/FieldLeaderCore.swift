@@ -11,9 +11,9 @@ import AlzaLedger
 public struct FieldLeaderCore: Sendable {
     public struct Configuration: Sendable, Equatable {
         public var snapshotEveryPayments = 1_000
-        public var snapshotEveryMilliseconds: UInt64 = 1_000
-        /// Payments per log write and receipt batch at most.
-        public var maximumBatch = 4_096
+        public var snapshotEveryMilliseconds: UInt64 = 500
+        /// Payments per log write and receipt batch at most (DESIGN.md §10).
+        public var maximumBatch = 256
         public init() {}
     }
 
@@ -42,6 +42,10 @@ public struct FieldLeaderCore: Sendable {
     public private(set) var durableBalances: [Amount]
     /// Hashes of the durable payments, in log order.
     public private(set) var paymentHashes: [Hash] = []
+    /// Log index of every durable payment, to answer a payer that sends one again (it lost the receipt).
+    private var durableIndex: [Hash: UInt64] = [:]
+    /// Payments accepted and not yet durable: a copy sent again waits for the original's receipt.
+    private var inFlight: Set<Hash> = []
     private var accumulator = MerkleAccumulator()
     /// An accepted payment with its payer's and payee's positions (looked up once, in `check`).
     private struct Accepted: Sendable {
@@ -56,7 +60,7 @@ public struct FieldLeaderCore: Sendable {
     private var acknowledged: [UInt64]
     private var proposals: [UInt64: (snapshot: FieldSnapshot, balances: [Amount], signatures: [Signature?])] = [:]
     public private(set) var newestSnapshot: UInt64 = 0
-    public private(set) var newestFullySigned: FieldSnapshot?
+    public private(set) var newestFullySigned: SignedFieldSnapshot?
     private var lastProposalAt: UInt64
 
     public init(roster: FieldRoster, key: SigningKey, configuration: Configuration = Configuration(), now: UInt64) {
@@ -76,16 +80,26 @@ public struct FieldLeaderCore: Sendable {
 
     // MARK: Payments
 
-    /// A participant's payment: refused with its reason, or ordered and sent to the log.
+    /// A participant's payment: refused with its reason, or ordered and sent to the log. A payment sent again
+    /// (its payer lost the receipt, or the leader restarted) is answered with its receipt once it is durable.
     public mutating func receive(_ signed: SignedFieldPayment, now: UInt64) -> [Effect] {
         let payment = signed.payment
+        let hash = signed.hash
+        if let index = durableIndex[hash] {
+            let receipt = FieldReceipt.signBatch(field: roster.field, firstIndex: index, paymentHashes: [hash], leader: key,
+                                                 chainId: roster.chainId)[0]
+            return [.receipt(receipt, to: payment.payer)]
+        }
+        // The original's receipt answers this copy too (the shell answers every request for a payment hash).
+        if inFlight.contains(hash) { return [] }
         switch check(signed) {
         case .failure(let error):
-            return [.rejected(paymentHash: signed.hash, error, to: payment.payer)]
+            return [.rejected(paymentHash: hash, error, to: payment.payer)]
         case .success(let (payer, payee)):
             balances[payer] -= payment.amount
             balances[payee] += payment.amount
             nextSequence[payer] += 1
+            inFlight.insert(hash)
             waiting.append(Accepted(signed: signed, payer: payer, payee: payee))
             return startWrite()
         }
@@ -131,10 +145,8 @@ public struct FieldLeaderCore: Sendable {
         writing = nil
         let hashes = batch.payments.map(\.signed.hash)
         for (accepted, hash) in zip(batch.payments, hashes) {
-            paymentHashes.append(hash)
-            accumulator.append(leafHash: FieldSnapshot.paymentLeaf(hash))
-            durableBalances[accepted.payer] -= accepted.signed.payment.amount
-            durableBalances[accepted.payee] += accepted.signed.payment.amount
+            inFlight.remove(hash)
+            appendDurable(accepted, hash: hash)
         }
         let receipts = FieldReceipt.signBatch(field: roster.field, firstIndex: firstIndex, paymentHashes: hashes, leader: key,
                                               chainId: roster.chainId)
@@ -149,6 +161,48 @@ public struct FieldLeaderCore: Sendable {
             effects += propose(now: now)
         }
         return effects
+    }
+
+    private mutating func appendDurable(_ accepted: Accepted, hash: Hash) {
+        durableIndex[hash] = durableCount
+        paymentHashes.append(hash)
+        accumulator.append(leafHash: FieldSnapshot.paymentLeaf(hash))
+        durableBalances[accepted.payer] -= accepted.signed.payment.amount
+        durableBalances[accepted.payee] += accepted.signed.payment.amount
+    }
+
+    // MARK: Recovery
+
+    /// A leader restarted from its journal (`FieldLeaderJournal`): the durable payments are checked and applied
+    /// again in log order, snapshot numbers go on after the newest proposed, and what each participant
+    /// acknowledged is what its journaled signatures covered (less is safe: the next proposal sends more hashes).
+    public init(roster: FieldRoster, key: SigningKey, configuration: Configuration = Configuration(), now: UInt64,
+                recovering recovery: FieldLeaderRecovery) throws(FieldError) {
+        self.init(roster: roster, key: key, configuration: configuration, now: now)
+        for (index, signed) in recovery.payments.enumerated() {
+            switch check(signed) {
+            case .failure(let error):
+                throw .journalInconsistent(reason: "logged payment \(index) no longer applies: \(error.description)")
+            case .success(let (payer, payee)):
+                balances[payer] -= signed.payment.amount
+                balances[payee] += signed.payment.amount
+                nextSequence[payer] += 1
+                appendDurable(Accepted(signed: signed, payer: payer, payee: payee), hash: signed.hash)
+            }
+        }
+        for (participant, count) in recovery.acknowledged {
+            guard let position = roster.position(of: participant), count <= durableCount else {
+                throw .journalInconsistent(reason: "\(participant) acknowledged \(count) of \(durableCount) payments")
+            }
+            acknowledged[position] = count
+        }
+        if let full = recovery.newestFullySigned {
+            guard full.snapshot.paymentCount <= durableCount, full.snapshot.number <= recovery.newestProposed else {
+                throw .journalInconsistent(reason: "fully signed snapshot \(full.snapshot.number) is ahead of the log")
+            }
+        }
+        newestSnapshot = recovery.newestProposed
+        newestFullySigned = recovery.newestFullySigned
     }
 
     // MARK: Snapshots
@@ -196,11 +250,17 @@ public struct FieldLeaderCore: Sendable {
         acknowledged[position] = max(acknowledged[position], proposal.snapshot.paymentCount)
         let signatures = proposal.signatures.compactMap { $0 }
         guard signatures.count == roster.participants.count,
-              number > (newestFullySigned?.number ?? 0) else { return [] }
-        newestFullySigned = proposal.snapshot
+              number > (newestFullySigned?.snapshot.number ?? 0) else { return [] }
+        let full = SignedFieldSnapshot(snapshot: proposal.snapshot, balances: proposal.balances, signatures: signatures)
+        newestFullySigned = full
         // Older proposals can no longer become the newest fully signed snapshot.
         proposals = proposals.filter { $0.key >= number }
-        return [.fullySigned(SignedFieldSnapshot(snapshot: proposal.snapshot, balances: proposal.balances, signatures: signatures))]
+        return [.fullySigned(full)]
+    }
+
+    /// How many payments the newest snapshot `participant` signed covers (what its next proposal starts from).
+    public func acknowledgedCount(of participant: Address) -> UInt64? {
+        roster.position(of: participant).map { acknowledged[$0] }
     }
 
     /// The participants that have not signed snapshot `number` (Hydra #1792: they must not freeze the others).

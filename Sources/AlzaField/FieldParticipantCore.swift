@@ -18,6 +18,10 @@ public struct FieldParticipantCore: Sendable {
     public private(set) var receipted: [UInt64: (payment: SignedFieldPayment, receipt: FieldReceipt)] = [:]
     /// Payment hashes covered by the newest snapshot signed, as an accumulator.
     private var accumulator = MerkleAccumulator()
+    /// The accumulator at the payment count of each of the newest snapshots signed, and at 0: a proposal may
+    /// start from any of them (a restarted leader that lost the newest signature sends more hashes).
+    private var signedAccumulators: [UInt64: MerkleAccumulator] = [0: MerkleAccumulator()]
+    private static let keptAccumulators = 16
     public private(set) var newestSigned: (snapshot: FieldSnapshot, balance: Amount, signature: Signature)?
     /// The newest snapshot every participant signed, with all balances and signatures: what this participant
     /// posts to close alone or to dispute an older close.
@@ -55,6 +59,17 @@ public struct FieldParticipantCore: Sendable {
             } catch {
                 throw .memoUnreadable(reason: error.description)
             }
+        }
+        return try pay(to: payee, amount: amount, presealedMemo: sealed)
+    }
+
+    /// Signs the next payment with a memo already sealed (sealing is randomized: a journal replays the sealed one).
+    mutating func pay(to payee: Address, amount: Amount, presealedMemo sealed: [UInt8]) throws(FieldError) -> SignedFieldPayment {
+        guard roster.position(of: payee) != nil else { throw .notParticipant(payee) }
+        guard payee != address else { throw .paymentToSelf(address) }
+        guard amount > 0 else { throw .zeroAmount }
+        guard sealed.count <= FieldPayment.maximumMemoBytes else {
+            throw .memoTooLarge(bytes: sealed.count, limit: FieldPayment.maximumMemoBytes)
         }
         let payment = FieldPayment(field: roster.field, payer: address, payee: payee, amount: amount, sequence: nextSequence, memo: sealed)
         let signed = SignedFieldPayment.sign(payment, with: key, chainId: roster.chainId)
@@ -109,10 +124,10 @@ public struct FieldParticipantCore: Sendable {
         guard snapshot.field == roster.field else { throw .wrongField(expected: roster.field, actual: snapshot.field) }
         let newest = newestSigned?.snapshot.number ?? 0
         guard snapshot.number > newest else { throw .staleSnapshot(number: snapshot.number, newest: newest) }
-        guard proposal.firstIndex == coveredCount, snapshot.paymentCount >= coveredCount else {
+        guard let base = signedAccumulators[proposal.firstIndex], snapshot.paymentCount >= coveredCount else {
             throw .snapshotOutOfOrder(paymentCount: snapshot.paymentCount, known: coveredCount)
         }
-        var extended = accumulator
+        var extended = base
         for hash in proposal.paymentHashes { extended.append(leafHash: FieldSnapshot.paymentLeaf(hash)) }
         guard UInt64(extended.count) == snapshot.paymentCount, extended.root == snapshot.paymentsRoot else {
             throw .paymentsRootMismatch(snapshot: snapshot.number)
@@ -139,6 +154,11 @@ public struct FieldParticipantCore: Sendable {
         let signature = key.sign(snapshot.commitment(participantsHash: roster.participantsHash).bytes,
                                  domain: FieldDomains.commitment, chainId: roster.chainId)
         accumulator = extended
+        signedAccumulators[snapshot.paymentCount] = extended
+        if signedAccumulators.count > Self.keptAccumulators + 1,
+           let oldest = signedAccumulators.keys.filter({ $0 > 0 }).min() {
+            signedAccumulators[oldest] = nil
+        }
         ownIndices = found
         newestSigned = (snapshot, proposal.balance, signature)
         return signature

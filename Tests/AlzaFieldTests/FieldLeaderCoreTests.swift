@@ -66,10 +66,65 @@ import Testing
         let strangerPayment = SignedFieldPayment.sign(stranger, with: outsider, chainId: fixture.chainId)
         #expect(leader.receive(strangerPayment, now: 1).rejections == [.notParticipant(Address(outsider.publicKey))])
         #expect(leader.balances == fixture.roster.openingBalances)
-        // A payment made once is refused the second time.
+        // Another payment with a sequence number already used is refused.
         let first = fixture.payment(from: 0, to: 1, amount: 1, sequence: 0)
         #expect(leader.receive(first, now: 2).persists.count == 1)
-        #expect(leader.receive(first, now: 3).rejections == [.replayedSequence(payer: fixture.address(0), expected: 1, actual: 0)])
+        let reused = fixture.payment(from: 0, to: 1, amount: 2, sequence: 0)
+        #expect(leader.receive(reused, now: 3).rejections == [.replayedSequence(payer: fixture.address(0), expected: 1, actual: 0)])
+    }
+
+    @Test func aPaymentSentAgainWaitsForItsReceiptOrGetsItAgainOnceDurable() throws {
+        let fixture = FieldFixture()
+        var leader = fixture.leader()
+        let payment = fixture.payment(from: 0, to: 1, amount: 5, sequence: 0)
+        #expect(leader.receive(payment, now: 1).persists.count == 1)
+        // In flight: the original's receipt answers the copy too; nothing is logged twice.
+        #expect(leader.receive(payment, now: 2).isEmpty)
+        let receipts = leader.persisted(firstIndex: 0, now: 3).receipts
+        #expect(receipts.map(\.receipt.index) == [0])
+        // Durable: a receipt for the same index, signed again, and the books unchanged.
+        let again = leader.receive(payment, now: 4)
+        #expect(again.receipts.map(\.receipt.index) == [0])
+        #expect(again.receipts.first?.receipt.paymentHash == payment.hash)
+        #expect(again.receipts.first.map { $0.receipt.refusal(leader: fixture.roster.leader, chainId: fixture.chainId) } == .some(nil))
+        #expect(leader.durableBalances == [fixture.roster.openingBalances[0] - 5, fixture.roster.openingBalances[1] + 5]
+                    + fixture.roster.openingBalances.dropFirst(2))
+    }
+
+    @Test func aRecoveredLeaderGoesOnFromItsJournalAndRefusesAJournalThatNoLongerApplies() throws {
+        let fixture = FieldFixture()
+        var leader = fixture.leader()
+        var journal: [[UInt8]] = []
+        for sequence in 0..<3 {
+            let payment = fixture.payment(from: 0, to: 1, amount: 10, sequence: UInt64(sequence))
+            let first = try #require(leader.receive(payment, now: 1).persists.first)
+            journal.append(FieldLeaderJournalEntry.payments(firstIndex: first.firstIndex, first.payments).canonicalBytes)
+            _ = leader.persisted(firstIndex: first.firstIndex, now: 2)
+        }
+        journal.append(FieldLeaderJournalEntry.proposed(number: 4).canonicalBytes)
+        journal.append(FieldLeaderJournalEntry.acknowledged(participant: fixture.address(1), paymentCount: 2).canonicalBytes)
+        let recovery = try FieldLeaderRecovery(records: journal)
+        #expect(recovery.payments.count == 3)
+        #expect(recovery.newestProposed == 4)
+        var recovered = try FieldLeaderCore(roster: fixture.roster, key: fixture.leaderKey, now: 10, recovering: recovery)
+        #expect(recovered.durableBalances == leader.durableBalances)
+        #expect(recovered.paymentHashes == leader.paymentHashes)
+        #expect(recovered.acknowledgedCount(of: fixture.address(1)) == 2)
+        // The payer's next sequence is 3; the next snapshot is number 5.
+        #expect(recovered.receive(fixture.payment(from: 0, to: 1, amount: 1, sequence: 3), now: 11).persists.first?.firstIndex == 3)
+        _ = recovered.persisted(firstIndex: 3, now: 12)
+        #expect(recovered.tick(now: 10_000).proposals.first?.proposal.snapshot.number == 5)
+
+        // A batch out of order, a record that does not decode, a payment that no longer applies.
+        #expect(throws: FieldError.journalInconsistent(reason: "record 1 starts at payment 0, the log holds 1")) {
+            try FieldLeaderRecovery(records: [journal[0], journal[0]])
+        }
+        #expect(throws: FieldError.self) { try FieldLeaderRecovery(records: [[0xFF, 1, 2]]) }
+        var twice = FieldLeaderRecovery()
+        twice.payments = try FieldLeaderRecovery(records: [journal[0]]).payments + FieldLeaderRecovery(records: [journal[0]]).payments
+        #expect(throws: FieldError.self) {
+            try FieldLeaderCore(roster: fixture.roster, key: fixture.leaderKey, now: 0, recovering: twice)
+        }
     }
 
     @Test func aSnapshotIsProposedAfterItsPaymentCountAndEveryParticipantSignsIt() throws {
@@ -99,7 +154,7 @@ import Testing
         }
         #expect(finished == [.fullySigned(SignedFieldSnapshot(snapshot: snapshot, balances: leader.durableBalances,
                                                               signatures: participants.map { $0.newestSigned!.signature }))])
-        #expect(leader.newestFullySigned == snapshot)
+        #expect(leader.newestFullySigned?.snapshot == snapshot)
         #expect(leader.unsigned(snapshot: 1) == [])
         #expect(participants[2].newestSigned?.balance == 1_010 * Amounts.unit)
     }

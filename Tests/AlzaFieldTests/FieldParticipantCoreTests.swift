@@ -161,4 +161,59 @@ import Testing
             try FieldPayment(canonicalBytes: oversized.canonicalBytes)
         }
     }
+
+    @Test func aParticipantReplayedFromItsJournalHoldsWhatItHadAndRefusesAJournalThatDoesNotReplay() throws {
+        let fixture = FieldFixture()
+        var leader = fixture.leader { $0.snapshotEveryPayments = 1 }
+        var participants = fixture.participants()
+        var journal: [[UInt8]] = []
+        let payment = try participants[0].pay(to: fixture.address(1), amount: 3 * Amounts.unit, memo: Array("rent".utf8))
+        journal.append(FieldParticipantJournalEntry.paid(payment).canonicalBytes)
+        _ = leader.receive(payment, now: 1)
+        let effects = leader.persisted(firstIndex: 0, now: 2)
+        let receipt = effects.receipts[0].receipt
+        try participants[0].received(receipt, for: payment)
+        journal.append(FieldParticipantJournalEntry.receipted(receipt, payment).canonicalBytes)
+        let proposal = effects.proposals.first { $0.to == fixture.address(0) }!.proposal
+        _ = try participants[0].sign(proposal)
+        journal.append(FieldParticipantJournalEntry.signed(proposal).canonicalBytes)
+
+        var replayed = try FieldParticipantCore(roster: fixture.roster, key: fixture.keys[0], replaying: journal)
+        #expect(replayed.newestSigned?.snapshot == participants[0].newestSigned?.snapshot)
+        #expect(replayed.newestSigned?.balance == 997 * Amounts.unit)
+        #expect(replayed.receipted[0]?.receipt == receipt)
+        #expect(replayed.sent[payment.hash] == payment)
+        // Its next payment takes the next sequence number.
+        #expect(try replayed.pay(to: fixture.address(2), amount: 1).payment.sequence == 1)
+
+        // A receipt before its payment, and a record that is not an entry, are refused with the position.
+        #expect(throws: FieldError.self) {
+            try FieldParticipantCore(roster: fixture.roster, key: fixture.keys[0], replaying: [journal[1]])
+        }
+        #expect(throws: FieldError.self) {
+            try FieldParticipantCore(roster: fixture.roster, key: fixture.keys[0], replaying: [[9, 9]])
+        }
+    }
+
+    @Test func aProposalFromAnEarlierSignedSnapshotIsSignedAndOneFromNowhereIsNot() throws {
+        let fixture = FieldFixture()
+        var leader = fixture.leader { $0.snapshotEveryPayments = 1 }
+        var participants = fixture.participants()
+        // The leader hears no signature, so every proposal starts at 0; participant 1 signs only the second.
+        _ = try pay(fixture, &leader, &participants, amount: Amounts.unit)
+        let (_, second) = try pay(fixture, &leader, &participants, amount: Amounts.unit)
+        _ = try participants[1].sign(second.proposals.first { $0.to == fixture.address(1) }!.proposal)
+        #expect(participants[1].coveredCount == 2)
+        let (_, third) = try pay(fixture, &leader, &participants, amount: Amounts.unit)
+        let fromStart = third.proposals.first { $0.to == fixture.address(1) }!.proposal
+        #expect(fromStart.firstIndex == 0)
+        // From a payment count it never signed at: refused.
+        var fromNowhere = fromStart
+        fromNowhere.firstIndex = 1
+        fromNowhere.paymentHashes = Array(fromStart.paymentHashes[1...])
+        #expect(throws: FieldError.snapshotOutOfOrder(paymentCount: 3, known: 2)) { try participants[1].sign(fromNowhere) }
+        // From 0 (what a restarted leader that lost the acknowledgements sends): every hash checked anew, signed.
+        _ = try participants[1].sign(fromStart)
+        #expect(participants[1].coveredCount == 3)
+    }
 }

@@ -77,7 +77,7 @@ import Testing
                     "seed \(seed): \(participant.address) signed its balance in the leader's books")
         }
         if let full = leader.newestFullySigned {
-            #expect(full.paymentCount <= leader.durableCount)
+            #expect(full.snapshot.paymentCount <= leader.durableCount)
         }
     }
 }

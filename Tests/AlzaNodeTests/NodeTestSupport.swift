@@ -46,10 +46,11 @@ final class TestnetFolder: Sendable {
 
     /// Builds and starts a node in this process.
     func start(_ name: String, peers: [String] = [], storage: (any DurableStorage)? = nil, roles: [String]? = nil,
-               catalog: RoleCatalog = .standard) async throws -> RunningNode {
+               fields: NodeConfiguration.Fields? = nil, catalog: RoleCatalog = .standard) async throws -> RunningNode {
         _ = quietLogging
         var configuration = try configuration(name, peers: peers)
         if let roles { configuration.roles = roles }
+        if let fields { configuration.fields = fields }
         let runtime = try NodeRuntime(configuration: configuration, logger: Logger(label: "test.\(name)"),
                                       storage: storage, catalog: catalog)
         let api = try await runtime.start()

@@ -14,6 +14,7 @@ import Synchronization
 public actor APIServer {
     let chain: ChainService
     private let roleHost: RoleHost
+    let fieldService: FieldService?
     private let metrics: NodeMetrics
     private let roles: [String]
     private let logger: Logger
@@ -22,9 +23,11 @@ public actor APIServer {
 
     static let maximumBatch = 1_000
 
-    public init(chain: ChainService, roleHost: RoleHost, metrics: NodeMetrics, roles: [String], logger: Logger) {
+    public init(chain: ChainService, roleHost: RoleHost, fields: FieldService? = nil, metrics: NodeMetrics, roles: [String],
+                logger: Logger) {
         self.chain = chain
         self.roleHost = roleHost
+        fieldService = fields
         self.metrics = metrics
         self.roles = roles
         self.logger = logger
@@ -98,6 +101,7 @@ public actor APIServer {
                 case (.GET, 2) where rest[0] == "accounts": return try await account(rest[1])
                 case (.GET, 1) where rest == ["fields"]: return try await fields()
                 case (.GET, 2) where rest[0] == "fields": return try await field(rest[1])
+                case (.GET, 3) where rest[0] == "fields" && rest[2] == "local": return try await fieldLocal(rest[1])
                 case (.GET, 1) where rest == ["producers"]: return try await producers()
                 case (.GET, 1) where rest == ["peers"]: return try await peers()
                 case (.GET, 1) where rest == ["roles"]:

@@ -8,6 +8,11 @@ public struct RoleSetup: Sendable {
     public let nodeKey: SigningKey
     public let producer: ProducerIdentity?
     public let chain: ChainService
+    /// The node's end of the `field` protocol, for the roles that take part in payment fields (satellite,
+    /// fieldleader); nil when no such role is configured.
+    public let fields: FieldService?
+    /// The node's data folder, where roles keep their own files beside the chain's.
+    public var dataDirectory: String { configuration.dataDirectory }
 }
 
 /// The roles a node binary can start, by configuration name. The standard catalog has the SuperNode and the
@@ -27,17 +32,14 @@ public struct RoleCatalog: Sendable {
                 guard let producer = setup.producer else { throw .configuration("the supernode role needs a producer identity") }
                 return SuperNodeRole(producer: producer, chain: setup.chain)
             },
-            "satellite": { setup in
-                SatelliteRole(service: SatelliteService(chain: setup.chain, key: setup.nodeKey,
-                                                        logger: .init(label: "alza.satellite.\(setup.configuration.name)")),
-                              chain: setup.chain)
-            },
+            "satellite": { setup throws(NodeError) in try SatelliteRole.make(setup) },
+            "fieldleader": { setup throws(NodeError) in try FieldLeaderRole.make(setup) },
         ])
     }
 
     /// Roles the configuration names that this build does not run yet, and what they will do.
     static let notYetBuilt: [String: String] = [
-        "fieldleader": "leads payment fields", "datanode": "stores RaFi replicas", "namenode": "keeps the RaFi namespace",
+        "datanode": "stores RaFi replicas", "namenode": "keeps the RaFi namespace",
     ]
 
     public func adding(_ name: String, _ factory: @escaping Factory) -> RoleCatalog {

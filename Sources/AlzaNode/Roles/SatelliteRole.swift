@@ -1,37 +1,71 @@
 import AlzaCore
+import AlzaField
 import AlzaLedger
 import AlzaNet
 import FlyingFox
+import Foundation
 
 /// The Satellite role (DESIGN.md §1): the node key's wallet and the agreement monitor over the SuperNodes it
-/// hears from (`SatelliteService`), with their API routes `/v1/monitor`, `/v1/wallet`, `/v1/wallet/transfer`.
-/// It speaks no protocol of its own yet: it watches the chain protocol's statuses through the chain follower.
+/// hears from (`SatelliteService`), and the wallet's part in payment fields (`FieldParticipants`: its node key
+/// and `fields.walletKeyFiles` accounts). Routes: `/v1/monitor`, `/v1/wallet`, `/v1/wallet/transfer`,
+/// `POST /v1/fields/{id}/payments`.
 public struct SatelliteRole: NodeRole {
     public let service: SatelliteService
+    let participants: FieldParticipants?
     let chain: ChainService
 
-    public init(service: SatelliteService, chain: ChainService) {
+    public init(service: SatelliteService, participants: FieldParticipants? = nil, chain: ChainService) {
         self.service = service
+        self.participants = participants
         self.chain = chain
     }
 
+    static func make(_ setup: RoleSetup) throws(NodeError) -> SatelliteRole {
+        let name = setup.configuration.name
+        let service = SatelliteService(chain: setup.chain, key: setup.nodeKey, logger: .init(label: "alza.satellite.\(name)"))
+        guard let fields = setup.fields else { return SatelliteRole(service: service, chain: setup.chain) }
+        var keys = [setup.nodeKey]
+        for path in setup.configuration.fields.walletKeyFiles {
+            do {
+                keys.append(try KeyFile.read(from: path))
+            } catch {
+                throw .startup("fields.walletKeyFiles: \(error.description)")
+            }
+        }
+        let maximum = (try? Amounts.parse(setup.configuration.fields.maximumDeposit)) ?? 0
+        let participants = FieldParticipants(
+            keys: keys, chain: setup.chain, service: fields, storage: try FieldLeaderRole.fieldStorage(setup),
+            policy: .init(automatic: setup.configuration.fields.automaticConsent, maximumDeposit: maximum),
+            logger: .init(label: "alza.participant.\(name)"))
+        return SatelliteRole(service: service, participants: participants, chain: setup.chain)
+    }
+
     public var name: String { "satellite" }
+    // Chain statuses come through the chain follower; field traffic through the node's `FieldService`.
     public var protocols: [ProtocolRegistration] { [] }
 
     public func start(_ context: RoleContext) async throws(NodeError) {
         await service.start()
+        try await participants?.start()
     }
 
-    public func stop() async {}
+    public func stop() async {
+        await participants?.stop()
+    }
 
     public func details() async -> [String: String] {
         let (observations, divergences) = await service.agreement
-        return ["wallet": await service.address.description, "watchedSuperNodes": "\(observations.count)",
-                "divergences": "\(divergences.count)"]
+        var details = ["wallet": await service.address.description, "watchedSuperNodes": "\(observations.count)",
+                       "divergences": "\(divergences.count)"]
+        if let participants {
+            details["fieldAccounts"] = participants.accounts.map(\.description).joined(separator: ",")
+            details["fieldInputsRefused"] = "\(await participants.refusals.values.reduce(0, +))"
+        }
+        return details
     }
 
     public var routes: [RoleRoute] {
-        let (service, chain) = (self.service, self.chain)
+        let (service, chain, participants) = (self.service, self.chain, self.participants)
         return [
             RoleRoute(.GET, "v1/monitor") { _, _ in
                 let (observations, divergences) = await service.agreement
@@ -44,7 +78,47 @@ public struct SatelliteRole: NodeRole {
                                                            nonce: await chain.nextNonce(for: address)))
             },
             RoleRoute(.POST, "v1/wallet/transfer") { request, _ in try await Self.transfer(request, service: service, chain: chain) },
+            RoleRoute(.POST, "v1/fields/*/payments") { request, captured in
+                guard let participants else {
+                    throw APIFailure(status: .notFound, code: "field.not-held", message: "this node takes part in no fields")
+                }
+                return try await Self.pay(request, field: captured[0], participants: participants, chain: chain)
+            },
         ]
+    }
+
+    private static func pay(_ request: HTTPRequest, field text: String, participants: FieldParticipants,
+                            chain: ChainService) async throws -> HTTPResponse {
+        let started = ContinuousClock.now
+        let field = try APIServer.fieldId(text)
+        let body = try APIResponse.decode(NodeAPI.FieldPaymentRequest.self, from: try await APIResponse.body(request))
+        let state = await chain.snapshot().state
+        guard let payee = state.resolve(body.to) else { throw APIFailure.bad(LedgerError.invalidAddress(body.to)) }
+        var payer: Address?
+        if let from = body.from {
+            guard let address = state.resolve(from) else { throw APIFailure.bad(LedgerError.invalidAddress(from)) }
+            payer = address
+        }
+        let amount: Amount
+        do {
+            amount = try Amounts.parse(body.amount)
+        } catch {
+            throw APIFailure.bad(error)
+        }
+        do {
+            let (signed, receipt) = try await participants.pay(field: field, from: payer, to: payee, amount: amount,
+                                                               memo: Array((body.memo ?? "").utf8))
+            let elapsed = ContinuousClock.now - started
+            let micros = UInt64(elapsed.components.seconds) * 1_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000_000)
+            return try APIResponse.json(NodeAPI.FieldPaymentReceipt(signed, receipt, latencyMicroseconds: micros))
+        } catch let error as FieldPaymentFailure {
+            switch error {
+            case .notHeld: throw APIFailure(status: .notFound, code: error.code, message: error.description)
+            case .refused: throw APIFailure(status: .conflict, code: error.code, message: error.description)
+            case .leaderUnreachable: throw APIFailure(status: .serviceUnavailable, code: error.code, message: error.description)
+            case .storage: throw APIFailure(status: .internalServerError, code: error.code, message: error.description)
+            }
+        }
     }
 
     private static func transfer(_ request: HTTPRequest, service: SatelliteService, chain: ChainService) async throws -> HTTPResponse {

@@ -1,4 +1,5 @@
 import AlzaCore
+import AlzaLedger
 import AlzaNet
 import Foundation
 
@@ -37,6 +38,29 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         static let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
     }
 
+    /// Payment fields (DESIGN.md §6): which extra wallet accounts a satellite holds, and when it consents.
+    public struct Fields: Codable, Sendable, Equatable {
+        /// Sign a leader's `field-open` by itself (up to `maximumDeposit` per field) instead of refusing it.
+        public var automaticConsent: Bool
+        /// ALZA, as text ("250" or "0.5").
+        public var maximumDeposit: String
+        /// Keys of more wallet accounts (besides the node key's) that take part in fields.
+        public var walletKeyFiles: [String]
+
+        public init(automaticConsent: Bool = false, maximumDeposit: String = "0", walletKeyFiles: [String] = []) {
+            self.automaticConsent = automaticConsent
+            self.maximumDeposit = maximumDeposit
+            self.walletKeyFiles = walletKeyFiles
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            automaticConsent = try container.decodeIfPresent(Bool.self, forKey: .automaticConsent) ?? false
+            maximumDeposit = try container.decodeIfPresent(String.self, forKey: .maximumDeposit) ?? "0"
+            walletKeyFiles = try container.decodeIfPresent([String].self, forKey: .walletKeyFiles) ?? []
+        }
+    }
+
     public var name: String
     /// "supernode" and/or "satellite".
     public var roles: [String]
@@ -50,9 +74,10 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
     public var peers: [String]
     public var genesis: String
     public var log: Log
+    public var fields: Fields
 
     private enum CodingKeys: String, CodingKey {
-        case name, roles, keyFile, producerKeyFile, dataDirectory, listen, api, peers, genesis, log
+        case name, roles, keyFile, producerKeyFile, dataDirectory, listen, api, peers, genesis, log, fields
     }
 
     /// `peers`, `producerKeyFile` and `log` may be left out.
@@ -68,10 +93,11 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         peers = try container.decodeIfPresent([String].self, forKey: .peers) ?? []
         genesis = try container.decode(String.self, forKey: .genesis)
         log = try container.decodeIfPresent(Log.self, forKey: .log) ?? Log()
+        fields = try container.decodeIfPresent(Fields.self, forKey: .fields) ?? Fields()
     }
 
     public init(name: String, roles: [String], keyFile: String, producerKeyFile: String? = nil, dataDirectory: String,
-                listen: String, api: String, peers: [String], genesis: String, log: Log = Log()) {
+                listen: String, api: String, peers: [String], genesis: String, log: Log = Log(), fields: Fields = Fields()) {
         self.name = name
         self.roles = roles
         self.keyFile = keyFile
@@ -82,6 +108,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         self.peers = peers
         self.genesis = genesis
         self.log = log
+        self.fields = fields
     }
 
     /// Reads and checks a configuration file, resolving its relative paths.
@@ -99,6 +126,7 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
         configuration.producerKeyFile = configuration.producerKeyFile.map(resolve)
         configuration.dataDirectory = resolve(configuration.dataDirectory)
         configuration.genesis = resolve(configuration.genesis)
+        configuration.fields.walletKeyFiles = configuration.fields.walletKeyFiles.map(resolve)
         try configuration.validate()
         return configuration
     }
@@ -118,6 +146,11 @@ public struct NodeConfiguration: Codable, Sendable, Equatable {
             guard parts.count == 2, UInt16(parts[1]) != nil else {
                 throw .configuration("\(field): \"\(address)\" is not host:port")
             }
+        }
+        do {
+            _ = try Amounts.parse(fields.maximumDeposit)
+        } catch {
+            throw .configuration("fields.maximumDeposit: \(error.description)")
         }
         guard ["plain", "json"].contains(log.format) else { throw .configuration("log.format must be plain or json") }
         guard Log.levels.contains(log.level) else {

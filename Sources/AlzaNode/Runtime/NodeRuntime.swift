@@ -16,6 +16,8 @@ public final class NodeRuntime: Sendable {
     public let genesis: Genesis
     public let transport: Transport
     public let chain: ChainService
+    /// The `field` protocol's end on this node, when a role takes part in payment fields.
+    public let fields: FieldService?
     public let roleHost: RoleHost
     public let api: APIServer
     public let metrics: NodeMetrics
@@ -70,9 +72,11 @@ public final class NodeRuntime: Sendable {
                                  storage: ChainStorage(storage: storage, genesis: genesis), producer: producer,
                                  transport: transport, metrics: metrics,
                                  logger: Logger(label: "alza.chain.\(configuration.name)"))
-        let setup = RoleSetup(configuration: configuration, nodeKey: nodeKey, producer: producer, chain: chain)
+        fields = configuration.roles.contains(where: FieldService.rolesUsingFields.contains)
+            ? FieldService(transport: transport, logger: Logger(label: "alza.field.\(configuration.name)")) : nil
+        let setup = RoleSetup(configuration: configuration, nodeKey: nodeKey, producer: producer, chain: chain, fields: fields)
         roleHost = RoleHost(roles: try catalog.make(configuration.roles, setup: setup))
-        api = APIServer(chain: chain, roleHost: roleHost, metrics: metrics, roles: configuration.roles,
+        api = APIServer(chain: chain, roleHost: roleHost, fields: fields, metrics: metrics, roles: configuration.roles,
                         logger: Logger(label: "alza.api.\(configuration.name)"))
     }
 
@@ -81,6 +85,7 @@ public final class NodeRuntime: Sendable {
     public func start() async throws(NodeError) -> String {
         // Every protocol is registered before the transport starts: no message arrives before its inbox.
         try await chain.start()
+        try await fields?.start()
         try await roleHost.start(transport: transport, chain: chain, logger: Logger(label: "alza.roles.\(configuration.name)"))
         do {
             try await transport.start()
@@ -116,6 +121,7 @@ public final class NodeRuntime: Sendable {
         gaugeTask.withLock { $0?.cancel() }
         await api.stop()
         await roleHost.stop(transport: transport)
+        await fields?.stop()
         await chain.stop()
         await transport.stop()
     }

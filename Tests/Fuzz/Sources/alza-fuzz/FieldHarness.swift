@@ -2,9 +2,11 @@ import AlzaCore
 import AlzaField
 import AlzaLedger
 
-// `field`: what a field leader and a participant take from peers. The first byte picks the input: a signed
-// payment (decoded, then given to a leader core), a receipt (decoded, then given to a participant with a payment
-// it made), a snapshot proposal (decoded, then given to a participant to sign), or a sealed memo (opened).
+// `field`: what a field leader and a participant take from peers and from their journals. The first byte picks
+// the input: a signed payment (decoded, then given to a leader core), a receipt (decoded, then given to a
+// participant with a payment it made), a snapshot proposal (decoded, then given to a participant to sign), a
+// `field` protocol message (decoded and re-encoded), a journal record (folded and replayed by both cores), or a
+// sealed memo (opened).
 
 enum FieldFixture {
     static let leaderKey = SigningKey(deterministicLabel: "alza-fuzz/field-leader")
@@ -34,12 +36,12 @@ enum FieldFixture {
 
 let fieldHarness = Harness(
     name: "field",
-    summary: "first byte picks payment / receipt / proposal / memo; decode and feed a leader or participant core",
+    summary: "first byte picks payment / receipt / proposal / wire message / journal record / memo; decode and feed the cores",
     run: { input in
         guard let selector = input.first else { return }
         let bytes = Array(input.dropFirst())
         let roster = FieldFixture.roster
-        switch selector % 4 {
+        switch selector % 6 {
         case 0:
             guard let payment = roundTrip(SignedFieldPayment.self, bytes) else { return }
             var leader = FieldFixture.leader()
@@ -64,6 +66,22 @@ let fieldHarness = Harness(
                 _ = try participant.sign(proposal)
                 check(proposal.snapshot.paymentCount == 0 || proposal.balance >= 2_010,
                       "participant 1 signed less than its receipted payment gives it")
+            } catch {
+                exercise(error)
+            }
+        case 4:
+            _ = roundTrip(FieldWireMessage.self, bytes)
+        case 5:
+            // A journal read back after a crash: one record per input, folded and replayed; refused or applied whole.
+            do {
+                let recovery = try FieldLeaderRecovery(records: [bytes])
+                let leader = try FieldLeaderCore(roster: roster, key: FieldFixture.leaderKey, now: 0, recovering: recovery)
+                check(leader.balances.reduce(0, +) == roster.total, "a recovered journal changed the field's total")
+            } catch {
+                exercise(error)
+            }
+            do {
+                _ = try FieldParticipantCore(roster: roster, key: FieldFixture.keys[0], replaying: [bytes])
             } catch {
                 exercise(error)
             }

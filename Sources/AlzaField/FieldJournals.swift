@@ -1,0 +1,149 @@
+import AlzaCore
+import AlzaLedger
+
+/// What a field leader writes to its journal (DESIGN.md §6): payment batches before their receipts leave,
+/// each snapshot number before its proposals leave, and (riding along with the next write) acknowledgements
+/// and fully signed snapshots. Folding the entries in order gives what `FieldLeaderCore(recovering:)` needs.
+public enum FieldLeaderJournalEntry: Hashable, Sendable, CanonicalCodable {
+    case payments(firstIndex: UInt64, [SignedFieldPayment])
+    case proposed(number: UInt64)
+    case acknowledged(participant: Address, paymentCount: UInt64)
+    case fullySigned(SignedFieldSnapshot)
+
+    public func encode(to encoder: inout CanonicalEncoder) {
+        switch self {
+        case .payments(let first, let payments):
+            encoder.encode(UInt8(1))
+            encoder.encode(first)
+            encoder.encode(payments)
+        case .proposed(let number):
+            encoder.encode(UInt8(2))
+            encoder.encode(number)
+        case .acknowledged(let participant, let count):
+            encoder.encode(UInt8(3))
+            encoder.encode(participant)
+            encoder.encode(count)
+        case .fullySigned(let signed):
+            encoder.encode(UInt8(4))
+            encoder.encode(signed)
+        }
+    }
+
+    public init(from decoder: inout CanonicalDecoder) throws(CodecError) {
+        let offset = decoder.offset
+        switch try decoder.decode(UInt8.self) {
+        case 1: self = .payments(firstIndex: try decoder.decode(), try decoder.decodeArray(limit: 1 << 16))
+        case 2: self = .proposed(number: try decoder.decode())
+        case 3: self = .acknowledged(participant: try decoder.decode(), paymentCount: try decoder.decode())
+        case 4: self = .fullySigned(try decoder.decode())
+        case let tag: throw .unknownTag(offset: offset, tag: UInt64(tag), type: "FieldLeaderJournalEntry")
+        }
+    }
+}
+
+/// A leader's journal folded: what it had made durable when it stopped.
+public struct FieldLeaderRecovery: Sendable, Equatable {
+    public var payments: [SignedFieldPayment] = []
+    public var newestProposed: UInt64 = 0
+    public var acknowledged: [Address: UInt64] = [:]
+    public var newestFullySigned: SignedFieldSnapshot?
+
+    public init() {}
+
+    /// Folds journal records (canonical bytes of `FieldLeaderJournalEntry`, in write order); a record that does
+    /// not decode or a payment batch out of order is `journalInconsistent` with its position.
+    public init(records: [[UInt8]]) throws(FieldError) {
+        for (position, bytes) in records.enumerated() {
+            let entry: FieldLeaderJournalEntry
+            do {
+                entry = try FieldLeaderJournalEntry(canonicalBytes: bytes)
+            } catch {
+                throw .journalInconsistent(reason: "record \(position): \(error.description)")
+            }
+            switch entry {
+            case .payments(let first, let batch):
+                guard first == UInt64(payments.count) else {
+                    throw .journalInconsistent(reason: "record \(position) starts at payment \(first), the log holds \(payments.count)")
+                }
+                payments += batch
+            case .proposed(let number): newestProposed = max(newestProposed, number)
+            case .acknowledged(let participant, let count): acknowledged[participant] = max(acknowledged[participant] ?? 0, count)
+            case .fullySigned(let signed):
+                if signed.snapshot.number > (newestFullySigned?.snapshot.number ?? 0) { newestFullySigned = signed }
+            }
+        }
+    }
+}
+
+/// What a participant writes to its journal: the inputs of its core, in order, each durable before the
+/// participant acts on it (a payment before it is sent, a signature before it leaves). Replaying them through
+/// a new core (`FieldParticipantCore(roster:key:replaying:)`) gives the same state: signing is deterministic.
+public enum FieldParticipantJournalEntry: Hashable, Sendable, CanonicalCodable {
+    case paid(SignedFieldPayment)
+    case refused(SignedFieldPayment)
+    case receipted(FieldReceipt, SignedFieldPayment)
+    case signed(SnapshotProposal)
+    case fullySigned(SignedFieldSnapshot)
+
+    public func encode(to encoder: inout CanonicalEncoder) {
+        switch self {
+        case .paid(let signed):
+            encoder.encode(UInt8(1))
+            encoder.encode(signed)
+        case .refused(let signed):
+            encoder.encode(UInt8(2))
+            encoder.encode(signed)
+        case .receipted(let receipt, let signed):
+            encoder.encode(UInt8(3))
+            encoder.encode(receipt)
+            encoder.encode(signed)
+        case .signed(let proposal):
+            encoder.encode(UInt8(4))
+            encoder.encode(proposal)
+        case .fullySigned(let signed):
+            encoder.encode(UInt8(5))
+            encoder.encode(signed)
+        }
+    }
+
+    public init(from decoder: inout CanonicalDecoder) throws(CodecError) {
+        let offset = decoder.offset
+        switch try decoder.decode(UInt8.self) {
+        case 1: self = .paid(try decoder.decode())
+        case 2: self = .refused(try decoder.decode())
+        case 3: self = .receipted(try decoder.decode(), try decoder.decode())
+        case 4: self = .signed(try decoder.decode())
+        case 5: self = .fullySigned(try decoder.decode())
+        case let tag: throw .unknownTag(offset: offset, tag: UInt64(tag), type: "FieldParticipantJournalEntry")
+        }
+    }
+}
+
+extension FieldParticipantCore {
+    /// A participant restarted from its journal records (canonical bytes of `FieldParticipantJournalEntry`).
+    public init(roster: FieldRoster, key: SigningKey, replaying records: [[UInt8]]) throws(FieldError) {
+        self.init(roster: roster, key: key)
+        for (position, bytes) in records.enumerated() {
+            do {
+                try replay(try FieldParticipantJournalEntry(canonicalBytes: bytes))
+            } catch let error as FieldError {
+                throw .journalInconsistent(reason: "record \(position): \(error.description)")
+            } catch {
+                throw .journalInconsistent(reason: "record \(position): \(error)")
+            }
+        }
+    }
+
+    private mutating func replay(_ entry: FieldParticipantJournalEntry) throws(FieldError) {
+        switch entry {
+        case .paid(let signed):
+            let again = try pay(to: signed.payment.payee, amount: signed.payment.amount, presealedMemo: signed.payment.memo)
+            guard again == signed else { throw .journalInconsistent(reason: "payment \(signed.payment.sequence) signs differently") }
+        case .refused(let signed):
+            guard refused(signed) else { throw .journalInconsistent(reason: "refusal of a payment that is not the newest") }
+        case .receipted(let receipt, let signed): try received(receipt, for: signed)
+        case .signed(let proposal): _ = try sign(proposal)
+        case .fullySigned(let signed): try receivedFullySigned(signed)
+        }
+    }
+}

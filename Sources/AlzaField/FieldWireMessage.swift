@@ -1,0 +1,102 @@
+import AlzaCore
+import AlzaLedger
+
+/// The messages of the `field` protocol (DESIGN.md §6, §8). A field's leader is the actor
+/// `(node, field, field id)`; a participant is reached at `(node, field, its account)`, on the node whose wallet
+/// holds the account. Payments and consents are requests (answered with a receipt, a consent or a refusal);
+/// everything else is a direct message.
+public enum FieldWireMessage: Hashable, Sendable, CanonicalCodable {
+    /// Participant → leader (request): answered with `.receipt` or `.refused`.
+    case pay(SignedFieldPayment)
+    case receipt(FieldReceipt)
+    /// Any request refused, with the typed error's code and text.
+    case refused(code: String, reason: String)
+    /// Leader → payee: a payment to it, with its receipt (the balance push).
+    case incoming(SignedFieldPayment, FieldReceipt)
+    /// Leader → participant: a snapshot to check and sign.
+    case propose(SnapshotProposal)
+    /// Participant → leader: its signature on a snapshot's commitment.
+    case signature(field: FieldId, snapshot: UInt64, signer: Address, signature: Signature)
+    /// Leader → participants: a snapshot every participant signed (what a close posts).
+    case fullySigned(SignedFieldSnapshot)
+    /// Leader → a participant's node (request): sign the `field-open` transaction for `participant` (its consent);
+    /// answered with `.consent` or `.refused`.
+    case consentRequest(Transaction, participant: Address)
+    case consent(TransactionSignature)
+
+    /// Refused with a field core's typed error.
+    public static func refusal(_ error: some AlzaError) -> FieldWireMessage {
+        var reason = error.description
+        while reason.utf8.count > maximumReasonBytes { reason.removeLast() }
+        return .refused(code: error.code, reason: reason)
+    }
+
+    public static let maximumReasonBytes = 1_024
+
+    /// The field the message is about (nil for a refusal, a consent and its request, which are about accounts).
+    public var field: FieldId? {
+        switch self {
+        case .pay(let signed), .incoming(let signed, _): signed.payment.field
+        case .receipt(let receipt): receipt.field
+        case .propose(let proposal): proposal.snapshot.field
+        case .signature(let field, _, _, _): field
+        case .fullySigned(let signed): signed.snapshot.field
+        case .refused, .consentRequest, .consent: nil
+        }
+    }
+
+    public func encode(to encoder: inout CanonicalEncoder) {
+        switch self {
+        case .pay(let signed):
+            encoder.encode(UInt8(1))
+            encoder.encode(signed)
+        case .receipt(let receipt):
+            encoder.encode(UInt8(2))
+            encoder.encode(receipt)
+        case .refused(let code, let reason):
+            encoder.encode(UInt8(3))
+            encoder.encode(code)
+            encoder.encode(reason)
+        case .incoming(let signed, let receipt):
+            encoder.encode(UInt8(4))
+            encoder.encode(signed)
+            encoder.encode(receipt)
+        case .propose(let proposal):
+            encoder.encode(UInt8(5))
+            encoder.encode(proposal)
+        case .signature(let field, let snapshot, let signer, let signature):
+            encoder.encode(UInt8(6))
+            encoder.encode(field)
+            encoder.encode(snapshot)
+            encoder.encode(signer)
+            encoder.encode(signature)
+        case .fullySigned(let signed):
+            encoder.encode(UInt8(7))
+            encoder.encode(signed)
+        case .consentRequest(let transaction, let participant):
+            encoder.encode(UInt8(8))
+            encoder.encode(transaction)
+            encoder.encode(participant)
+        case .consent(let signature):
+            encoder.encode(UInt8(9))
+            encoder.encode(signature)
+        }
+    }
+
+    public init(from decoder: inout CanonicalDecoder) throws(CodecError) {
+        let offset = decoder.offset
+        switch try decoder.decode(UInt8.self) {
+        case 1: self = .pay(try decoder.decode())
+        case 2: self = .receipt(try decoder.decode())
+        case 3: self = .refused(code: try decoder.decodeString(limit: 64), reason: try decoder.decodeString(limit: Self.maximumReasonBytes))
+        case 4: self = .incoming(try decoder.decode(), try decoder.decode())
+        case 5: self = .propose(try decoder.decode())
+        case 6: self = .signature(field: try decoder.decode(), snapshot: try decoder.decode(), signer: try decoder.decode(),
+                                  signature: try decoder.decode())
+        case 7: self = .fullySigned(try decoder.decode())
+        case 8: self = .consentRequest(try decoder.decode(), participant: try decoder.decode())
+        case 9: self = .consent(try decoder.decode())
+        case let tag: throw .unknownTag(offset: offset, tag: UInt64(tag), type: "FieldWireMessage")
+        }
+    }
+}

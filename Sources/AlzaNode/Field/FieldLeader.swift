@@ -1,0 +1,238 @@
+import AlzaCore
+import AlzaField
+import AlzaLedger
+import AlzaNet
+import Logging
+
+/// The leader of one payment field (DESIGN.md §6): the shell of `FieldLeaderCore`. Payment batches are made
+/// durable in its journal (group commit) before their receipts leave, each snapshot number before its proposals
+/// leave; receipts answer the payers' requests, balance pushes, proposals and fully signed snapshots go to the
+/// participants through the `FieldService`. Restarted, it recovers every receipted payment from the journal.
+public actor FieldLeader {
+    public nonisolated let field: FieldId
+    public nonisolated let roster: FieldRoster
+    private var core: FieldLeaderCore
+    private let journal: GroupCommitJournal
+    private let service: FieldService
+    private let logger: Logger
+    /// Requests waiting for a payment's receipt or refusal, by payment hash (a payment sent twice waits twice).
+    private var waiting: [Hash: [FieldReply]] = [:]
+    private var tickTask: Task<Void, Never>?
+    /// Set when the journal failed: the leader then refuses payments (it cannot promise them any more).
+    private var failure: String?
+    /// Set by the cooperative close: payments are refused from then on, so the final snapshot covers them all.
+    private var closing = false
+    private(set) var counters = Counters()
+    /// Said once at start: what recovery found.
+    public nonisolated let recovered: UInt64
+
+    struct UnsignedParticipants: Error {
+        var accounts: [Address]
+    }
+
+    struct Counters: Sendable {
+        var refused: UInt64 = 0
+        var unreachable: UInt64 = 0
+        var badSignatures: UInt64 = 0
+    }
+
+    /// Opens the leader of `roster`'s field, recovering from its journal in `storage` if it has one.
+    static func open(roster: FieldRoster, key: SigningKey, configuration: FieldLeaderCore.Configuration = .init(),
+                     storage: any DurableStorage, service: FieldService, logger: Logger) throws(NodeError) -> FieldLeader {
+        let log = RecordLog(storage: storage, name: "leader-\(roster.field.hash.hex).journal")
+        do {
+            let opened = try log.open()
+            if let repair = opened.repair { logger.warning("field \(roster.field.hash.short) journal: \(repair)") }
+            let recovery = try FieldLeaderRecovery(records: opened.records)
+            let core = try FieldLeaderCore(roster: roster, key: key, configuration: configuration, now: ChainService.now(),
+                                           recovering: recovery)
+            return FieldLeader(roster: roster, core: core, journal: GroupCommitJournal(log: log), service: service, logger: logger)
+        } catch let error as StorageError {
+            throw .startup("field \(roster.field.hash.short) journal: \(error.description)")
+        } catch let error as FieldError {
+            throw .startup("field \(roster.field.hash.short) journal: \(error.description)")
+        } catch {
+            throw .startup("field \(roster.field.hash.short) journal: \(error)")
+        }
+    }
+
+    private init(roster: FieldRoster, core: FieldLeaderCore, journal: GroupCommitJournal, service: FieldService, logger: Logger) {
+        field = roster.field
+        self.roster = roster
+        self.core = core
+        self.journal = journal
+        self.service = service
+        self.logger = logger
+        recovered = core.durableCount
+    }
+
+    /// Starts proposing snapshots on the core's cadence.
+    func start() {
+        precondition(tickTask == nil, "a field leader starts once")
+        tickTask = Task { [weak self] in
+            while !Task.isCancelled {
+                guard let wake = await self?.tick() else { return }
+                let delay = wake > ChainService.now() ? wake - ChainService.now() : 1
+                try? await Task.sleep(for: .milliseconds(min(delay, 1_000)))
+            }
+        }
+    }
+
+    func stop() {
+        tickTask?.cancel()
+        tickTask = nil
+    }
+
+    private func tick() async -> UInt64 {
+        var effects = core.tick(now: ChainService.now())
+        var wake = ChainService.now() + core.configuration.snapshotEveryMilliseconds
+        effects.removeAll { effect in
+            if case .wakeAt(let at) = effect { wake = at; return true }
+            return false
+        }
+        await perform(effects)
+        return wake
+    }
+
+    // MARK: Inputs
+
+    func receiveRequest(_ message: FieldWireMessage, from peer: String, reply: FieldReply) async {
+        guard case .pay(let signed) = message else {
+            await reply.send(.refused(code: "field.unexpected-request", reason: "a field leader answers payments only"))
+            return
+        }
+        if let failure {
+            await reply.send(.refused(code: "field.leader-failed", reason: failure))
+            return
+        }
+        if closing {
+            await reply.send(.refused(code: "field.closing", reason: "field \(field) is closing; no more payments"))
+            return
+        }
+        waiting[signed.hash, default: []].append(reply)
+        await perform(core.receive(signed, now: ChainService.now()))
+    }
+
+    func receiveDirect(_ message: FieldWireMessage, from peer: String) async {
+        guard case .signature(_, let number, let signer, let signature) = message else {
+            logger.warning("field \(field.hash.short): unexpected \(message) from \(peer.prefix(16)); ignored")
+            return
+        }
+        do {
+            let effects = try core.receivedSignature(signature, snapshot: number, from: signer, now: ChainService.now())
+            if let count = core.acknowledgedCount(of: signer) {
+                await journal.enqueue([FieldLeaderJournalEntry.acknowledged(participant: signer, paymentCount: count).canonicalBytes])
+            }
+            await perform(effects)
+        } catch {
+            counters.badSignatures += 1
+            logger.warning("field \(field.hash.short): signature of \(signer) on snapshot \(number) refused: \(error.description)")
+        }
+    }
+
+    // MARK: Effects
+
+    private func perform(_ effects: [FieldLeaderCore.Effect]) async {
+        var proposals: [(SnapshotProposal, Address)] = []
+        for effect in effects {
+            switch effect {
+            case .persist(let batch, let first):
+                let bytes = FieldLeaderJournalEntry.payments(firstIndex: first, batch).canonicalBytes
+                let journal = self.journal
+                Task {
+                    do throws(StorageError) {
+                        try await journal.write([bytes])
+                        await self.persisted(first)
+                    } catch {
+                        await self.failJournal(error.description)
+                    }
+                }
+            case .receipt(let receipt, let payer):
+                let replies = waiting.removeValue(forKey: receipt.paymentHash) ?? []
+                if replies.isEmpty { await deliver(.receipt(receipt), to: payer) }
+                for reply in replies { await reply.send(.receipt(receipt)) }
+            case .incoming(let signed, let receipt, let payee):
+                await deliver(.incoming(signed, receipt), to: payee)
+            case .rejected(let hash, let error, let payer):
+                counters.refused += 1
+                let replies = waiting.removeValue(forKey: hash) ?? []
+                if replies.isEmpty { logger.info("field \(field.hash.short): payment of \(payer) refused: \(error.description)") }
+                for reply in replies { await reply.send(.refusal(error)) }
+            case .propose(let proposal, let participant):
+                proposals.append((proposal, participant))
+            case .fullySigned(let signed):
+                await journal.enqueue([FieldLeaderJournalEntry.fullySigned(signed).canonicalBytes])
+                for participant in roster.participants { await deliver(.fullySigned(signed), to: participant) }
+            case .wakeAt:
+                break
+            }
+        }
+        if let number = proposals.first?.0.snapshot.number {
+            // The number is durable before any participant signs it: a restarted leader goes on above it.
+            do {
+                try await journal.write([FieldLeaderJournalEntry.proposed(number: number).canonicalBytes])
+            } catch {
+                journalFailed(error.description)
+                return
+            }
+            for (proposal, participant) in proposals { await deliver(.propose(proposal), to: participant) }
+        }
+    }
+
+    private func persisted(_ first: UInt64) async {
+        await perform(core.persisted(firstIndex: first, now: ChainService.now()))
+    }
+
+    private func failJournal(_ reason: String) async { journalFailed(reason) }
+
+    private func journalFailed(_ reason: String) {
+        guard failure == nil else { return }
+        failure = "the payment journal failed: \(reason)"
+        logger.critical("field \(field.hash.short): \(failure!); no more payments are accepted")
+        for (_, replies) in waiting {
+            for reply in replies { Task { await reply.send(.refused(code: "field.leader-failed", reason: self.failure ?? reason)) } }
+        }
+        waiting.removeAll()
+    }
+
+    private func deliver(_ message: FieldWireMessage, to participant: Address) async {
+        guard await service.send(message, to: FieldService.address(ofParticipant: participant)) else {
+            counters.unreachable += 1
+            if counters.unreachable.nonzeroBitCount == 1 {
+                logger.warning("field \(field.hash.short): no connected node hosts \(participant); \(counters.unreachable) messages undelivered so far")
+            }
+            return
+        }
+    }
+
+    // MARK: Views
+
+    /// The leader's off-chain view of its field (`GET /v1/fields/{id}/local`).
+    func view() -> FieldLocalView.Leader {
+        let newest = core.newestSnapshot
+        return FieldLocalView.Leader(
+            payments: core.durableCount, newestSnapshot: newest,
+            newestFullySigned: core.newestFullySigned?.snapshot.number ?? 0,
+            unsigned: (core.unsigned(snapshot: newest) ?? []).map(\.description),
+            balances: zip(roster.participants, core.durableBalances).map { FieldLocalView.Line(account: $0.description, balance: $1) },
+            refused: counters.refused, undelivered: counters.unreachable, recovered: recovered, failure: failure)
+    }
+
+    var newestFullySigned: SignedFieldSnapshot? { core.newestFullySigned }
+
+    /// Stops taking payments and waits until a snapshot covering every durable payment is fully signed; the
+    /// participants that have not signed the newest snapshot when the time is up otherwise.
+    func finalSnapshot(timeoutMilliseconds: UInt64) async -> Result<SignedFieldSnapshot, UnsignedParticipants> {
+        closing = true
+        let deadline = ChainService.now() + timeoutMilliseconds
+        while ChainService.now() < deadline {
+            if waiting.isEmpty, let full = core.newestFullySigned, full.snapshot.paymentCount == core.durableCount {
+                return .success(full)
+            }
+            _ = await tick()
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return .failure(UnsignedParticipants(accounts: core.unsigned(snapshot: core.newestSnapshot) ?? roster.participants))
+    }
+    var durableCount: UInt64 { core.durableCount }
+}

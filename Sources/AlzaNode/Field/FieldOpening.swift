@@ -1,0 +1,138 @@
+import AlzaCore
+import AlzaField
+import AlzaLedger
+import Foundation
+
+/// Opening a field led by this node (DESIGN.md §6): claim a new field id with the bond, gather each
+/// participant's consent (its signature of the `field-open` transaction) from the node that holds its account,
+/// and submit the open once every consent is in. Each step waits until the chain shows it.
+struct FieldOpening {
+    let chain: ChainService
+    let service: FieldService
+    let key: SigningKey
+    /// How long each step may wait for the chain.
+    var stepTimeoutMilliseconds: UInt64 = 30_000
+
+    var account: Address { Address(key.publicKey) }
+
+    struct Plan: Sendable {
+        var deposits: [AmountEntry]
+        var challengeSeconds: UInt32
+        var bond: Amount
+    }
+
+    /// Checks a request against the field rules before anything is signed.
+    static func plan(_ request: NodeAPI.FieldOpenRequest, state: LedgerState, leader: Address) throws(APIFailure) -> Plan {
+        func bad(_ message: String) -> APIFailure { APIFailure(status: .badRequest, code: "field.bad-open", message: message) }
+        var deposits: [AmountEntry] = []
+        for participant in request.participants {
+            guard let account = state.resolve(participant.account) else { throw .bad(LedgerError.invalidAddress(participant.account)) }
+            do {
+                deposits.append(AmountEntry(account, try Amounts.parse(participant.deposit)))
+            } catch {
+                throw .bad(error)
+            }
+        }
+        guard (FieldRules.minimumParticipants...FieldRules.maximumParticipants).contains(deposits.count) else {
+            throw bad("a field has \(FieldRules.minimumParticipants)...\(FieldRules.maximumParticipants) participants, not \(deposits.count)")
+        }
+        guard Set(deposits.map(\.account)).count == deposits.count else { throw bad("a participant appears twice") }
+        let signers = Set(deposits.map(\.account) + [leader]).count
+        guard signers <= Message.maximumAuthorizations else {
+            throw bad("a field-open carries at most \(Message.maximumAuthorizations) consents with the leader's; this one needs \(signers)")
+        }
+        let challenge = request.challengeSeconds ?? FieldRules.defaultChallengeSeconds
+        guard (1...FieldRules.maximumChallengeSeconds).contains(challenge) else {
+            throw bad("the challenge window must be 1...\(FieldRules.maximumChallengeSeconds) s")
+        }
+        let bond: Amount
+        do {
+            bond = try request.bond.map(Amounts.parse) ?? FieldRules.minimumBond
+        } catch {
+            throw .bad(error)
+        }
+        return Plan(deposits: deposits, challengeSeconds: challenge, bond: bond)
+    }
+
+    /// Claims, gathers consents and opens; returns the field's record once open, with both transaction ids.
+    func open(_ plan: Plan) async throws(APIFailure) -> (FieldRecord, claim: Hash, open: Hash) {
+        let nonce = ChainService.now()
+        let field = FieldId(leader: key.publicKey, nonce: nonce)
+        let claim = try await submit(sign(Transaction(header: await header(),
+                                                      messages: [Message(.fieldClaim(nonce: nonce, leaderKey: key.publicKey, bond: plan.bond),
+                                                                         authorizer: account)]), extra: []))
+        _ = try await waitFor(field, "claimed") { $0.status == .claimed }
+        let transaction = Transaction(header: await header(), messages: [
+            Message(.fieldOpen(field: field, deposits: plan.deposits, challengeSeconds: plan.challengeSeconds), authorizer: account),
+        ])
+        let consents = try await gatherConsents(transaction, from: plan.deposits.map(\.account).filter { $0 != account })
+        let open = try await submit(sign(transaction, extra: consents))
+        let record = try await waitFor(field, "open") { $0.status == .open }
+        return (record, claim, open)
+    }
+
+    private func header() async -> TransactionHeader {
+        let state = await chain.snapshot().state
+        return TransactionHeader(chainId: state.chainId, expiration: ChainService.now() + 120_000,
+                                 nonce: await chain.nextNonce(for: account), fee: state.parameters.minimumFee)
+    }
+
+    private func sign(_ transaction: Transaction, extra: [TransactionSignature]) -> SignedTransaction {
+        let own = SignedTransaction.sign(transaction, with: [key])
+        return SignedTransaction(transaction: transaction, signatures: own.signatures + extra)
+    }
+
+    private func submit(_ transaction: SignedTransaction) async throws(APIFailure) -> Hash {
+        switch await chain.submit(transaction) {
+        case .success(let id): return id
+        case .failure(let error): throw .bad(error)
+        }
+    }
+
+    /// Every participant's consent, asked of all at once; the first refusal names the participant and its reason.
+    private func gatherConsents(_ transaction: Transaction, from participants: [Address]) async throws(APIFailure) -> [TransactionSignature] {
+        let service = self.service
+        let answers = await withTaskGroup(of: (Address, Result<FieldWireMessage, FieldRequestFailure>).self) { group in
+            for participant in participants {
+                group.addTask {
+                    do throws(FieldRequestFailure) {
+                        let answer = try await service.request(.consentRequest(transaction, participant: participant),
+                                                               to: FieldService.address(ofParticipant: participant))
+                        return (participant, .success(answer))
+                    } catch {
+                        return (participant, .failure(error))
+                    }
+                }
+            }
+            var answers: [Address: Result<FieldWireMessage, FieldRequestFailure>] = [:]
+            for await (participant, answer) in group { answers[participant] = answer }
+            return answers
+        }
+        var consents: [TransactionSignature] = []
+        for participant in participants {
+            switch answers[participant] {
+            case .success(.consent(let signature)) where signature.key.bytes32 == participant.bytes32:
+                consents.append(signature)
+            case .success(.refused(let code, let reason)):
+                throw APIFailure(status: .conflict, code: code, message: "\(participant) did not consent: \(reason)")
+            case .success(let other):
+                throw APIFailure(status: .badGateway, code: "field.bad-consent", message: "\(participant) answered \(other)")
+            case .failure(let failure):
+                throw APIFailure(status: .badGateway, code: failure.code, message: "consent of \(participant): \(failure.description)")
+            case nil:
+                throw APIFailure(status: .badGateway, code: "field.no-consent", message: "no answer from \(participant)")
+            }
+        }
+        return consents
+    }
+
+    private func waitFor(_ field: FieldId, _ what: String, until condition: (FieldRecord) -> Bool) async throws(APIFailure) -> FieldRecord {
+        let deadline = ChainService.now() + stepTimeoutMilliseconds
+        while ChainService.now() < deadline {
+            if let record = await chain.snapshot().state.fields[field], condition(record) { return record }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        throw APIFailure(status: .gatewayTimeout, code: "field.timeout",
+                         message: "field \(field) was not \(what) on chain within \(stepTimeoutMilliseconds / 1_000) s")
+    }
+}

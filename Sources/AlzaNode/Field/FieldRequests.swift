@@ -1,0 +1,96 @@
+import AlzaCore
+import AlzaField
+import AlzaLedger
+
+extension NodeAPI {
+    /// `POST /v1/fields` on a field leader node: open a field led by this node's key.
+    public struct FieldOpenRequest: Codable, Sendable, Equatable {
+        public struct Participant: Codable, Sendable, Equatable {
+            public var account: String
+            /// ALZA, e.g. "100".
+            public var deposit: String
+
+            public init(account: String, deposit: String) {
+                self.account = account
+                self.deposit = deposit
+            }
+        }
+
+        public var participants: [Participant]
+        /// The challenge window of a solo close, seconds (default 24 h).
+        public var challengeSeconds: UInt32?
+        /// ALZA locked by the leader (default 1).
+        public var bond: String?
+
+        public init(participants: [Participant], challengeSeconds: UInt32? = nil, bond: String? = nil) {
+            self.participants = participants
+            self.challengeSeconds = challengeSeconds
+            self.bond = bond
+        }
+    }
+
+    public struct FieldOpened: Codable, Sendable, Equatable {
+        public var id: String
+        public var leader: String
+        public var participants: [String]
+        public var claimTransaction: String
+        public var openTransaction: String
+        public var openedAtHeight: UInt64
+    }
+
+    /// `POST /v1/fields/{id}/payments` on a participant's node.
+    public struct FieldPaymentRequest: Codable, Sendable, Equatable {
+        public var to: String
+        /// ALZA, e.g. "1.5".
+        public var amount: String
+        /// The paying account, when the wallet holds more than one in the field.
+        public var from: String?
+        /// Text sealed to the payee.
+        public var memo: String?
+
+        public init(to: String, amount: String, from: String? = nil, memo: String? = nil) {
+            self.to = to
+            self.amount = amount
+            self.from = from
+            self.memo = memo
+        }
+    }
+
+    public struct FieldPaymentReceipt: Codable, Sendable, Equatable {
+        public var field: String
+        public var payer: String
+        public var payee: String
+        public var amount: Amount
+        public var sequence: UInt64
+        public var paymentHash: String
+        /// The payment's place in the leader's log.
+        public var index: UInt64
+        public var batchSize: UInt32
+        public var batchRoot: String
+        public var signature: String
+        /// From the request's arrival to the journaled receipt.
+        public var latencyMicroseconds: UInt64
+
+        init(_ signed: SignedFieldPayment, _ receipt: FieldReceipt, latencyMicroseconds: UInt64) {
+            field = receipt.field.hash.hex
+            payer = signed.payment.payer.description
+            payee = signed.payment.payee.description
+            amount = signed.payment.amount
+            sequence = signed.payment.sequence
+            paymentHash = receipt.paymentHash.hex
+            index = receipt.index
+            batchSize = receipt.batchSize
+            batchRoot = receipt.batchRoot.hex
+            signature = receipt.signature.hex
+            self.latencyMicroseconds = latencyMicroseconds
+        }
+    }
+
+    /// `POST /v1/fields/{id}/close` on the leader's node: the close submitted with the newest fully signed snapshot.
+    public struct FieldCloseSubmitted: Codable, Sendable, Equatable {
+        public var id: String
+        public var transaction: String
+        public var snapshot: UInt64
+        public var paymentCount: UInt64
+    }
+}

@@ -1,0 +1,237 @@
+import AlzaCore
+import AlzaField
+import AlzaLedger
+import AlzaNet
+import Logging
+
+/// The node's end of the `field` protocol (DESIGN.md §6, §8): one inbox for every field actor on the node. A
+/// leader is the instance named by its field id, a participant the instance named by its account; messages are
+/// routed to the `FieldLeader` or to the satellite's `FieldParticipants`, and a message for an actor on this very
+/// node is delivered without the network (a satellite may lead a field it takes part in).
+public actor FieldService {
+    public static let registration = ProtocolRegistration(.field, priority: .payments, inboxCapacity: 65_536)
+    /// The roles that need it.
+    public static let rolesUsingFields: Set<String> = ["satellite", "fieldleader"]
+
+    let transport: Transport
+    let logger: Logger
+    private var leaders: [FieldId: FieldLeader] = [:]
+    private var participants: FieldParticipants?
+    private var inboxTask: Task<Void, Never>?
+    /// Messages that could not be decoded, or named no actor here; kept as counts (and logged per doubling).
+    public private(set) var undecodable: UInt64 = 0
+    public private(set) var unroutable: UInt64 = 0
+
+    public init(transport: Transport, logger: Logger) {
+        self.transport = transport
+        self.logger = logger
+    }
+
+    public nonisolated var nodeId: String { transport.nodeId }
+
+    /// Registers the protocol (before the transport starts) and starts reading its inbox.
+    public func start() async throws(NodeError) {
+        precondition(inboxTask == nil, "the field service starts once")
+        let inbox: AsyncStream<TransportEvent>
+        do {
+            inbox = try await transport.register(Self.registration)
+        } catch {
+            throw .startup("field protocol: \(error.description)")
+        }
+        inboxTask = Task { [weak self] in
+            for await event in inbox { await self?.handle(event) }
+        }
+    }
+
+    public func stop() async {
+        inboxTask?.cancel()
+        inboxTask = nil
+        await transport.unregister(.field)
+    }
+
+    // MARK: Actors on this node
+
+    func attach(_ leader: FieldLeader) async throws(NodeError) {
+        leaders[leader.field] = leader
+        do {
+            try await transport.host(InstanceId(leader.field.hash), of: .field)
+        } catch {
+            throw .startup("field leader \(leader.field): \(error.description)")
+        }
+    }
+
+    func detach(leaderOf field: FieldId) async {
+        leaders[field] = nil
+        await transport.withdraw(InstanceId(field.hash), of: .field)
+    }
+
+    func attach(_ participants: FieldParticipants, accounts: [Address]) async throws(NodeError) {
+        self.participants = participants
+        for account in accounts {
+            do {
+                try await transport.host(Self.instance(of: account), of: .field)
+            } catch {
+                throw .startup("field participant \(account): \(error.description)")
+            }
+        }
+    }
+
+    func leader(of field: FieldId) -> FieldLeader? { leaders[field] }
+
+    /// This node's off-chain view of `field`, or nil when it neither leads it nor holds a participant of it.
+    func localView(of field: FieldId) async -> FieldLocalView? {
+        let leader = await leaders[field]?.view()
+        let participants = await participants?.views(of: field) ?? []
+        guard leader != nil || !participants.isEmpty else { return nil }
+        return FieldLocalView(field: field.hash.hex, leader: leader, participants: participants)
+    }
+    var ledFields: [FieldId] { leaders.keys.sorted { $0.hash.bytes.lexicographicallyPrecedes($1.hash.bytes) } }
+
+    static func instance(of account: Address) -> InstanceId { InstanceId(account.bytes32.bytes) }
+    static func account(of instance: InstanceId?) -> Address? { instance.flatMap { Bytes32($0.bytes) }.map(Address.init(bytes32:)) }
+    static func address(ofLeader field: FieldId) -> ActorAddress { ActorAddress(.field, instance: InstanceId(field.hash)) }
+    static func address(ofParticipant account: Address) -> ActorAddress { ActorAddress(.field, instance: instance(of: account)) }
+
+    // MARK: Sending
+
+    /// Sends a direct message to the actor at `address` on the node that hosts it (this one included); false
+    /// when no connected node hosts it (logged by the caller, which knows what the message was for).
+    @discardableResult
+    func send(_ message: FieldWireMessage, to address: ActorAddress) async -> Bool {
+        let hosts = await transport.hosts(of: address)
+        if hosts.contains(nodeId) {
+            await dispatchDirect(message, instance: address.instance, from: nodeId)
+            return true
+        }
+        let bytes = message.canonicalBytes
+        for host in hosts {
+            do {
+                try await transport.sendDirect(bytes, to: host, address: address)
+                return true
+            } catch {
+                continue
+            }
+        }
+        return false
+    }
+
+    /// Sends a request to the actor at `address` and returns its answer.
+    func request(_ message: FieldWireMessage, to address: ActorAddress,
+                 timeoutMilliseconds: UInt64 = 10_000) async throws(FieldRequestFailure) -> FieldWireMessage {
+        let hosts = await transport.hosts(of: address)
+        if hosts.contains(nodeId) {
+            return await withCheckedContinuation { continuation in
+                let reply = FieldReply { continuation.resume(returning: $0) }
+                Task { await self.dispatchRequest(message, instance: address.instance, from: self.nodeId, reply: reply) }
+            }
+        }
+        var lastFailure = FieldRequestFailure.noHost(address.description)
+        for host in hosts {
+            do {
+                let bytes = try await transport.request(message.canonicalBytes, to: host, address: address,
+                                                        timeoutMilliseconds: timeoutMilliseconds)
+                do {
+                    return try FieldWireMessage(canonicalBytes: bytes)
+                } catch {
+                    throw FieldRequestFailure.undecodableAnswer(error.description)
+                }
+            } catch let failure as FieldRequestFailure {
+                throw failure
+            } catch {
+                lastFailure = .network(String(describing: error))
+            }
+        }
+        throw lastFailure
+    }
+
+    // MARK: Receiving
+
+    private func handle(_ event: TransportEvent) async {
+        switch event {
+        case .direct(let bytes, let instance, let from):
+            guard let message = decode(bytes, from: from) else { return }
+            await dispatchDirect(message, instance: instance, from: from)
+        case .request(let bytes, let instance, let requestId, let from):
+            let address = ActorAddress(.field, instance: instance)
+            let transport = self.transport
+            let reply = FieldReply { answer in
+                await transport.respond(to: from, requestId: requestId, address: address, payload: answer.canonicalBytes)
+            }
+            guard let message = decode(bytes, from: from) else {
+                await reply.send(.refused(code: "field.undecodable-message", reason: "the request cannot be decoded"))
+                return
+            }
+            await dispatchRequest(message, instance: instance, from: from, reply: reply)
+        case .peerConnected, .peerDisconnected, .gossip, .refused:
+            break
+        }
+    }
+
+    private func decode(_ bytes: [UInt8], from peer: String) -> FieldWireMessage? {
+        do {
+            return try FieldWireMessage(canonicalBytes: bytes)
+        } catch {
+            undecodable += 1
+            if undecodable.nonzeroBitCount == 1 {
+                logger.warning("undecodable field message from \(peer.prefix(16)) (\(error.description)); \(undecodable) so far")
+            }
+            return nil
+        }
+    }
+
+    private func dispatchDirect(_ message: FieldWireMessage, instance: InstanceId?, from: String) async {
+        if let field = message.field, instance == InstanceId(field.hash), let leader = leaders[field] {
+            await leader.receiveDirect(message, from: from)
+        } else if let participants, let account = Self.account(of: instance) {
+            await participants.receiveDirect(message, account: account, from: from)
+        } else {
+            countUnroutable("direct \(message) for \(instance?.description ?? "-")")
+        }
+    }
+
+    private func dispatchRequest(_ message: FieldWireMessage, instance: InstanceId?, from: String, reply: FieldReply) async {
+        if let field = message.field, instance == InstanceId(field.hash), let leader = leaders[field] {
+            await leader.receiveRequest(message, from: from, reply: reply)
+        } else if let participants, let account = Self.account(of: instance) {
+            let answer = await participants.answer(message, account: account)
+            await reply.send(answer)
+        } else {
+            countUnroutable("request for \(instance?.description ?? "-")")
+            await reply.send(.refusal(FieldError.unknownFieldHere(message.field ?? FieldId(hash: .zero))))
+        }
+    }
+
+    private func countUnroutable(_ what: String) {
+        unroutable += 1
+        if unroutable.nonzeroBitCount == 1 { logger.warning("field \(what): no such actor on this node; \(unroutable) so far") }
+    }
+}
+
+/// How a request's answer goes back: over the transport, or to a waiting caller on this node.
+struct FieldReply: Sendable {
+    let send: @Sendable (FieldWireMessage) async -> Void
+    init(_ send: @escaping @Sendable (FieldWireMessage) async -> Void) { self.send = send }
+}
+
+/// Why a field request got no answer.
+public enum FieldRequestFailure: AlzaError, Equatable {
+    case noHost(String)
+    case network(String)
+    case undecodableAnswer(String)
+
+    public var code: String {
+        switch self {
+        case .noHost: "field.no-host"
+        case .network: "field.network"
+        case .undecodableAnswer: "field.undecodable-answer"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .noHost(let address): "no connected node hosts \(address)"
+        case .network(let reason): "the request failed: \(reason)"
+        case .undecodableAnswer(let reason): "the answer cannot be decoded: \(reason)"
+        }
+    }
+}

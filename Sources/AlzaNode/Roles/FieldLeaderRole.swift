@@ -1,0 +1,152 @@
+import AlzaCore
+import AlzaField
+import AlzaLedger
+import AlzaNet
+import FlyingFox
+import Logging
+
+/// The FieldLeader role (DESIGN.md §1, §6): leads payment fields with the node key — one `FieldLeader` actor per
+/// open field it leads, each with its journal in `<data>/fields`. Started, it resumes the open fields the chain
+/// says it leads (recovering their journals); it stops a leader when its field closes. Routes: `POST /v1/fields`
+/// (claim, gather consents, open), `POST /v1/fields/{id}/close` (cooperative close with the newest fully signed
+/// snapshot).
+public actor FieldLeaderRole: NodeRole {
+    nonisolated let key: SigningKey
+    nonisolated let chain: ChainService
+    nonisolated let service: FieldService
+    nonisolated let storage: any DurableStorage
+    nonisolated let logger: Logger
+    nonisolated let configuration: FieldLeaderCore.Configuration
+    private var watcher: Task<Void, Never>?
+    private var opened: UInt64 = 0
+    private var closed: UInt64 = 0
+
+    init(key: SigningKey, chain: ChainService, service: FieldService, storage: any DurableStorage, logger: Logger,
+         configuration: FieldLeaderCore.Configuration = .init()) {
+        self.key = key
+        self.chain = chain
+        self.service = service
+        self.storage = storage
+        self.logger = logger
+        self.configuration = configuration
+    }
+
+    static func make(_ setup: RoleSetup) throws(NodeError) -> FieldLeaderRole {
+        guard let service = setup.fields else { preconditionFailure("the fieldleader role runs with the field service") }
+        return FieldLeaderRole(key: setup.nodeKey, chain: setup.chain, service: service,
+                               storage: try Self.fieldStorage(setup), logger: Logger(label: "alza.fieldleader.\(setup.configuration.name)"))
+    }
+
+    /// `<data>/fields`: the journals of a node's leaders and participants.
+    static func fieldStorage(_ setup: RoleSetup) throws(NodeError) -> FileStorage {
+        do {
+            return try FileStorage(directory: setup.dataDirectory + "/fields")
+        } catch {
+            throw .startup(error.description)
+        }
+    }
+
+    public nonisolated var name: String { "fieldleader" }
+    // The `field` protocol is the node's (`FieldService`), shared with the satellite's participants.
+    public nonisolated var protocols: [ProtocolRegistration] { [] }
+
+    public func start(_ context: RoleContext) async throws(NodeError) {
+        let state = await chain.snapshot().state
+        for record in state.fields.values where record.leaderKey == key.publicKey && record.status == .open {
+            try await lead(record)
+        }
+        watcher = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                await self?.retireClosedFields()
+            }
+        }
+    }
+
+    public func stop() async {
+        watcher?.cancel()
+        for field in await service.ledFields {
+            await service.leader(of: field)?.stop()
+            await service.detach(leaderOf: field)
+        }
+    }
+
+    public func details() async -> [String: String] {
+        ["leaderKey": key.publicKey.hex, "fieldsLed": "\(await service.ledFields.count)", "opened": "\(opened)", "closed": "\(closed)"]
+    }
+
+    /// Starts (or resumes from its journal) the leader of an open field.
+    private func lead(_ record: FieldRecord) async throws(NodeError) {
+        guard await service.leader(of: record.id) == nil else { return }
+        let roster = FieldRoster(field: record.id, chainId: await chain.chainId, leader: record.leaderKey,
+                                 participants: record.participants, openingBalances: record.deposits)
+        let leader = try FieldLeader.open(roster: roster, key: key, configuration: configuration, storage: storage,
+                                          service: service, logger: logger)
+        try await service.attach(leader)
+        await leader.start()
+        logger.info("leading field \(record.id.hash.short) (\(record.participants.count) participants, \(leader.recovered) payments recovered)")
+    }
+
+    private func retireClosedFields() async {
+        let state = await chain.snapshot().state
+        for field in await service.ledFields {
+            guard let record = state.fields[field], record.isClosed else { continue }
+            await service.leader(of: field)?.stop()
+            await service.detach(leaderOf: field)
+            closed += 1
+            logger.info("field \(field.hash.short) is \(record.status.name) on chain; its leader stopped")
+        }
+    }
+
+    // MARK: Routes
+
+    public nonisolated var routes: [RoleRoute] {
+        [
+            RoleRoute(.POST, "v1/fields") { request, _ in try await self.open(request) },
+            RoleRoute(.POST, "v1/fields/*/close") { _, captured in try await self.close(captured[0]) },
+        ]
+    }
+
+    private func open(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let body = try APIResponse.decode(NodeAPI.FieldOpenRequest.self, from: try await APIResponse.body(request))
+        try await APIResponse.refuseUnlessAccepting(chain)
+        let opening = FieldOpening(chain: chain, service: service, key: key)
+        let plan = try FieldOpening.plan(body, state: await chain.snapshot().state, leader: opening.account)
+        let (record, claim, open) = try await opening.open(plan)
+        try await lead(record)
+        opened += 1
+        return try APIResponse.json(NodeAPI.FieldOpened(id: record.id.hash.hex, leader: record.leader.description,
+                                                        participants: record.participants.map(\.description),
+                                                        claimTransaction: claim.hex, openTransaction: open.hex,
+                                                        openedAtHeight: record.openedAtHeight), status: .created)
+    }
+
+    private func close(_ text: String) async throws -> HTTPResponse {
+        let id = try APIServer.fieldId(text)
+        guard let leader = await service.leader(of: id), let record = await chain.snapshot().state.fields[id] else {
+            throw APIFailure(status: .notFound, code: FieldError.unknownFieldHere(id).code, message: "this node does not lead field \(id)")
+        }
+        // No more payments; the last snapshot covers every receipted one, or the close waits for the operator.
+        let signed: SignedFieldSnapshot
+        switch await leader.finalSnapshot(timeoutMilliseconds: 15_000) {
+        case .success(let final): signed = final
+        case .failure(let unsigned):
+            throw APIFailure(status: .conflict, code: "field.final-snapshot-unsigned",
+                             message: "the final snapshot of field \(id) is not signed by \(unsigned.accounts.map(\.description).joined(separator: ", ")); a participant may solo-close with its newest fully signed one")
+        }
+        let state = await chain.snapshot().state
+        let account = Address(key.publicKey)
+        let header = TransactionHeader(chainId: state.chainId, expiration: ChainService.now() + 120_000,
+                                       nonce: await chain.nextNonce(for: account), fee: state.parameters.minimumFee)
+        let message = Message(.fieldClose(field: id, snapshot: signed), authorizer: account,
+                              extraScope: record.participants + [record.leader])
+        switch await chain.submit(SignedTransaction.sign(Transaction(header: header, messages: [message]), with: [key])) {
+        case .success(let transaction):
+            return try APIResponse.json(NodeAPI.FieldCloseSubmitted(id: id.hash.hex, transaction: transaction.hex,
+                                                                    snapshot: signed.snapshot.number,
+                                                                    paymentCount: signed.snapshot.paymentCount), status: .accepted)
+        case .failure(let error):
+            throw APIFailure.bad(error)
+        }
+    }
+}

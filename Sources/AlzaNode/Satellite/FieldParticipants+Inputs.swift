@@ -1,0 +1,129 @@
+import AlzaCore
+import AlzaField
+import AlzaLedger
+import Logging
+
+/// What reaches the participants from the leader (pushes, proposals, fully signed snapshots), consent requests,
+/// and the chain watcher.
+extension FieldParticipants {
+    func receiveDirect(_ message: FieldWireMessage, account: Address, from peer: String) async {
+        guard let field = message.field, let key = await entry(field, account) else {
+            refuse(FieldError.unknownFieldHere(message.field ?? FieldId(hash: .zero)).code, "\(message) for \(account)")
+            return
+        }
+        do {
+            switch message {
+            case .incoming(let signed, let receipt):
+                try entries[key]!.core.received(receipt, for: signed)
+                await entries[key]!.journal.enqueue([FieldParticipantJournalEntry.receipted(receipt, signed).canonicalBytes])
+            case .receipt(let receipt):
+                guard let signed = entries[key]!.core.sent[receipt.paymentHash] else {
+                    throw FieldError.forgedReceipt(index: receipt.index, reason: "this participant never signed its payment")
+                }
+                try entries[key]!.core.received(receipt, for: signed)
+                await entries[key]!.journal.enqueue([FieldParticipantJournalEntry.receipted(receipt, signed).canonicalBytes])
+            case .propose(let proposal):
+                let signature = try entries[key]!.core.sign(proposal)
+                // Durable before it leaves: a restarted participant knows what it signed.
+                try await entries[key]!.journal.write([FieldParticipantJournalEntry.signed(proposal).canonicalBytes])
+                let sent = await service.send(.signature(field: field, snapshot: proposal.snapshot.number, signer: account,
+                                                         signature: signature), to: FieldService.address(ofLeader: field))
+                if !sent { logger.warning("field \(field.hash.short): the leader is unreachable; signature on snapshot \(proposal.snapshot.number) not sent") }
+            case .fullySigned(let signed):
+                try entries[key]!.core.receivedFullySigned(signed)
+                await entries[key]!.journal.enqueue([FieldParticipantJournalEntry.fullySigned(signed).canonicalBytes])
+            case .pay, .refused, .signature, .consentRequest, .consent:
+                refuse("field.unexpected-message", "\(message) for participant \(account) from \(peer.prefix(16))")
+            }
+        } catch let error as FieldError {
+            refuse(error.code, "\(error.description) (from \(peer.prefix(16)))")
+        } catch {
+            logger.error("field \(field.hash.short): the journal of \(account) failed: \(error)")
+        }
+    }
+
+    /// Answers a leader's request for this wallet's consent to a `field-open` (its signature of the transaction).
+    func answer(_ message: FieldWireMessage, account: Address) async -> FieldWireMessage {
+        guard case .consentRequest(let transaction, let participant) = message else {
+            return .refused(code: "field.unexpected-request", reason: "a participant answers consent requests only")
+        }
+        guard participant == account, let key = keys[account] else {
+            return .refused(code: "field.not-held", reason: "this node's wallet holds no key of \(participant)")
+        }
+        if let refusal = await consentRefusal(transaction, participant: participant) {
+            return .refused(code: "field.consent-declined", reason: refusal)
+        }
+        let digest = SignedTransaction(transaction: transaction, signatures: []).signingDigest
+        logger.info("consented to field-open for \(participant)")
+        return .consent(TransactionSignature(key: key.publicKey, signature: key.sign(digest)))
+    }
+
+    private func consentRefusal(_ transaction: Transaction, participant: Address) async -> String? {
+        guard policy.automatic else { return "this wallet consents to fields only when configured to (fieldConsent)" }
+        guard transaction.header.chainId == (await chain.chainId) else { return "the transaction is for another chain" }
+        guard transaction.messages.count == 1, let message = transaction.messages.first,
+              case .fieldOpen(let field, let deposits, _)? = try? message.payload()
+        else { return "the transaction is not a single field-open" }
+        guard let deposit = deposits.first(where: { $0.account == participant }) else { return "\(participant) is not among the deposits" }
+        guard deposit.amount <= policy.maximumDeposit else {
+            return "a deposit of \(Amounts.format(deposit.amount)) ALZA is over this wallet's limit of \(Amounts.format(policy.maximumDeposit))"
+        }
+        guard let record = await chain.snapshot().state.fields[field], record.status == .claimed else {
+            return "field \(field) is not claimed on chain"
+        }
+        guard message.authorization.first?.account == record.leader else { return "the field-open is not authorized by the field's leader" }
+        return nil
+    }
+
+    // MARK: Chain watcher
+
+    /// For every field the wallet takes part in, what its core says to do about the chain's record (DESIGN.md
+    /// §6): dispute a stale or omitting close, finalize after the window. A reaction is submitted once, and again
+    /// only if the record still calls for it 10 s later (the first may have been lost or refused).
+    func watchChain() async {
+        let state = await chain.snapshot().state
+        let now = ChainService.now()
+        for (field, record) in state.fields where !record.isClosed && record.status != .claimed {
+            for account in record.participants where keys[account] != nil {
+                guard let key = await entry(field, account),
+                      let payload = entries[key]?.core.reaction(to: record, now: now) else { continue }
+                if let last = reacted[field], last.payload == payload, now < last.at + 10_000 { continue }
+                reacted[field] = (payload, now)
+                await submit(payload, from: account, record: record)
+            }
+        }
+    }
+
+    private func submit(_ payload: MessagePayload, from account: Address, record: FieldRecord) async {
+        guard let key = keys[account] else { return }
+        let state = await chain.snapshot().state
+        let header = TransactionHeader(chainId: state.chainId, expiration: ChainService.now() + 600_000,
+                                       nonce: await chain.nextNonce(for: account), fee: state.parameters.minimumFee)
+        let message = Message(payload, authorizer: account, extraScope: record.participants + [record.leader])
+        let transaction = SignedTransaction.sign(Transaction(header: header, messages: [message]), with: [key])
+        switch await chain.submit(transaction) {
+        case .success(let id):
+            logger.notice("field \(record.id.hash.short): \(payload.code) submitted by \(account) (\(id.short))")
+        case .failure(let error):
+            logger.warning("field \(record.id.hash.short): \(payload.code) by \(account) refused: \(error.description)")
+        }
+    }
+
+    // MARK: Views
+
+    func views(of field: FieldId) -> [FieldLocalView.Participant] {
+        entries.filter { $0.key.field == field }.sorted { $0.key.account < $1.key.account }.map { key, entry in
+            let core = entry.core
+            return FieldLocalView.Participant(
+                account: key.account.description, signedBalance: core.newestSigned?.balance,
+                newestSigned: core.newestSigned?.snapshot.number ?? 0,
+                newestFullySigned: core.newestFullySigned?.snapshot.number ?? 0,
+                paymentsSent: core.sent.count, receipts: core.receipted.count)
+        }
+    }
+
+    /// The newest fully signed snapshot one of the wallet's accounts holds for `field`.
+    func newestFullySigned(_ field: FieldId) -> SignedFieldSnapshot? {
+        entries.filter { $0.key.field == field }.compactMap(\.value.core.newestFullySigned).max { $0.snapshot.number < $1.snapshot.number }
+    }
+}

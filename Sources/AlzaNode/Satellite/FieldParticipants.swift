@@ -1,0 +1,211 @@
+import AlzaCore
+import AlzaField
+import AlzaLedger
+import AlzaNet
+import Logging
+
+/// The satellite's side of payment fields (DESIGN.md §6): one `FieldParticipantCore` per field and wallet
+/// account in it, made from the chain's record of the field when it opens. Every input of a core is journaled
+/// (a payment before it is sent, a signature before it leaves, a receipt before a payment is reported done), so a
+/// restarted satellite replays its journal and holds every receipt and signed snapshot it had. It consents to
+/// fields by policy, pays through the leader, and watches the chain for closes it must answer
+/// (`FieldParticipantCore.reaction(to:now:)`): the dispute or finalize is submitted from the wallet by itself.
+public actor FieldParticipants {
+    struct Key: Hashable, Sendable {
+        var field: FieldId
+        var account: Address
+    }
+
+    struct Entry: Sendable {
+        var core: FieldParticipantCore
+        let journal: GroupCommitJournal
+        /// Payments sent whose answer was lost (the leader unreachable): sent again, in order, before the next one.
+        var unanswered: [SignedFieldPayment] = []
+    }
+
+    /// When the wallet signs a `field-open` for a leader that asks (its consent).
+    public struct ConsentPolicy: Sendable, Equatable {
+        public var automatic: Bool
+        public var maximumDeposit: Amount
+
+        public init(automatic: Bool = false, maximumDeposit: Amount = 0) {
+            self.automatic = automatic
+            self.maximumDeposit = maximumDeposit
+        }
+    }
+
+    let keys: [Address: SigningKey]
+    let chain: ChainService
+    let service: FieldService
+    let storage: any DurableStorage
+    let policy: ConsentPolicy
+    let logger: Logger
+    var entries: [Key: Entry] = [:]
+    private var watcher: Task<Void, Never>?
+    /// The newest reaction submitted per field and when, so one is not sent again every round.
+    var reacted: [FieldId: (payload: MessagePayload, at: UInt64)] = [:]
+    /// Inputs refused, by error code (a forged receipt, a bad proposal, a message for an unknown field…).
+    public internal(set) var refusals: [String: UInt64] = [:]
+
+    init(keys: [SigningKey], chain: ChainService, service: FieldService, storage: any DurableStorage, policy: ConsentPolicy,
+         logger: Logger) {
+        self.keys = Dictionary(keys.map { (Address($0.publicKey), $0) }, uniquingKeysWith: { first, _ in first })
+        self.chain = chain
+        self.service = service
+        self.storage = storage
+        self.policy = policy
+        self.logger = logger
+    }
+
+    public nonisolated var accounts: [Address] { keys.keys.sorted() }
+
+    func start() async throws(NodeError) {
+        try await service.attach(self, accounts: accounts)
+        watcher = Task { [weak self] in
+            while !Task.isCancelled {
+                await self?.watchChain()
+                try? await Task.sleep(for: .milliseconds(500))
+            }
+        }
+    }
+
+    func stop() {
+        watcher?.cancel()
+        watcher = nil
+    }
+
+    // MARK: Cores
+
+    /// The core of `account` in `field`, made (and its journal replayed) when the chain shows the field open with
+    /// the account in it; nil otherwise.
+    func entry(_ field: FieldId, _ account: Address) async -> Key? {
+        let key = Key(field: field, account: account)
+        if entries[key] != nil { return key }
+        guard let signingKey = keys[account], let record = await chain.snapshot().state.fields[field],
+              record.status != .claimed, record.participants.contains(account) else { return nil }
+        let roster = FieldRoster(field: field, chainId: await chain.chainId, leader: record.leaderKey,
+                                 participants: record.participants, openingBalances: record.deposits)
+        let log = RecordLog(storage: storage, name: "participant-\(field.hash.hex)-\(account.bytes32.hex).journal")
+        do {
+            let opened = try log.open()
+            if let repair = opened.repair { logger.warning("field \(field.hash.short) journal of \(account): \(repair)") }
+            let core = try FieldParticipantCore(roster: roster, key: signingKey, replaying: opened.records)
+            entries[key] = Entry(core: core, journal: GroupCommitJournal(log: log))
+            if !opened.records.isEmpty { logger.info("field \(field.hash.short): \(account) replayed \(opened.records.count) journal records") }
+            return key
+        } catch {
+            logger.error("field \(field.hash.short): the journal of \(account) cannot be replayed: \(error)")
+            return nil
+        }
+    }
+
+    func refuse(_ code: String, _ what: String) {
+        refusals[code, default: 0] += 1
+        if refusals[code]!.nonzeroBitCount == 1 { logger.warning("field input refused (\(code)): \(what); \(refusals[code]!) so far") }
+    }
+
+    // MARK: Paying
+
+    /// Signs a payment from `account` (or the wallet's only account in the field), journals it, sends it to the
+    /// leader and returns the leader's receipt once it is journaled too.
+    public func pay(field: FieldId, from account: Address?, to payee: Address, amount: Amount,
+                    memo: [UInt8] = []) async throws(FieldPaymentFailure) -> (SignedFieldPayment, FieldReceipt) {
+        let held = await accountsIn(field)
+        guard let payer = account ?? held.first, let key = await entry(field, payer) else {
+            throw .notHeld(field: field, account: account)
+        }
+        let signed: SignedFieldPayment
+        do {
+            try await resendUnanswered(key)
+            signed = try entries[key]!.core.pay(to: payee, amount: amount, memo: memo)
+            try await entries[key]!.journal.write([FieldParticipantJournalEntry.paid(signed).canonicalBytes])
+        } catch let failure as FieldPaymentFailure {
+            throw failure
+        } catch let error as FieldError {
+            throw .refused(code: error.code, reason: error.description)
+        } catch {
+            throw .storage(String(describing: error))
+        }
+        return (signed, try await send(signed, key))
+    }
+
+    private func send(_ signed: SignedFieldPayment, _ key: Key) async throws(FieldPaymentFailure) -> FieldReceipt {
+        for attempt in 0..<4 {
+            let answer: FieldWireMessage
+            do {
+                answer = try await service.request(.pay(signed), to: FieldService.address(ofLeader: key.field))
+            } catch {
+                guard attempt == 3 else {
+                    try? await Task.sleep(for: .milliseconds(100 << attempt))
+                    continue
+                }
+                entries[key]?.unanswered.append(signed)
+                throw .leaderUnreachable(error.description)
+            }
+            switch answer {
+            case .receipt(let receipt):
+                do {
+                    try entries[key]!.core.received(receipt, for: signed)
+                    try await entries[key]!.journal.write([FieldParticipantJournalEntry.receipted(receipt, signed).canonicalBytes])
+                } catch let error as FieldError {
+                    refuse(error.code, "receipt \(receipt.index) from the leader of \(key.field.hash.short)")
+                    throw .refused(code: error.code, reason: error.description)
+                } catch {
+                    throw .storage(String(describing: error))
+                }
+                return receipt
+            case .refused(let code, let reason):
+                // A payment overtaken by its successor on the way: its predecessor arrives, send it again.
+                if code == "field.skipped-sequence" && attempt < 3 {
+                    try? await Task.sleep(for: .milliseconds(10 << attempt))
+                    continue
+                }
+                if entries[key]!.core.refused(signed) {
+                    await entries[key]!.journal.enqueue([FieldParticipantJournalEntry.refused(signed).canonicalBytes])
+                }
+                throw .refused(code: code, reason: reason)
+            default:
+                throw .refused(code: "field.unexpected-answer", reason: "the leader answered a payment with \(answer)")
+            }
+        }
+        throw .leaderUnreachable("no answer after 4 attempts")
+    }
+
+    private func resendUnanswered(_ key: Key) async throws(FieldPaymentFailure) {
+        guard let pending = entries[key]?.unanswered, !pending.isEmpty else { return }
+        entries[key]?.unanswered.removeAll()
+        for signed in pending { _ = try await send(signed, key) }
+    }
+
+    func accountsIn(_ field: FieldId) async -> [Address] {
+        guard let record = await chain.snapshot().state.fields[field] else { return [] }
+        return record.participants.filter { keys[$0] != nil }
+    }
+}
+
+/// Why a payment from this node's wallet was not receipted.
+public enum FieldPaymentFailure: AlzaError, Equatable {
+    case notHeld(field: FieldId, account: Address?)
+    case refused(code: String, reason: String)
+    case leaderUnreachable(String)
+    case storage(String)
+
+    public var code: String {
+        switch self {
+        case .notHeld: "field.not-held"
+        case .refused(let code, _): code
+        case .leaderUnreachable: "field.leader-unreachable"
+        case .storage: "storage.io"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .notHeld(let field, let account):
+            "this node's wallet holds \(account.map { "no key of \($0) in" } ?? "no account in") open field \(field)"
+        case .refused(_, let reason): reason
+        case .leaderUnreachable(let reason): "the field's leader did not answer (the payment is kept and sent again first): \(reason)"
+        case .storage(let reason): "the field journal failed: \(reason)"
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import AlzaCore
+import AlzaField
+import AlzaLedger
+import Testing
+
+/// The `field` protocol's messages: each survives its encoding; bytes that are not one are a typed codec error.
+@Suite struct FieldWireMessageTests {
+    @Test func everyMessageComesBackAsItWasSent() throws {
+        let fixture = FieldFixture()
+        var leader = fixture.leader { $0.snapshotEveryPayments = 1 }
+        var participant = fixture.participants()[0]
+        let payment = try participant.pay(to: fixture.address(1), amount: 4)
+        _ = leader.receive(payment, now: 1)
+        let effects = leader.persisted(firstIndex: 0, now: 2)
+        let receipt = effects.receipts[0].receipt
+        let proposal = effects.proposals[0].proposal
+        let signature = try participant.sign(proposal)
+        let header = TransactionHeader(chainId: fixture.chainId, expiration: 9, nonce: 1, fee: 1)
+        let open = Transaction(header: header, messages: [
+            Message(.fieldOpen(field: fixture.roster.field, deposits: [AmountEntry(fixture.address(0), 5), AmountEntry(fixture.address(1), 5)],
+                               challengeSeconds: 60), authorizer: fixture.address(2)),
+        ])
+        let messages: [FieldWireMessage] = [
+            .pay(payment), .receipt(receipt), .refusal(FieldError.zeroAmount), .incoming(payment, receipt), .propose(proposal),
+            .signature(field: fixture.roster.field, snapshot: 1, signer: fixture.address(0), signature: signature),
+            .fullySigned(SignedFieldSnapshot(snapshot: proposal.snapshot, balances: [1, 2, 3], signatures: [signature])),
+            .consentRequest(open, participant: fixture.address(0)),
+            .consent(TransactionSignature(key: fixture.keys[0].publicKey, signature: signature)),
+        ]
+        for message in messages {
+            #expect(try FieldWireMessage(canonicalBytes: message.canonicalBytes) == message)
+        }
+        #expect(FieldWireMessage.pay(payment).field == fixture.roster.field)
+        #expect(FieldWireMessage.refusal(FieldError.zeroAmount) == .refused(code: "field.zero-amount", reason: "a payment moves a positive amount"))
+    }
+
+    @Test func bytesThatAreNoMessageAreACodecError() {
+        #expect(throws: CodecError.unknownTag(offset: 0, tag: 42, type: "FieldWireMessage")) { try FieldWireMessage(canonicalBytes: [42]) }
+        #expect(throws: CodecError.self) { try FieldWireMessage(canonicalBytes: [1, 0, 1]) }
+        #expect(throws: CodecError.self) { try FieldWireMessage(canonicalBytes: []) }
+    }
+
+    @Test func aLongRefusalReasonIsCutToWhatDecodes() throws {
+        struct Verbose: AlzaError {
+            var code: String { "test.verbose" }
+            var description: String { String(repeating: "é", count: 2_000) }
+        }
+        let message = FieldWireMessage.refusal(Verbose())
+        guard case .refused(_, let reason) = message else { Issue.record("not a refusal"); return }
+        #expect(reason.utf8.count <= FieldWireMessage.maximumReasonBytes)
+        #expect(try FieldWireMessage(canonicalBytes: message.canonicalBytes) == message)
+    }
+}
