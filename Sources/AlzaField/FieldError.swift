@@ -91,7 +91,9 @@ public enum FieldError: AlzaError, Equatable {
 
 extension FieldReceipt {
     /// Checks that `leader` signed this receipt's batch and that the receipt is in it.
-    public func verify(leader: PublicKey, chainId: Hash) throws(FieldError) {
-        if let reason = refusal(leader: leader, chainId: chainId) { throw .forgedReceipt(index: index, reason: reason) }
+    public func verify(leader: PublicKey, chainId: Hash, batchVerified: Bool = false) throws(FieldError) {
+        if let reason = refusal(leader: leader, chainId: chainId, batchVerified: batchVerified) {
+            throw .forgedReceipt(index: index, reason: reason)
+        }
     }
 }

@@ -147,3 +147,61 @@ extension FieldParticipantCore {
         }
     }
 }
+
+/// Whose record a node's field journal holds: the leader of a field, or one wallet account in it.
+public enum FieldJournalOwner: Hashable, Sendable, CanonicalCodable {
+    case leader(FieldId)
+    case participant(FieldId, Address)
+
+    public var field: FieldId {
+        switch self {
+        case .leader(let field), .participant(let field, _): field
+        }
+    }
+
+    public func encode(to encoder: inout CanonicalEncoder) {
+        switch self {
+        case .leader(let field):
+            encoder.encode(UInt8(1))
+            encoder.encode(field)
+        case .participant(let field, let account):
+            encoder.encode(UInt8(2))
+            encoder.encode(field)
+            encoder.encode(account)
+        }
+    }
+
+    public init(from decoder: inout CanonicalDecoder) throws(CodecError) {
+        let offset = decoder.offset
+        switch try decoder.decode(UInt8.self) {
+        case 1: self = .leader(try decoder.decode())
+        case 2: self = .participant(try decoder.decode(), try decoder.decode())
+        case let tag: throw .unknownTag(offset: offset, tag: UInt64(tag), type: "FieldJournalOwner")
+        }
+    }
+}
+
+/// One record of a node's field journal: every leader and participant on the node writes into one file, so
+/// their writes share one fsync (DESIGN.md §6: fsync-grouped); `entry` is the canonical bytes of a
+/// `FieldLeaderJournalEntry` or a `FieldParticipantJournalEntry`.
+public struct FieldJournalRecord: Hashable, Sendable, CanonicalCodable {
+    public static let maximumEntryBytes = 64 << 20
+
+    public var owner: FieldJournalOwner
+    public var entry: [UInt8]
+
+    public init(owner: FieldJournalOwner, entry: [UInt8]) {
+        self.owner = owner
+        self.entry = entry
+    }
+
+    public func encode(to encoder: inout CanonicalEncoder) {
+        encoder.encode(owner)
+        encoder.encodeBytes(entry)
+    }
+
+    public init(from decoder: inout CanonicalDecoder) throws(CodecError) {
+        owner = try decoder.decode()
+        entry = try decoder.decodeBytes(limit: Self.maximumEntryBytes)
+    }
+}

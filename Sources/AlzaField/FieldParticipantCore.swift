@@ -26,6 +26,15 @@ public struct FieldParticipantCore: Sendable {
     /// The newest snapshot every participant signed, with all balances and signatures: what this participant
     /// posts to close alone or to dispute an older close.
     public private(set) var newestFullySigned: SignedFieldSnapshot?
+    /// Receipt batches whose leader signature was checked (a batch of 256 receipts is verified once, not for each).
+    private var verifiedBatches: Set<ReceiptBatch> = []
+    private var verifiedOrder: [ReceiptBatch] = []
+    private static let keptBatches = 64
+    private struct ReceiptBatch: Hashable, Sendable {
+        var root: Hash
+        var size: UInt32
+        var signature: Signature
+    }
     /// Own payments found in signed snapshots, by index (with or without a receipt).
     private var ownIndices: [Hash: UInt64] = [:]
 
@@ -106,7 +115,9 @@ public struct FieldParticipantCore: Sendable {
         guard receipt.field == roster.field else { throw .wrongField(expected: roster.field, actual: receipt.field) }
         guard signed.payment.field == roster.field else { throw .wrongField(expected: roster.field, actual: signed.payment.field) }
         guard receipt.paymentHash == signed.hash else { throw .receiptForAnotherPayment(index: receipt.index) }
-        try receipt.verify(leader: roster.leader, chainId: roster.chainId)
+        let batch = ReceiptBatch(root: receipt.batchRoot, size: receipt.batchSize, signature: receipt.signature)
+        let known = verifiedBatches.contains(batch)
+        try receipt.verify(leader: roster.leader, chainId: roster.chainId, batchVerified: known)
         let payment = signed.payment
         if payment.payer == address {
             guard sent[signed.hash] != nil else { throw .forgedReceipt(index: receipt.index, reason: "this participant never signed it") }
@@ -115,6 +126,11 @@ public struct FieldParticipantCore: Sendable {
             guard signed.isSigned(chainId: roster.chainId) else { throw .badPaymentSignature(payer: payment.payer) }
         }
         receipted[receipt.index] = (signed, receipt)
+        if !known {
+            verifiedBatches.insert(batch)
+            verifiedOrder.append(batch)
+            if verifiedOrder.count > Self.keptBatches { verifiedBatches.remove(verifiedOrder.removeFirst()) }
+        }
     }
 
     /// Checks a snapshot proposal and returns the signature on its commitment; refuses (typed) otherwise, and

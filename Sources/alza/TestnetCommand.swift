@@ -74,13 +74,17 @@ struct TestnetCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a testnet, start it (one process per node), load it, perturb it, report, stop it.",
             discussion: "Example: alza testnet run --supernodes 23 --satellites 4 --slot-ms 500 --duration 40s "
-                + "--load transfers:200 --perturb kill:supernode-5@10s,restart:supernode-5@20s --json")
+                + "--load transfers:200 --perturb kill:supernode-5@10s,restart:supernode-5@20s --json\n"
+                + "Fields: alza testnet run --supernodes 4 --satellites 8 --slot-ms 500 --duration 40s "
+                + "--load payments:2000 --fields 4 --participants 8 --json")
 
         @Option(help: "Number of SuperNodes.") var supernodes = 23
         @Option(help: "Number of satellites.") var satellites = 4
         @Option(name: .customLong("slot-ms"), help: "Slot length in milliseconds.") var slotMilliseconds: UInt64 = 500
         @Option(help: "Load duration, e.g. 40s or 2m; `forever` runs until Ctrl-C.") var duration = "40s"
-        @Option(help: "Load: transfers:RATE (transfers per second).") var load: String?
+        @Option(help: "Load: transfers:RATE and/or payments:RATE, comma-separated (per second).") var load: String?
+        @Option(help: "Payment fields the payments load opens (with --load payments:RATE).") var fields = 4
+        @Option(help: "Satellite wallets per field (2...satellites, at most 8).") var participants = 4
         @Option(help: "Perturbations: kill:NODE@T,restart:NODE@T,...") var perturb: String?
         @Option(help: "Keep the testnet in this folder (default: a temporary folder, removed afterwards).") var dir: String?
         @Option(help: "First p2p port (APIs start 1000 higher).") var basePort: UInt16 = 17_000
@@ -104,13 +108,25 @@ struct TestnetCommand: AsyncParsableCommand {
                 }
                 options.duration = seconds
             }
-            if let load {
-                let parts = load.split(separator: ":")
-                guard parts.count == 2, parts[0] == "transfers", let rate = Int(parts[1]), rate >= 0 else {
-                    throw ValidationError("--load must look like transfers:200")
+            for item in (load ?? "").split(separator: ",") {
+                let parts = item.split(separator: ":")
+                guard parts.count == 2, let rate = Int(parts[1]), rate >= 0 else {
+                    throw ValidationError("--load must look like transfers:200 or payments:2000 (or both, comma-separated)")
                 }
-                options.rate = rate
+                switch parts[0] {
+                case "transfers": options.rate = rate
+                case "payments": options.paymentRate = rate
+                default: throw ValidationError("--load: \"\(parts[0])\" is not transfers or payments")
+                }
             }
+            if options.paymentRate > 0 {
+                guard fields >= 1 else { throw ValidationError("--fields must be at least 1") }
+                guard participants >= 2 && participants <= min(satellites, 8) else {
+                    throw ValidationError("--participants must be 2...\(min(satellites, 8)) (one wallet per satellite, 8 signers per field-open)")
+                }
+            }
+            options.fields = fields
+            options.participants = participants
             if let perturb {
                 do { options.perturbations = try TestnetRun.Perturbation.parse(perturb) } catch { throw CommandError(error) }
             }

@@ -61,10 +61,11 @@ public struct FieldReceipt: Hashable, Sendable, CanonicalCodable {
     }
 
     /// Why this receipt is not `leader`'s promise (its batch unsigned by `leader`, or the receipt not in the
-    /// batch), or nil when it is. The chain and the cores check receipts the same way.
-    public func refusal(leader: PublicKey, chainId: Hash) -> String? {
+    /// batch), or nil when it is. The chain and the cores check receipts the same way. `batchVerified`: the
+    /// caller already checked this batch's signature (same root, size and signature), so only the path is.
+    public func refusal(leader: PublicKey, chainId: Hash, batchVerified: Bool = false) -> String? {
         guard position < batchSize else { return "position \(position) outside a batch of \(batchSize)" }
-        guard leader.isValidSignature(signature, for: Self.signedBytes(field: field, batchRoot: batchRoot, batchSize: batchSize),
+        guard batchVerified || leader.isValidSignature(signature, for: Self.signedBytes(field: field, batchRoot: batchRoot, batchSize: batchSize),
                                       domain: FieldDomains.receipts, chainId: chainId)
         else { return "the batch signature is not the leader's" }
         do {

@@ -12,7 +12,7 @@ public actor FieldLeader {
     public nonisolated let field: FieldId
     public nonisolated let roster: FieldRoster
     private var core: FieldLeaderCore
-    private let journal: GroupCommitJournal
+    private let journal: FieldJournalWriter
     private let service: FieldService
     private let logger: Logger
     /// Requests waiting for a payment's receipt or refusal, by payment hash (a payment sent twice waits twice).
@@ -36,27 +36,22 @@ public actor FieldLeader {
         var badSignatures: UInt64 = 0
     }
 
-    /// Opens the leader of `roster`'s field, recovering from its journal in `storage` if it has one.
+    /// Opens the leader of `roster`'s field, recovering from what the node's field journal holds for it.
     static func open(roster: FieldRoster, key: SigningKey, configuration: FieldLeaderCore.Configuration = .init(),
-                     storage: any DurableStorage, service: FieldService, logger: Logger) throws(NodeError) -> FieldLeader {
-        let log = RecordLog(storage: storage, name: "leader-\(roster.field.hash.hex).journal")
-        do {
-            let opened = try log.open()
-            if let repair = opened.repair { logger.warning("field \(roster.field.hash.short) journal: \(repair)") }
-            let recovery = try FieldLeaderRecovery(records: opened.records)
+                     service: FieldService, logger: Logger) async throws(NodeError) -> FieldLeader {
+        let owner = FieldJournalOwner.leader(roster.field)
+        let (records, writer) = await service.journal(for: owner)
+        do throws(FieldError) {
+            let recovery = try FieldLeaderRecovery(records: records)
             let core = try FieldLeaderCore(roster: roster, key: key, configuration: configuration, now: ChainService.now(),
                                            recovering: recovery)
-            return FieldLeader(roster: roster, core: core, journal: GroupCommitJournal(log: log), service: service, logger: logger)
-        } catch let error as StorageError {
-            throw .startup("field \(roster.field.hash.short) journal: \(error.description)")
-        } catch let error as FieldError {
-            throw .startup("field \(roster.field.hash.short) journal: \(error.description)")
+            return FieldLeader(roster: roster, core: core, journal: writer, service: service, logger: logger)
         } catch {
-            throw .startup("field \(roster.field.hash.short) journal: \(error)")
+            throw .startup("field \(roster.field.hash.short) journal: \(error.description)")
         }
     }
 
-    private init(roster: FieldRoster, core: FieldLeaderCore, journal: GroupCommitJournal, service: FieldService, logger: Logger) {
+    private init(roster: FieldRoster, core: FieldLeaderCore, journal: FieldJournalWriter, service: FieldService, logger: Logger) {
         field = roster.field
         self.roster = roster
         self.core = core

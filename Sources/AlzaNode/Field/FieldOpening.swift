@@ -56,6 +56,8 @@ struct FieldOpening {
 
     /// Claims, gathers consents and opens; returns the field's record once open, with both transaction ids.
     func open(_ plan: Plan) async throws(APIFailure) -> (FieldRecord, claim: Hash, open: Hash) {
+        // Every participant's node must be known before the bond is locked in a claim.
+        try await waitForHosts(of: plan.deposits.map(\.account).filter { $0 != account })
         let nonce = ChainService.now()
         let field = FieldId(leader: key.publicKey, nonce: nonce)
         let claim = try await submit(sign(Transaction(header: await header(),
@@ -124,6 +126,24 @@ struct FieldOpening {
             }
         }
         return consents
+    }
+
+    private func waitForHosts(of participants: [Address]) async throws(APIFailure) {
+        let deadline = ChainService.now() + stepTimeoutMilliseconds
+        var missing = participants
+        while !missing.isEmpty {
+            var still: [Address] = []
+            for participant in missing where !(await service.isHosted(FieldService.address(ofParticipant: participant))) {
+                still.append(participant)
+            }
+            missing = still
+            guard !missing.isEmpty else { return }
+            guard ChainService.now() < deadline else {
+                throw APIFailure(status: .badGateway, code: "field.no-host",
+                                 message: "no connected node holds \(missing.map(\.description).joined(separator: ", "))")
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
     }
 
     private func waitFor(_ field: FieldId, _ what: String, until condition: (FieldRecord) -> Bool) async throws(APIFailure) -> FieldRecord {

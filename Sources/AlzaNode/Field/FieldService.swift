@@ -15,6 +15,11 @@ public actor FieldService {
 
     let transport: Transport
     let logger: Logger
+    private let storage: any DurableStorage
+    /// Every leader and participant on the node journals into this one file (one fsync for all of them).
+    private var journal: GroupCommitJournal?
+    /// What the journal held at start, by owner.
+    private var recovered: [FieldJournalOwner: [[UInt8]]] = [:]
     private var leaders: [FieldId: FieldLeader] = [:]
     private var participants: FieldParticipants?
     private var inboxTask: Task<Void, Never>?
@@ -22,9 +27,41 @@ public actor FieldService {
     public private(set) var undecodable: UInt64 = 0
     public private(set) var unroutable: UInt64 = 0
 
-    public init(transport: Transport, logger: Logger) {
+    /// `storage` holds the node's field journal (`<data>/fields`).
+    public init(transport: Transport, storage: any DurableStorage, logger: Logger) {
         self.transport = transport
+        self.storage = storage
         self.logger = logger
+    }
+
+    static let journalName = "fields.journal"
+
+    /// Reads the journal: every intact record, by owner (a torn tail is cut and said); a record that does not
+    /// decode ends the usable part like a torn one would.
+    private func openJournal() throws(NodeError) {
+        let log = RecordLog(storage: storage, name: Self.journalName)
+        let opened: RecordLog.Opened
+        do {
+            opened = try log.open()
+        } catch {
+            throw .startup("field journal: \(error.description)")
+        }
+        if let repair = opened.repair { logger.warning("field journal: \(repair)") }
+        for (position, bytes) in opened.records.enumerated() {
+            guard let record = try? FieldJournalRecord(canonicalBytes: bytes) else {
+                logger.error("field journal record \(position) does not decode; the \(opened.records.count - position) records from it on are ignored")
+                break
+            }
+            recovered[record.owner, default: []].append(record.entry)
+        }
+        journal = GroupCommitJournal(log: log)
+        if !opened.records.isEmpty { logger.info("field journal: \(opened.records.count) records for \(recovered.count) leaders and participants") }
+    }
+
+    /// The journal records `owner` wrote before the node last stopped, and its writer.
+    func journal(for owner: FieldJournalOwner) -> (records: [[UInt8]], writer: FieldJournalWriter) {
+        guard let journal else { preconditionFailure("the field service is started before its journal is used") }
+        return (recovered[owner] ?? [], FieldJournalWriter(owner: owner, journal: journal))
     }
 
     public nonisolated var nodeId: String { transport.nodeId }
@@ -32,6 +69,7 @@ public actor FieldService {
     /// Registers the protocol (before the transport starts) and starts reading its inbox.
     public func start() async throws(NodeError) {
         precondition(inboxTask == nil, "the field service starts once")
+        try openJournal()
         let inbox: AsyncStream<TransportEvent>
         do {
             inbox = try await transport.register(Self.registration)
@@ -91,6 +129,9 @@ public actor FieldService {
     static func account(of instance: InstanceId?) -> Address? { instance.flatMap { Bytes32($0.bytes) }.map(Address.init(bytes32:)) }
     static func address(ofLeader field: FieldId) -> ActorAddress { ActorAddress(.field, instance: InstanceId(field.hash)) }
     static func address(ofParticipant account: Address) -> ActorAddress { ActorAddress(.field, instance: instance(of: account)) }
+
+    /// True when some node (this one included) announced hosting the actor at `address`.
+    func isHosted(_ address: ActorAddress) async -> Bool { !(await transport.hosts(of: address)).isEmpty }
 
     // MARK: Sending
 

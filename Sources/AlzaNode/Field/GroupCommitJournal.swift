@@ -1,4 +1,5 @@
 import AlzaCore
+import AlzaField
 import AlzaLedger
 
 /// A `RecordLog` written in groups (DESIGN.md §6, "fsync-grouped"): records handed in while a write and its fsync
@@ -59,5 +60,20 @@ actor GroupCommitJournal {
         recordsWritten += UInt64(records)
         for continuation in resumed { continuation.resume(returning: result) }
         if !pending.isEmpty || !waiters.isEmpty { startWrite() }
+    }
+}
+
+/// One leader's or participant's view of the node's shared field journal: its entries go in as
+/// `FieldJournalRecord`s under its owner.
+struct FieldJournalWriter: Sendable {
+    let owner: FieldJournalOwner
+    let journal: GroupCommitJournal
+
+    func write(_ entries: [[UInt8]]) async throws(StorageError) {
+        try await journal.write(entries.map { FieldJournalRecord(owner: owner, entry: $0).canonicalBytes })
+    }
+
+    func enqueue(_ entries: [[UInt8]]) async {
+        await journal.enqueue(entries.map { FieldJournalRecord(owner: owner, entry: $0).canonicalBytes })
     }
 }

@@ -6,7 +6,7 @@ import FlyingFox
 import Logging
 
 /// The FieldLeader role (DESIGN.md §1, §6): leads payment fields with the node key — one `FieldLeader` actor per
-/// open field it leads, each with its journal in `<data>/fields`. Started, it resumes the open fields the chain
+/// open field it leads, journaling into the node's field journal (`FieldService`). Started, it resumes the open fields the chain
 /// says it leads (recovering their journals); it stops a leader when its field closes. Routes: `POST /v1/fields`
 /// (claim, gather consents, open), `POST /v1/fields/{id}/close` (cooperative close with the newest fully signed
 /// snapshot).
@@ -14,19 +14,19 @@ public actor FieldLeaderRole: NodeRole {
     nonisolated let key: SigningKey
     nonisolated let chain: ChainService
     nonisolated let service: FieldService
-    nonisolated let storage: any DurableStorage
     nonisolated let logger: Logger
     nonisolated let configuration: FieldLeaderCore.Configuration
     private var watcher: Task<Void, Never>?
     private var opened: UInt64 = 0
+    /// Fields whose leader is being started (an actor method suspends: two starts of one field must not race).
+    private var starting: Set<FieldId> = []
     private var closed: UInt64 = 0
 
-    init(key: SigningKey, chain: ChainService, service: FieldService, storage: any DurableStorage, logger: Logger,
+    init(key: SigningKey, chain: ChainService, service: FieldService, logger: Logger,
          configuration: FieldLeaderCore.Configuration = .init()) {
         self.key = key
         self.chain = chain
         self.service = service
-        self.storage = storage
         self.logger = logger
         self.configuration = configuration
     }
@@ -34,16 +34,7 @@ public actor FieldLeaderRole: NodeRole {
     static func make(_ setup: RoleSetup) throws(NodeError) -> FieldLeaderRole {
         guard let service = setup.fields else { preconditionFailure("the fieldleader role runs with the field service") }
         return FieldLeaderRole(key: setup.nodeKey, chain: setup.chain, service: service,
-                               storage: try Self.fieldStorage(setup), logger: Logger(label: "alza.fieldleader.\(setup.configuration.name)"))
-    }
-
-    /// `<data>/fields`: the journals of a node's leaders and participants.
-    static func fieldStorage(_ setup: RoleSetup) throws(NodeError) -> FileStorage {
-        do {
-            return try FileStorage(directory: setup.dataDirectory + "/fields")
-        } catch {
-            throw .startup(error.description)
-        }
+                               logger: Logger(label: "alza.fieldleader.\(setup.configuration.name)"))
     }
 
     public nonisolated var name: String { "fieldleader" }
@@ -77,11 +68,14 @@ public actor FieldLeaderRole: NodeRole {
 
     /// Starts (or resumes from its journal) the leader of an open field.
     private func lead(_ record: FieldRecord) async throws(NodeError) {
+        guard !starting.contains(record.id) else { return }
+        starting.insert(record.id)
+        defer { starting.remove(record.id) }
         guard await service.leader(of: record.id) == nil else { return }
         let roster = FieldRoster(field: record.id, chainId: await chain.chainId, leader: record.leaderKey,
                                  participants: record.participants, openingBalances: record.deposits)
-        let leader = try FieldLeader.open(roster: roster, key: key, configuration: configuration, storage: storage,
-                                          service: service, logger: logger)
+        let leader = try await FieldLeader.open(roster: roster, key: key, configuration: configuration, service: service,
+                                                logger: logger)
         try await service.attach(leader)
         await leader.start()
         logger.info("leading field \(record.id.hash.short) (\(record.participants.count) participants, \(leader.recovered) payments recovered)")

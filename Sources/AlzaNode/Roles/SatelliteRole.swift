@@ -34,7 +34,7 @@ public struct SatelliteRole: NodeRole {
         }
         let maximum = (try? Amounts.parse(setup.configuration.fields.maximumDeposit)) ?? 0
         let participants = FieldParticipants(
-            keys: keys, chain: setup.chain, service: fields, storage: try FieldLeaderRole.fieldStorage(setup),
+            keys: keys, chain: setup.chain, service: fields,
             policy: .init(automatic: setup.configuration.fields.automaticConsent, maximumDeposit: maximum),
             logger: .init(label: "alza.participant.\(name)"))
         return SatelliteRole(service: service, participants: participants, chain: setup.chain)

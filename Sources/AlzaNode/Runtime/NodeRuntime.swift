@@ -72,8 +72,17 @@ public final class NodeRuntime: Sendable {
                                  storage: ChainStorage(storage: storage, genesis: genesis), producer: producer,
                                  transport: transport, metrics: metrics,
                                  logger: Logger(label: "alza.chain.\(configuration.name)"))
-        fields = configuration.roles.contains(where: FieldService.rolesUsingFields.contains)
-            ? FieldService(transport: transport, logger: Logger(label: "alza.field.\(configuration.name)")) : nil
+        if configuration.roles.contains(where: FieldService.rolesUsingFields.contains) {
+            let fieldStorage: any DurableStorage
+            do {
+                fieldStorage = try FileStorage(directory: configuration.dataDirectory + "/fields")
+            } catch {
+                throw .startup(error.description)
+            }
+            fields = FieldService(transport: transport, storage: fieldStorage, logger: Logger(label: "alza.field.\(configuration.name)"))
+        } else {
+            fields = nil
+        }
         let setup = RoleSetup(configuration: configuration, nodeKey: nodeKey, producer: producer, chain: chain, fields: fields)
         roleHost = RoleHost(roles: try catalog.make(configuration.roles, setup: setup))
         api = APIServer(chain: chain, roleHost: roleHost, fields: fields, metrics: metrics, roles: configuration.roles,

@@ -6,8 +6,8 @@ import Logging
 
 /// The satellite's side of payment fields (DESIGN.md §6): one `FieldParticipantCore` per field and wallet
 /// account in it, made from the chain's record of the field when it opens. Every input of a core is journaled
-/// (a payment before it is sent, a signature before it leaves, a receipt before a payment is reported done), so a
-/// restarted satellite replays its journal and holds every receipt and signed snapshot it had. It consents to
+/// (a payment and a signature durable before they leave; receipts with the next group write), so a restarted
+/// satellite replays its journal and holds the receipts and signed snapshots it had. It consents to
 /// fields by policy, pays through the leader, and watches the chain for closes it must answer
 /// (`FieldParticipantCore.reaction(to:now:)`): the dispute or finalize is submitted from the wallet by itself.
 public actor FieldParticipants {
@@ -18,7 +18,7 @@ public actor FieldParticipants {
 
     struct Entry: Sendable {
         var core: FieldParticipantCore
-        let journal: GroupCommitJournal
+        let journal: FieldJournalWriter
         /// Payments sent whose answer was lost (the leader unreachable): sent again, in order, before the next one.
         var unanswered: [SignedFieldPayment] = []
     }
@@ -37,7 +37,6 @@ public actor FieldParticipants {
     let keys: [Address: SigningKey]
     let chain: ChainService
     let service: FieldService
-    let storage: any DurableStorage
     let policy: ConsentPolicy
     let logger: Logger
     var entries: [Key: Entry] = [:]
@@ -47,12 +46,10 @@ public actor FieldParticipants {
     /// Inputs refused, by error code (a forged receipt, a bad proposal, a message for an unknown field…).
     public internal(set) var refusals: [String: UInt64] = [:]
 
-    init(keys: [SigningKey], chain: ChainService, service: FieldService, storage: any DurableStorage, policy: ConsentPolicy,
-         logger: Logger) {
+    init(keys: [SigningKey], chain: ChainService, service: FieldService, policy: ConsentPolicy, logger: Logger) {
         self.keys = Dictionary(keys.map { (Address($0.publicKey), $0) }, uniquingKeysWith: { first, _ in first })
         self.chain = chain
         self.service = service
-        self.storage = storage
         self.policy = policy
         self.logger = logger
     }
@@ -85,16 +82,16 @@ public actor FieldParticipants {
               record.status != .claimed, record.participants.contains(account) else { return nil }
         let roster = FieldRoster(field: field, chainId: await chain.chainId, leader: record.leaderKey,
                                  participants: record.participants, openingBalances: record.deposits)
-        let log = RecordLog(storage: storage, name: "participant-\(field.hash.hex)-\(account.bytes32.hex).journal")
-        do {
-            let opened = try log.open()
-            if let repair = opened.repair { logger.warning("field \(field.hash.short) journal of \(account): \(repair)") }
-            let core = try FieldParticipantCore(roster: roster, key: signingKey, replaying: opened.records)
-            entries[key] = Entry(core: core, journal: GroupCommitJournal(log: log))
-            if !opened.records.isEmpty { logger.info("field \(field.hash.short): \(account) replayed \(opened.records.count) journal records") }
+        let (records, writer) = await service.journal(for: .participant(field, account))
+        // Another input may have made it while this one awaited (actor reentrancy): one core per key.
+        if entries[key] != nil { return key }
+        do throws(FieldError) {
+            let core = try FieldParticipantCore(roster: roster, key: signingKey, replaying: records)
+            entries[key] = Entry(core: core, journal: writer)
+            if !records.isEmpty { logger.info("field \(field.hash.short): \(account) replayed \(records.count) journal records") }
             return key
         } catch {
-            logger.error("field \(field.hash.short): the journal of \(account) cannot be replayed: \(error)")
+            logger.error("field \(field.hash.short): the journal of \(account) cannot be replayed: \(error.description)")
             return nil
         }
     }
@@ -144,15 +141,15 @@ public actor FieldParticipants {
             }
             switch answer {
             case .receipt(let receipt):
-                do {
+                do throws(FieldError) {
                     try entries[key]!.core.received(receipt, for: signed)
-                    try await entries[key]!.journal.write([FieldParticipantJournalEntry.receipted(receipt, signed).canonicalBytes])
-                } catch let error as FieldError {
+                } catch {
                     refuse(error.code, "receipt \(receipt.index) from the leader of \(key.field.hash.short)")
                     throw .refused(code: error.code, reason: error.description)
-                } catch {
-                    throw .storage(String(describing: error))
                 }
+                // Rides along with the next journal write: the receipt of its own payment is not what keeps the
+                // payer's money (the leader's log holds the payment; leaving it out only leaves the payer more).
+                await entries[key]!.journal.enqueue([FieldParticipantJournalEntry.receipted(receipt, signed).canonicalBytes])
                 return receipt
             case .refused(let code, let reason):
                 // A payment overtaken by its successor on the way: its predecessor arrives, send it again.

@@ -133,11 +133,14 @@ public struct TestnetLayout: Codable, Sendable {
                 let target = (index + step) % superNodes
                 if target != index && !peers.contains(listen[target]) { peers.append(listen[target]) }
             }
-            let roles = index < superNodes ? ["supernode"] : ["satellite"]
+            // Satellites lead fields too, and consent to the testnet's fields by themselves.
+            let roles = index < superNodes ? ["supernode"] : ["satellite", "fieldleader"]
+            let fields = index < superNodes ? NodeConfiguration.Fields()
+                : NodeConfiguration.Fields(automaticConsent: true, maximumDeposit: "100000")
             let configuration = NodeConfiguration(
                 name: name, roles: roles, keyFile: "../keys/\(name).json", dataDirectory: "data",
                 listen: listen[index], api: "127.0.0.1:\(Int(basePort) + 1000 + index)", peers: peers,
-                genesis: "../genesis.json")
+                genesis: "../genesis.json", fields: fields)
             do {
                 try fileManager.createDirectory(atPath: "\(directory)/\(name)/data", withIntermediateDirectories: true)
             } catch {

@@ -17,6 +17,10 @@ public struct TestnetRun: Sendable {
         public var duration: Double = 40
         /// Transfers per second (0: no load).
         public var rate = 0
+        /// Field payments per second (0: no fields), in `fields` fields of `participants` satellite wallets each.
+        public var paymentRate = 0
+        public var fields = 0
+        public var participants = 0
         public var perturbations: [Perturbation] = []
         public var directory: String?
         public var basePort: UInt16 = 17_000
@@ -104,6 +108,12 @@ public struct TestnetRun: Sendable {
         public var libEnd: UInt64
         public var durationSeconds: Double
         public var directory: String
+        /// The payment-field load, when one ran (`--load payments:RATE`).
+        public var payments: Payments?
+        public var fieldsOpened: Int?
+        public var fieldsClosed: Int?
+        /// Every participant's settled balance against its deposit plus its receipted payments.
+        public var balanceChecks: BalanceChecks?
     }
 
     public let options: Options
@@ -148,6 +158,11 @@ public struct TestnetRun: Sendable {
                 """.utf8))
         }
         try await waitUntilUp(layout: layout, clients: clients, processes: processes)
+        var payments: PaymentLoad?
+        if options.paymentRate > 0 {
+            if options.live { FileHandle.standardError.write(Data("opening \(options.fields) fields of \(options.participants) satellite wallets…\n".utf8)) }
+            payments = try await PaymentLoad.open(fields: options.fields, participants: options.participants, layout: layout)
+        }
 
         let tracker = InclusionTracker()
         let load = LoadGenerator(layout: layout, targets: (layout.satellites.isEmpty ? layout.superNodes : layout.satellites)
@@ -156,6 +171,9 @@ public struct TestnetRun: Sendable {
         let libStart = (try? await clients[layout.nodes[0].name]!.get("/v1/chain/info", as: NodeAPI.ChainInfo.self))?.lib.height ?? 0
         let observer = Task { await observeBlocks(layout: layout, clients: clients, processes: processes, tracker: tracker) }
         let loadTask = Task { await load.run(rate: options.rate, seconds: options.duration, interrupted: interrupted) }
+        let paymentTask = Task { [payments, options] in
+            await payments?.run(rate: options.paymentRate, seconds: options.duration, interrupted: interrupted)
+        }
         var pending = options.perturbations.sorted { $0.at < $1.at }
         while Date().timeIntervalSince(start) < options.duration && !interrupted.isStopped {
             let elapsed = Date().timeIntervalSince(start)
@@ -163,10 +181,11 @@ public struct TestnetRun: Sendable {
                 pending.removeFirst()
                 apply(next, layout: layout, processes: processes)
             }
-            if options.live { await printStatus(elapsed: elapsed, layout: layout, clients: clients, tracker: tracker) }
+            if options.live { await printStatus(elapsed: elapsed, layout: layout, clients: clients, tracker: tracker, payments: payments) }
             try? await Task.sleep(for: .milliseconds(500))
         }
         await loadTask.value
+        await paymentTask.value
         let loadSeconds = Date().timeIntervalSince(start)
         // Settle: wait for what was submitted to be included and then to become irreversible, applying the
         // perturbations scheduled after the load at their times.
@@ -179,13 +198,24 @@ public struct TestnetRun: Sendable {
             }
             let counts = tracker.counts
             if pending.isEmpty && counts.included >= counts.accepted && counts.irreversible >= counts.included { break }
-            if options.live { await printStatus(elapsed: Date().timeIntervalSince(start), layout: layout, clients: clients, tracker: tracker) }
+            if options.live {
+                await printStatus(elapsed: Date().timeIntervalSince(start), layout: layout, clients: clients, tracker: tracker, payments: payments)
+            }
             try? await Task.sleep(for: .milliseconds(500))
         }
         observer.cancel()
         if options.live { FileHandle.standardError.write(Data("\n".utf8)) }
-        return await report(layout: layout, clients: clients, processes: processes, tracker: tracker,
-                            libStart: libStart, loadSeconds: loadSeconds, directory: directory)
+        var report = await report(layout: layout, clients: clients, processes: processes, tracker: tracker,
+                                  libStart: libStart, loadSeconds: loadSeconds, directory: directory)
+        if let payments {
+            if options.live { FileHandle.standardError.write(Data("closing \(payments.fields.count) fields…\n".utf8)) }
+            let outcome = await payments.closeAndCheck(chain: clients[layout.nodes[0].name]!)
+            report.payments = outcome.payments
+            report.fieldsOpened = outcome.fieldsOpened
+            report.fieldsClosed = outcome.fieldsClosed
+            report.balanceChecks = outcome.balanceChecks
+        }
+        return report
     }
 
     private func apply(_ perturbation: Perturbation, layout: TestnetLayout, processes: TestnetProcesses) {
@@ -251,12 +281,16 @@ public struct TestnetRun: Sendable {
         }
     }
 
-    private func printStatus(elapsed: Double, layout: TestnetLayout, clients: [String: NodeClient], tracker: InclusionTracker) async {
+    private func printStatus(elapsed: Double, layout: TestnetLayout, clients: [String: NodeClient], tracker: InclusionTracker,
+                             payments: PaymentLoad?) async {
         let info = try? await clients[layout.nodes[0].name]!.get("/v1/chain/info", as: NodeAPI.ChainInfo.self)
         let counts = tracker.counts
-        let line = String(format: "\r%5.1fs  head %-6llu lib %-6llu peers %-3d  submitted %-7d included %-7d final %-7d errors %-4d ",
+        var line = String(format: "\r%5.1fs  head %-6llu lib %-6llu peers %-3d  submitted %-7d included %-7d final %-7d errors %-4d ",
                           elapsed, info?.head.height ?? 0, info?.lib.height ?? 0, info?.peers ?? 0, counts.submitted,
                           counts.included, counts.irreversible, counts.errors)
+        if let recent = payments?.recent() {
+            line += String(format: " payments %6.0f/s receipt p50 %6.2f ms ", recent.rate, recent.p50Milliseconds)
+        }
         FileHandle.standardError.write(Data(line.utf8))
     }
 
@@ -304,195 +338,4 @@ public struct TestnetRun: Sendable {
                       agreedHeight: lowestLib, commonHeadHeight: commonHead, libStart: libStart, libEnd: live.map(\.lib).max() ?? 0,
                       durationSeconds: loadSeconds, directory: options.keep || options.directory != nil ? directory : "")
     }
-}
-
-/// Submitted transactions and when they were included and finalized.
-final class InclusionTracker: Sendable {
-    private struct State {
-        var submittedAt: [String: Date] = [:]
-        var includedAt: [String: (height: UInt64, date: Date)] = [:]
-        var finalized = Set<String>()
-        var submitted = 0
-        var errors = 0
-        var errorSamples: [String] = []
-        var overloadRefusals = 0
-        var unsent = 0
-        var inclusion = Histogram<UInt64>(highestTrackableValue: 3_600_000, numberOfSignificantValueDigits: .three)
-        var finality = Histogram<UInt64>(highestTrackableValue: 3_600_000, numberOfSignificantValueDigits: .three)
-        var pendingFinality: [UInt64: [String]] = [:]
-    }
-
-    private let state = Mutex(State())
-
-    func submitted(_ id: String, at date: Date) {
-        state.withLock {
-            $0.submitted += 1
-            $0.submittedAt[id] = date
-        }
-    }
-
-    func failed(_ reason: String) {
-        state.withLock {
-            $0.submitted += 1
-            $0.errors += 1
-            if $0.errorSamples.count < 5 { $0.errorSamples.append(reason) }
-        }
-    }
-
-    /// A submission answered 503 `node.overloaded` (to be retried).
-    func refusedAsOverloaded() { state.withLock { $0.overloadRefusals += 1 } }
-
-    /// Signed transfers never accepted: a node was still overloaded when the load stopped.
-    func unsent(_ count: Int) { state.withLock { $0.unsent += count } }
-
-    func included(_ ids: [String], height: UInt64) {
-        let now = Date()
-        state.withLock { state in
-            for id in ids where state.includedAt[id] == nil {
-                guard let submitted = state.submittedAt[id] else { continue }
-                state.includedAt[id] = (height, now)
-                _ = state.inclusion.record(UInt64(max(1, now.timeIntervalSince(submitted) * 1000)))
-                state.pendingFinality[height, default: []].append(id)
-            }
-        }
-    }
-
-    func irreversible(upTo height: UInt64) {
-        let now = Date()
-        state.withLock { state in
-            for pendingHeight in state.pendingFinality.keys where pendingHeight <= height {
-                for id in state.pendingFinality.removeValue(forKey: pendingHeight) ?? [] {
-                    guard let submitted = state.submittedAt[id] else { continue }
-                    state.finalized.insert(id)
-                    _ = state.finality.record(UInt64(max(1, now.timeIntervalSince(submitted) * 1000)))
-                }
-            }
-        }
-    }
-
-    var counts: (submitted: Int, accepted: Int, included: Int, irreversible: Int, errors: Int) {
-        state.withLock { ($0.submitted, $0.submittedAt.count, $0.includedAt.count, $0.finalized.count, $0.errors) }
-    }
-
-    var errorSamples: [String] { state.withLock { $0.errorSamples } }
-    var overload: (refusals: Int, unsent: Int) { state.withLock { ($0.overloadRefusals, $0.unsent) } }
-
-    var inclusionLatency: TestnetRun.Report.Latency { state.withLock { Self.summary($0.inclusion) } }
-    var finalityLatency: TestnetRun.Report.Latency { state.withLock { Self.summary($0.finality) } }
-
-    private static func summary(_ histogram: Histogram<UInt64>) -> TestnetRun.Report.Latency {
-        guard histogram.totalCount > 0 else { return .init(p50: 0, p99: 0, max: 0, count: 0) }
-        return .init(p50: Double(histogram.valueAtPercentile(50)), p99: Double(histogram.valueAtPercentile(99)),
-                     max: Double(histogram.max), count: histogram.totalCount)
-    }
-}
-
-/// Signs transfers between the testnet's load accounts at a steady rate and submits them in batches, one
-/// request in flight per target node (so a sender's nonces, always sent to the same node, arrive in order).
-struct LoadGenerator: Sendable {
-    let layout: TestnetLayout
-    let targets: [NodeClient]
-    let tracker: InclusionTracker
-
-    /// Transactions signed for one target and not yet posted.
-    final class Outbox: Sendable {
-        private let pending = Mutex<[(transaction: SignedTransaction, signedAt: Date)]>([])
-        private let finished = Atomic<Bool>(false)
-
-        func add(_ transaction: SignedTransaction, at date: Date) { pending.withLock { $0.append((transaction, date)) } }
-        func take(limit: Int) -> [(transaction: SignedTransaction, signedAt: Date)] {
-            pending.withLock { queue in
-                let batch = Array(queue.prefix(limit))
-                queue.removeFirst(batch.count)
-                return batch
-            }
-        }
-        func finish() { finished.store(true, ordering: .releasing) }
-        var isFinished: Bool { finished.load(ordering: .acquiring) }
-    }
-
-    func run(rate: Int, seconds: Double, interrupted: StopFlag) async {
-        guard rate > 0, !targets.isEmpty else { return }
-        guard let chainId = try? Hash(hex: layout.chainId) else { return }
-        let keys = (0..<layout.loadAccounts).map(layout.loadKey)
-        let outboxes = targets.map { _ in Outbox() }
-        await withTaskGroup(of: Void.self) { group in
-            for (client, outbox) in zip(targets, outboxes) {
-                group.addTask { await Self.submit(from: outbox, to: client, tracker: tracker) }
-            }
-            var nonces = [UInt64](repeating: 0, count: keys.count)
-            let start = Date()
-            var sent = 0
-            var random = SeededRandom(seed: 7)
-            while Date().timeIntervalSince(start) < seconds && !interrupted.isStopped {
-                let due = Int(Date().timeIntervalSince(start) * Double(rate))
-                while sent < due {
-                    let sender = sent % keys.count
-                    var receiver = Int(random.next() % UInt64(keys.count))
-                    if receiver == sender { receiver = (receiver + 1) % keys.count }
-                    let from = Address(keys[sender].publicKey)
-                    let to = Address(keys[receiver].publicKey)
-                    let amount = 1 + random.next() % 100_000
-                    let now = Date()
-                    let header = TransactionHeader(chainId: chainId, expiration: UInt64(now.timeIntervalSince1970 * 1000) + 600_000,
-                                                   nonce: nonces[sender], fee: ChainParameters().minimumFee)
-                    nonces[sender] += 1
-                    let message = Message(.transfer(inputs: [AmountEntry(from, amount)], outputs: [AmountEntry(to, amount)], memo: []),
-                                          authorizer: from)
-                    let transaction = SignedTransaction.sign(Transaction(header: header, messages: [message]), with: [keys[sender]])
-                    outboxes[sender % outboxes.count].add(transaction, at: now)
-                    sent += 1
-                }
-                try? await Task.sleep(for: .milliseconds(10))
-            }
-            for outbox in outboxes { outbox.finish() }
-        }
-    }
-
-    /// Posts whatever the outbox holds as one batch, waits for the answer, repeats; ends when the outbox is
-    /// finished and empty.
-    private static func submit(from outbox: Outbox, to client: NodeClient, tracker: InclusionTracker) async {
-        while true {
-            let batch = outbox.take(limit: APIServer.maximumBatch)
-            if batch.isEmpty {
-                if outbox.isFinished { return }
-                try? await Task.sleep(for: .milliseconds(5))
-                continue
-            }
-            let request = NodeAPI.BatchSubmitRequest(transactions: batch.map { Hex.encode($0.transaction.canonicalBytes) })
-            while true {
-                do {
-                    let answer = try await client.post("/v1/transactions/batch", request, as: NodeAPI.BatchSubmitted.self)
-                    for (entry, outcome) in zip(batch, answer.results) {
-                        if let id = outcome.id {
-                            tracker.submitted(id, at: entry.signedAt)
-                        } else {
-                            tracker.failed("\(outcome.error ?? "?"): \(outcome.message ?? "")")
-                        }
-                    }
-                } catch let failure as NodeClient.Failure where failure.status == 503 && failure.code == "node.overloaded" {
-                    // Back off as the node asks and send the same batch again: skipping it would leave gaps
-                    // in its senders' nonces, and their later transfers could never apply. Once the load has
-                    // stopped, what is left is not sent.
-                    tracker.refusedAsOverloaded()
-                    if outbox.isFinished {
-                        tracker.unsent(batch.count + outbox.take(limit: .max).count)
-                        return
-                    }
-                    try? await Task.sleep(for: .seconds(1))
-                    continue
-                } catch {
-                    for _ in batch { tracker.failed("\(error)") }
-                }
-                break
-            }
-        }
-    }
-}
-
-/// Set once (by Ctrl-C) and read by the loops that must stop.
-final class StopFlag: Sendable {
-    private let flag = Atomic<Bool>(false)
-    func stop() { flag.store(true, ordering: .relaxed) }
-    var isStopped: Bool { flag.load(ordering: .relaxed) }
 }

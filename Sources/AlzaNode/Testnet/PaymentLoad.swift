@@ -1,0 +1,202 @@
+import AlzaCore
+import AlzaLedger
+import Foundation
+import Histogram
+import Synchronization
+
+/// `alza testnet run --load payments:RATE --fields F --participants P` (DESIGN.md §6, §9): opens F fields of P
+/// satellite wallets each (field k led by satellite k, its participants the P satellites from k on, so wallets
+/// sit in several fields), pays at the offered rate open loop — latency from each payment's intended send time,
+/// so a slow leader shows in the figures instead of slowing the load — closes every field at the end, and checks
+/// each account's settled balance against its deposit plus the receipted payments.
+final class PaymentLoad: Sendable {
+    struct Field: Sendable {
+        var id: String
+        var leader: TestnetLayout.NodeEntry
+        var participants: [TestnetLayout.NodeEntry]
+    }
+
+    static let deposit = 10_000 * Amounts.unit
+    static let amount: Amount = Amounts.unit / 100
+    /// Payments in flight at most; past it the load waits (and the wait shows in the latency).
+    static let maximumInFlight = 512
+
+    private struct State {
+        var latency = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
+        var submitted = 0
+        var receipted = 0
+        var refused = 0
+        var errors = 0
+        var errorSamples: [String] = []
+        /// Per field, the net of the receipted payments per account (address text).
+        var net: [String: [String: Int64]] = [:]
+        var window: [(at: Date, latencyMicroseconds: UInt64)] = []
+    }
+
+    let fields: [Field]
+    private let clients: [String: NodeClient]
+    private let state = Mutex(State())
+
+    private init(fields: [Field], clients: [String: NodeClient]) {
+        self.fields = fields
+        self.clients = clients
+    }
+
+    /// Opens the fields (all at once, each through its leader's API) and returns the load, or why it cannot run.
+    static func open(fields count: Int, participants: Int, layout: TestnetLayout) async throws(NodeError) -> PaymentLoad {
+        let satellites = layout.satellites
+        guard count >= 1, participants >= FieldRules.minimumParticipants, participants <= satellites.count else {
+            throw .configuration("--fields \(count) --participants \(participants) needs 2...\(satellites.count) participants (one per satellite) and a field")
+        }
+        let plans = (0..<count).map { k in
+            Field(id: "", leader: satellites[k % satellites.count],
+                  participants: (0..<participants).map { satellites[(k + $0) % satellites.count] })
+        }
+        let clients = Dictionary(uniqueKeysWithValues: satellites.map { ($0.name, NodeClient(api: $0.api, timeout: 30)) })
+        let opened = await withTaskGroup(of: (Int, Result<String, NodeClient.Failure>).self) { group in
+            for (index, plan) in plans.enumerated() {
+                group.addTask {
+                    let request = NodeAPI.FieldOpenRequest(
+                        participants: plan.participants.map { .init(account: $0.address, deposit: Amounts.format(deposit)) },
+                        challengeSeconds: 600)
+                    do {
+                        let opened: NodeAPI.FieldOpened = try await NodeClient(api: plan.leader.api, timeout: 90).post("/v1/fields", request)
+                        return (index, .success(opened.id))
+                    } catch let failure as NodeClient.Failure {
+                        return (index, .failure(failure))
+                    } catch {
+                        return (index, .failure(NodeClient.Failure(status: 0, code: "http", message: "\(error)")))
+                    }
+                }
+            }
+            var results: [Int: Result<String, NodeClient.Failure>] = [:]
+            for await (index, result) in group { results[index] = result }
+            return results
+        }
+        var fields: [Field] = []
+        for (index, plan) in plans.enumerated() {
+            switch opened[index] {
+            case .success(let id)?: fields.append(Field(id: id, leader: plan.leader, participants: plan.participants))
+            case .failure(let failure)?: throw .startup("field \(index) (led by \(plan.leader.name)) did not open: \(failure)")
+            case nil: throw .startup("field \(index) did not open")
+            }
+        }
+        return PaymentLoad(fields: fields, clients: clients)
+    }
+
+    /// Pays at `rate` per second for `seconds`: payment i is due at start + i/rate, in field i mod F, between
+    /// two of its participants drawn from a seeded generator.
+    func run(rate: Int, seconds: Double, interrupted: StopFlag) async {
+        guard rate > 0 else { return }
+        let start = Date()
+        var random = SeededRandom(seed: 11)
+        await withTaskGroup(of: Void.self) { group in
+            var inFlight = 0
+            var index = 0
+            while !interrupted.isStopped {
+                let due = start.addingTimeInterval(Double(index) / Double(rate))
+                guard due.timeIntervalSince(start) < seconds else { break }
+                let wait = due.timeIntervalSinceNow
+                if wait > 0.001 { try? await Task.sleep(for: .microseconds(Int(wait * 1_000_000))) }
+                if inFlight >= Self.maximumInFlight {
+                    await group.next()
+                    inFlight -= 1
+                }
+                let field = fields[index % fields.count]
+                let payer = Int(random.next() % UInt64(field.participants.count))
+                let offset = 1 + Int(random.next() % UInt64(field.participants.count - 1))
+                let payee = field.participants[(payer + offset) % field.participants.count]
+                group.addTask { await self.pay(field, from: field.participants[payer], to: payee, due: due) }
+                inFlight += 1
+                index += 1
+            }
+        }
+    }
+
+    private func pay(_ field: Field, from payer: TestnetLayout.NodeEntry, to payee: TestnetLayout.NodeEntry, due: Date) async {
+        state.withLock { $0.submitted += 1 }
+        let request = NodeAPI.FieldPaymentRequest(to: payee.address, amount: Amounts.format(Self.amount), from: payer.address)
+        do {
+            let _: NodeAPI.FieldPaymentReceipt = try await clients[payer.name]!.post("/v1/fields/\(field.id)/payments", request)
+            let micros = UInt64(max(0, Date().timeIntervalSince(due)) * 1_000_000)
+            state.withLock { state in
+                state.receipted += 1
+                _ = state.latency.record(micros)
+                state.window.append((Date(), micros))
+                state.net[field.id, default: [:]][payer.address, default: 0] -= Int64(Self.amount)
+                state.net[field.id, default: [:]][payee.address, default: 0] += Int64(Self.amount)
+            }
+        } catch let failure as NodeClient.Failure where failure.status == 409 {
+            record(refused: true, "\(failure)")
+        } catch {
+            record(refused: false, "\(error)")
+        }
+    }
+
+    private func record(refused: Bool, _ sample: String) {
+        state.withLock { state in
+            if refused { state.refused += 1 } else { state.errors += 1 }
+            if state.errorSamples.count < 5 { state.errorSamples.append(sample) }
+        }
+    }
+
+    /// Receipted payments per second and median receipt latency (ms) over the last `seconds`.
+    func recent(seconds: Double = 2) -> (rate: Double, p50Milliseconds: Double) {
+        state.withLock { state in
+            let since = Date().addingTimeInterval(-seconds)
+            state.window.removeAll { $0.at < since.addingTimeInterval(-seconds) }
+            let recent = state.window.filter { $0.at >= since }.map(\.latencyMicroseconds).sorted()
+            return (Double(recent.count) / seconds, recent.isEmpty ? 0 : Double(recent[recent.count / 2]) / 1_000)
+        }
+    }
+
+    /// Closes every field through its leader, waits until the chain settles each, and checks every balance.
+    func closeAndCheck(chain: NodeClient, timeoutSeconds: Double = 60) async -> PaymentOutcome {
+        for field in fields {
+            do {
+                let _: NodeAPI.FieldCloseSubmitted = try await NodeClient(api: field.leader.api, timeout: 30)
+                    .post("/v1/fields/\(field.id)/close", [String: String]())
+            } catch {
+                record(refused: false, "close of \(field.id.prefix(8)): \(error)")
+            }
+        }
+        var closed: [String: NodeAPI.FieldView] = [:]
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
+        while closed.count < fields.count && Date() < deadline {
+            for field in fields where closed[field.id] == nil {
+                if let view = try? await chain.get("/v1/fields/\(field.id)", as: NodeAPI.FieldView.self), view.status == "closed" {
+                    closed[field.id] = view
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+        return state.withLock { state in
+            var passed = 0
+            var failed: [String] = []
+            for field in fields {
+                guard let view = closed[field.id] else { continue }
+                for participant in view.participants {
+                    let expected = Int64(participant.deposit) + (state.net[field.id]?[participant.address] ?? 0)
+                    if let final = participant.finalBalance, Int64(final) == expected {
+                        passed += 1
+                    } else if failed.count < 5 {
+                        failed.append("\(field.id.prefix(8)) \(participant.address): settled \(participant.finalBalance.map(String.init) ?? "-"), expected \(expected)")
+                    } else {
+                        failed.append("")
+                    }
+                }
+            }
+            let settled = closed.values.reduce(0) { $0 + Int($1.snapshot?.paymentCount ?? 0) }
+            let latency = state.latency
+            func ms(_ micros: UInt64) -> Double { Double(micros) / 1_000 }
+            let payments = TestnetRun.Report.Payments(
+                submitted: state.submitted, receipted: state.receipted, settled: settled, refused: state.refused,
+                errors: state.errors, errorSamples: state.errorSamples,
+                latencyMs: latency.totalCount == 0 ? .init(p50: 0, p99: 0, max: 0, count: 0)
+                    : .init(p50: ms(latency.valueAtPercentile(50)), p99: ms(latency.valueAtPercentile(99)), max: ms(latency.max),
+                            count: latency.totalCount))
+            return PaymentOutcome(payments: payments, fieldsOpened: fields.count, fieldsClosed: closed.count,
+                                  balanceChecks: .init(passed: passed, failed: failed.count, samples: failed.filter { !$0.isEmpty }))
+        }
+    }
+}
