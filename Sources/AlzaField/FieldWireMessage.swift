@@ -23,6 +23,12 @@ public enum FieldWireMessage: Hashable, Sendable, CanonicalCodable {
     /// answered with `.consent` or `.refused`.
     case consentRequest(Transaction, participant: Address)
     case consent(TransactionSignature)
+    /// Participant → leader (request): one payer's payments in sequence order, answered with `.answers` holding
+    /// a `.receipt` or `.refused` per payment, in order (a busy wallet pays one round trip per batch).
+    case payBatch([SignedFieldPayment])
+    case answers([FieldWireMessage])
+
+    public static let maximumBatch = 4_096
 
     /// Refused with a field core's typed error.
     public static func refusal(_ error: some AlzaError) -> FieldWireMessage {
@@ -41,6 +47,8 @@ public enum FieldWireMessage: Hashable, Sendable, CanonicalCodable {
         case .propose(let proposal): proposal.snapshot.field
         case .signature(let field, _, _, _): field
         case .fullySigned(let signed): signed.snapshot.field
+        case .payBatch(let payments): payments.first?.payment.field
+        case .answers(let answers): answers.first?.field
         case .refused, .consentRequest, .consent: nil
         }
     }
@@ -80,6 +88,12 @@ public enum FieldWireMessage: Hashable, Sendable, CanonicalCodable {
         case .consent(let signature):
             encoder.encode(UInt8(9))
             encoder.encode(signature)
+        case .payBatch(let payments):
+            encoder.encode(UInt8(10))
+            encoder.encode(payments)
+        case .answers(let answers):
+            encoder.encode(UInt8(11))
+            encoder.encode(answers)
         }
     }
 
@@ -96,6 +110,27 @@ public enum FieldWireMessage: Hashable, Sendable, CanonicalCodable {
         case 7: self = .fullySigned(try decoder.decode())
         case 8: self = .consentRequest(try decoder.decode(), participant: try decoder.decode())
         case 9: self = .consent(try decoder.decode())
+        case 10:
+            let payments: [SignedFieldPayment] = try decoder.decodeArray(limit: Self.maximumBatch)
+            guard !payments.isEmpty, payments.allSatisfy({ $0.payment.field == payments[0].payment.field }) else {
+                throw decoder.invalid("a payment batch holds 1...\(Self.maximumBatch) payments of one field")
+            }
+            self = .payBatch(payments)
+        case 11:
+            // An answer is a receipt or a refusal, decoded here without recursion: nothing a peer sends nests.
+            let count = try decoder.decodeLength(limit: Self.maximumBatch)
+            var answers: [FieldWireMessage] = []
+            answers.reserveCapacity(count)
+            for _ in 0..<count {
+                let at = decoder.offset
+                switch try decoder.decode(UInt8.self) {
+                case 2: answers.append(.receipt(try decoder.decode()))
+                case 3: answers.append(.refused(code: try decoder.decodeString(limit: 64),
+                                                reason: try decoder.decodeString(limit: Self.maximumReasonBytes)))
+                case let tag: throw .unknownTag(offset: at, tag: UInt64(tag), type: "FieldWireMessage answer")
+                }
+            }
+            self = .answers(answers)
         case let tag: throw .unknownTag(offset: offset, tag: UInt64(tag), type: "FieldWireMessage")
         }
     }

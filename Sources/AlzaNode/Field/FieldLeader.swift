@@ -92,20 +92,33 @@ public actor FieldLeader {
     // MARK: Inputs
 
     func receiveRequest(_ message: FieldWireMessage, from peer: String, reply: FieldReply) async {
-        guard case .pay(let signed) = message else {
+        let payments: [SignedFieldPayment]
+        let replies: [FieldReply]
+        switch message {
+        case .pay(let signed):
+            payments = [signed]
+            replies = [reply]
+        case .payBatch(let batch):
+            // One answer for the batch, once every payment in it is receipted or refused.
+            let collector = AnswerCollector(count: batch.count, reply: reply)
+            payments = batch
+            replies = batch.indices.map { position in FieldReply { await collector.set(position, $0) } }
+        default:
             await reply.send(.refused(code: "field.unexpected-request", reason: "a field leader answers payments only"))
             return
         }
-        if let failure {
-            await reply.send(.refused(code: "field.leader-failed", reason: failure))
+        if let refusal = failure.map({ FieldWireMessage.refused(code: "field.leader-failed", reason: $0) })
+            ?? (closing ? .refused(code: "field.closing", reason: "field \(field) is closing; no more payments") : nil) {
+            for reply in replies { await reply.send(refusal) }
             return
         }
-        if closing {
-            await reply.send(.refused(code: "field.closing", reason: "field \(field) is closing; no more payments"))
-            return
+        var effects: [FieldLeaderCore.Effect] = []
+        let now = ChainService.now()
+        for (signed, reply) in zip(payments, replies) {
+            waiting[signed.hash, default: []].append(reply)
+            effects += core.receive(signed, now: now)
         }
-        waiting[signed.hash, default: []].append(reply)
-        await perform(core.receive(signed, now: ChainService.now()))
+        await perform(effects)
     }
 
     func receiveDirect(_ message: FieldWireMessage, from peer: String) async {
@@ -230,4 +243,25 @@ public actor FieldLeader {
         return .failure(UnsignedParticipants(accounts: core.unsigned(snapshot: core.newestSnapshot) ?? roster.participants))
     }
     var durableCount: UInt64 { core.durableCount }
+}
+
+/// Gathers the answers to a payment batch, in order, and sends them as one `.answers` when the last is in.
+actor AnswerCollector {
+    private var answers: [FieldWireMessage?]
+    private var remaining: Int
+    private let reply: FieldReply
+
+    init(count: Int, reply: FieldReply) {
+        precondition(count > 0, "a batch holds a payment")
+        answers = Array(repeating: nil, count: count)
+        remaining = count
+        self.reply = reply
+    }
+
+    func set(_ position: Int, _ answer: FieldWireMessage) async {
+        guard answers[position] == nil else { return }   // a payment sent twice in one batch is answered once
+        answers[position] = answer
+        remaining -= 1
+        if remaining == 0 { await reply.send(.answers(answers.compactMap { $0 })) }
+    }
 }

@@ -94,3 +94,39 @@ extension NodeAPI {
         public var paymentCount: UInt64
     }
 }
+
+extension NodeAPI {
+    /// `POST /v1/fields/payments` on a participant's node: payments of any of its wallet's fields and accounts.
+    public struct FieldPaymentBatchRequest: Codable, Sendable, Equatable {
+        public struct Item: Codable, Sendable, Equatable {
+            public var field: String
+            public var payment: FieldPaymentRequest
+
+            public init(field: String, payment: FieldPaymentRequest) {
+                self.field = field
+                self.payment = payment
+            }
+        }
+
+        public var payments: [Item]
+
+        public init(payments: [Item]) { self.payments = payments }
+    }
+
+    /// One result per payment, in request order: its receipt, or its error code and message.
+    public struct FieldPaymentBatchResult: Codable, Sendable, Equatable {
+        public struct Item: Codable, Sendable, Equatable {
+            public var receipt: FieldPaymentReceipt?
+            public var error: String?
+            public var message: String?
+
+            public init(receipt: FieldPaymentReceipt? = nil, error: String? = nil, message: String? = nil) {
+                self.receipt = receipt
+                self.error = error
+                self.message = message
+            }
+        }
+
+        public var results: [Item]
+    }
+}

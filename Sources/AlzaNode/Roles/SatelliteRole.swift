@@ -78,47 +78,7 @@ public struct SatelliteRole: NodeRole {
                                                            nonce: await chain.nextNonce(for: address)))
             },
             RoleRoute(.POST, "v1/wallet/transfer") { request, _ in try await Self.transfer(request, service: service, chain: chain) },
-            RoleRoute(.POST, "v1/fields/*/payments") { request, captured in
-                guard let participants else {
-                    throw APIFailure(status: .notFound, code: "field.not-held", message: "this node takes part in no fields")
-                }
-                return try await Self.pay(request, field: captured[0], participants: participants, chain: chain)
-            },
-        ]
-    }
-
-    private static func pay(_ request: HTTPRequest, field text: String, participants: FieldParticipants,
-                            chain: ChainService) async throws -> HTTPResponse {
-        let started = ContinuousClock.now
-        let field = try APIServer.fieldId(text)
-        let body = try APIResponse.decode(NodeAPI.FieldPaymentRequest.self, from: try await APIResponse.body(request))
-        let state = await chain.snapshot().state
-        guard let payee = state.resolve(body.to) else { throw APIFailure.bad(LedgerError.invalidAddress(body.to)) }
-        var payer: Address?
-        if let from = body.from {
-            guard let address = state.resolve(from) else { throw APIFailure.bad(LedgerError.invalidAddress(from)) }
-            payer = address
-        }
-        let amount: Amount
-        do {
-            amount = try Amounts.parse(body.amount)
-        } catch {
-            throw APIFailure.bad(error)
-        }
-        do {
-            let (signed, receipt) = try await participants.pay(field: field, from: payer, to: payee, amount: amount,
-                                                               memo: Array((body.memo ?? "").utf8))
-            let elapsed = ContinuousClock.now - started
-            let micros = UInt64(elapsed.components.seconds) * 1_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000_000)
-            return try APIResponse.json(NodeAPI.FieldPaymentReceipt(signed, receipt, latencyMicroseconds: micros))
-        } catch let error as FieldPaymentFailure {
-            switch error {
-            case .notHeld: throw APIFailure(status: .notFound, code: error.code, message: error.description)
-            case .refused: throw APIFailure(status: .conflict, code: error.code, message: error.description)
-            case .leaderUnreachable: throw APIFailure(status: .serviceUnavailable, code: error.code, message: error.description)
-            case .storage: throw APIFailure(status: .internalServerError, code: error.code, message: error.description)
-            }
-        }
+        ] + fieldRoutes(participants: participants, chain: chain)
     }
 
     private static func transfer(_ request: HTTPRequest, service: SatelliteService, chain: ChainService) async throws -> HTTPResponse {

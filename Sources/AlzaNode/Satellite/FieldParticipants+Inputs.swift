@@ -32,7 +32,7 @@ extension FieldParticipants {
             case .fullySigned(let signed):
                 try entries[key]!.core.receivedFullySigned(signed)
                 await entries[key]!.journal.enqueue([FieldParticipantJournalEntry.fullySigned(signed).canonicalBytes])
-            case .pay, .refused, .signature, .consentRequest, .consent:
+            case .pay, .payBatch, .answers, .refused, .signature, .consentRequest, .consent:
                 refuse("field.unexpected-message", "\(message) for participant \(account) from \(peer.prefix(16))")
             }
         } catch let error as FieldError {

@@ -103,75 +103,132 @@ public actor FieldParticipants {
 
     // MARK: Paying
 
+    /// A payment to make: to whom, how much, and an optional memo (sealed to the payee).
+    public struct PaymentOrder: Sendable {
+        public var payee: Address
+        public var amount: Amount
+        public var memo: [UInt8]
+
+        public init(payee: Address, amount: Amount, memo: [UInt8] = []) {
+            self.payee = payee
+            self.amount = amount
+            self.memo = memo
+        }
+    }
+
+    public typealias PaymentResult = Result<(SignedFieldPayment, FieldReceipt), FieldPaymentFailure>
+
     /// Signs a payment from `account` (or the wallet's only account in the field), journals it, sends it to the
-    /// leader and returns the leader's receipt once it is journaled too.
+    /// leader and returns the leader's receipt.
     public func pay(field: FieldId, from account: Address?, to payee: Address, amount: Amount,
                     memo: [UInt8] = []) async throws(FieldPaymentFailure) -> (SignedFieldPayment, FieldReceipt) {
+        let results = try await pay(field: field, from: account, [PaymentOrder(payee: payee, amount: amount, memo: memo)])
+        return try results[0].get()
+    }
+
+    /// Signs `orders` from one account in sequence, journals them in one write and sends them to the leader as
+    /// one batch: one round trip, one result per order. An order the core refuses to sign is not sent.
+    public func pay(field: FieldId, from account: Address?, _ orders: [PaymentOrder]) async throws(FieldPaymentFailure) -> [PaymentResult] {
+        precondition(!orders.isEmpty && orders.count <= FieldWireMessage.maximumBatch, "a batch holds 1...\(FieldWireMessage.maximumBatch) payments")
         let held = await accountsIn(field)
         guard let payer = account ?? held.first, let key = await entry(field, payer) else {
             throw .notHeld(field: field, account: account)
         }
-        let signed: SignedFieldPayment
-        do {
-            try await resendUnanswered(key)
-            signed = try entries[key]!.core.pay(to: payee, amount: amount, memo: memo)
-            try await entries[key]!.journal.write([FieldParticipantJournalEntry.paid(signed).canonicalBytes])
-        } catch let failure as FieldPaymentFailure {
-            throw failure
-        } catch let error as FieldError {
-            throw .refused(code: error.code, reason: error.description)
-        } catch {
-            throw .storage(String(describing: error))
+        try await resendUnanswered(key)
+        var results: [PaymentResult?] = Array(repeating: nil, count: orders.count)
+        var signed: [(position: Int, payment: SignedFieldPayment)] = []
+        for (position, order) in orders.enumerated() {
+            do throws(FieldError) {
+                signed.append((position, try entries[key]!.core.pay(to: order.payee, amount: order.amount, memo: order.memo)))
+            } catch {
+                results[position] = .failure(.refused(code: error.code, reason: error.description))
+            }
         }
-        return (signed, try await send(signed, key))
+        if !signed.isEmpty {
+            do throws(StorageError) {
+                try await entries[key]!.journal.write(signed.map { FieldParticipantJournalEntry.paid($0.payment).canonicalBytes })
+            } catch {
+                throw .storage(error.description)
+            }
+            let answered = await send(signed.map(\.payment), key)
+            for (position, payment) in signed { results[position] = answered[payment.hash] }
+        }
+        return results.map { $0 ?? .failure(.leaderUnreachable("no answer")) }
     }
 
-    private func send(_ signed: SignedFieldPayment, _ key: Key) async throws(FieldPaymentFailure) -> FieldReceipt {
-        for attempt in 0..<4 {
+    /// Sends a batch (in sequence order) and handles the answers: receipts kept and journaled; a payment
+    /// overtaken by its predecessor on the way (a concurrent batch) sent again; refusals taken back from the
+    /// newest down, freeing their sequence numbers. An unreachable leader leaves the batch to be sent first next time.
+    private func send(_ batch: [SignedFieldPayment], _ key: Key) async -> [Hash: PaymentResult] {
+        var results: [Hash: PaymentResult] = [:]
+        var pending = batch
+        for attempt in 0..<4 where !pending.isEmpty {
             let answer: FieldWireMessage
             do {
-                answer = try await service.request(.pay(signed), to: FieldService.address(ofLeader: key.field))
+                answer = try await service.request(pending.count == 1 ? .pay(pending[0]) : .payBatch(pending),
+                                                   to: FieldService.address(ofLeader: key.field))
             } catch {
                 guard attempt == 3 else {
                     try? await Task.sleep(for: .milliseconds(100 << attempt))
                     continue
                 }
-                entries[key]?.unanswered.append(signed)
-                throw .leaderUnreachable(error.description)
+                entries[key]?.unanswered += pending
+                for payment in pending { results[payment.hash] = .failure(.leaderUnreachable(error.description)) }
+                return results
             }
+            let answers: [FieldWireMessage]
             switch answer {
-            case .receipt(let receipt):
-                do throws(FieldError) {
-                    try entries[key]!.core.received(receipt, for: signed)
-                } catch {
-                    refuse(error.code, "receipt \(receipt.index) from the leader of \(key.field.hash.short)")
-                    throw .refused(code: error.code, reason: error.description)
-                }
-                // Rides along with the next journal write: the receipt of its own payment is not what keeps the
-                // payer's money (the leader's log holds the payment; leaving it out only leaves the payer more).
-                await entries[key]!.journal.enqueue([FieldParticipantJournalEntry.receipted(receipt, signed).canonicalBytes])
-                return receipt
-            case .refused(let code, let reason):
-                // A payment overtaken by its successor on the way: its predecessor arrives, send it again.
-                if code == "field.skipped-sequence" && attempt < 3 {
-                    try? await Task.sleep(for: .milliseconds(10 << attempt))
-                    continue
-                }
-                if entries[key]!.core.refused(signed) {
-                    await entries[key]!.journal.enqueue([FieldParticipantJournalEntry.refused(signed).canonicalBytes])
-                }
-                throw .refused(code: code, reason: reason)
+            case .answers(let list) where list.count == pending.count: answers = list
+            case .receipt where pending.count == 1, .refused where pending.count == 1: answers = [answer]
             default:
-                throw .refused(code: "field.unexpected-answer", reason: "the leader answered a payment with \(answer)")
+                for payment in pending {
+                    results[payment.hash] = .failure(.refused(code: "field.unexpected-answer", reason: "the leader answered with \(answer)"))
+                }
+                return results
             }
+            var again: [SignedFieldPayment] = []
+            for (payment, answer) in zip(pending, answers) {
+                switch answer {
+                case .receipt(let receipt):
+                    results[payment.hash] = await keep(receipt, for: payment, key)
+                case .refused(let code, _) where code == "field.skipped-sequence" && attempt < 3:
+                    again.append(payment)
+                case .refused(let code, let reason):
+                    results[payment.hash] = .failure(.refused(code: code, reason: reason))
+                default:
+                    results[payment.hash] = .failure(.refused(code: "field.unexpected-answer", reason: "the leader answered with \(answer)"))
+                }
+            }
+            pending = again
+            if !again.isEmpty { try? await Task.sleep(for: .milliseconds(10 << attempt)) }
         }
-        throw .leaderUnreachable("no answer after 4 attempts")
+        for payment in batch.reversed() {
+            guard case .failure(.refused)? = results[payment.hash], entries[key]!.core.refused(payment) else { continue }
+            await entries[key]!.journal.enqueue([FieldParticipantJournalEntry.refused(payment).canonicalBytes])
+        }
+        return results
+    }
+
+    private func keep(_ receipt: FieldReceipt, for payment: SignedFieldPayment, _ key: Key) async -> PaymentResult {
+        do throws(FieldError) {
+            try entries[key]!.core.received(receipt, for: payment)
+        } catch {
+            refuse(error.code, "receipt \(receipt.index) from the leader of \(key.field.hash.short)")
+            return .failure(.refused(code: error.code, reason: error.description))
+        }
+        // Rides along with the next journal write: the receipt of its own payment is not what keeps the payer's
+        // money (the leader's log holds the payment; leaving it out only leaves the payer more).
+        await entries[key]!.journal.enqueue([FieldParticipantJournalEntry.receipted(receipt, payment).canonicalBytes])
+        return .success((payment, receipt))
     }
 
     private func resendUnanswered(_ key: Key) async throws(FieldPaymentFailure) {
         guard let pending = entries[key]?.unanswered, !pending.isEmpty else { return }
         entries[key]?.unanswered.removeAll()
-        for signed in pending { _ = try await send(signed, key) }
+        let results = await send(pending, key)
+        if case .failure(let failure)? = pending.lazy.compactMap({ results[$0.hash] }).first(where: { if case .failure = $0 { true } else { false } }) {
+            throw failure
+        }
     }
 
     func accountsIn(_ field: FieldId) async -> [Address] {

@@ -18,8 +18,6 @@ final class PaymentLoad: Sendable {
 
     static let deposit = 10_000 * Amounts.unit
     static let amount: Amount = Amounts.unit / 100
-    /// Payments in flight at most; past it the load waits (and the wait shows in the latency).
-    static let maximumInFlight = 512
 
     private struct State {
         var latency = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
@@ -84,52 +82,104 @@ final class PaymentLoad: Sendable {
         return PaymentLoad(fields: fields, clients: clients)
     }
 
+    /// A payment due at `due` and not yet posted.
+    struct Due: Sendable {
+        var field: Field
+        var payer: TestnetLayout.NodeEntry
+        var payee: TestnetLayout.NodeEntry
+        var due: Date
+    }
+
+    /// The payments due for one satellite node, taken in batches by its senders.
+    final class Outbox: Sendable {
+        private let pending = Mutex<[Due]>([])
+        private let finished = Atomic<Bool>(false)
+
+        func add(_ payment: Due) { pending.withLock { $0.append(payment) } }
+        func take(limit: Int) -> [Due] {
+            pending.withLock { queue in
+                let batch = Array(queue.prefix(limit))
+                queue.removeFirst(batch.count)
+                return batch
+            }
+        }
+        func finish() { finished.store(true, ordering: .releasing) }
+        var isFinished: Bool { finished.load(ordering: .acquiring) }
+    }
+
+    /// Requests in flight per satellite node: what waits meanwhile goes in the next batch (the wallet's group
+    /// commit), so a busy node gets fewer, larger requests.
+    static let sendersPerNode = 2
+
     /// Pays at `rate` per second for `seconds`: payment i is due at start + i/rate, in field i mod F, between
-    /// two of its participants drawn from a seeded generator.
+    /// two of its participants drawn from a seeded generator, and posted to the payer's node.
     func run(rate: Int, seconds: Double, interrupted: StopFlag) async {
         guard rate > 0 else { return }
-        let start = Date()
-        var random = SeededRandom(seed: 11)
+        let nodes = Set(fields.flatMap(\.participants).map(\.name))
+        let outboxes = Dictionary(uniqueKeysWithValues: nodes.map { ($0, Outbox()) })
         await withTaskGroup(of: Void.self) { group in
-            var inFlight = 0
+            for (name, outbox) in outboxes {
+                for _ in 0..<Self.sendersPerNode { group.addTask { await self.send(from: outbox, to: self.clients[name]!) } }
+            }
+            let start = Date()
+            var random = SeededRandom(seed: 11)
             var index = 0
             while !interrupted.isStopped {
-                let due = start.addingTimeInterval(Double(index) / Double(rate))
-                guard due.timeIntervalSince(start) < seconds else { break }
-                let wait = due.timeIntervalSinceNow
-                if wait > 0.001 { try? await Task.sleep(for: .microseconds(Int(wait * 1_000_000))) }
-                if inFlight >= Self.maximumInFlight {
-                    await group.next()
-                    inFlight -= 1
+                let elapsed = Date().timeIntervalSince(start)
+                let due = min(Int(elapsed * Double(rate)), Int(seconds * Double(rate)))
+                while index < due {
+                    let field = fields[index % fields.count]
+                    let payer = Int(random.next() % UInt64(field.participants.count))
+                    let offset = 1 + Int(random.next() % UInt64(field.participants.count - 1))
+                    let payment = Due(field: field, payer: field.participants[payer],
+                                      payee: field.participants[(payer + offset) % field.participants.count],
+                                      due: start.addingTimeInterval(Double(index) / Double(rate)))
+                    outboxes[payment.payer.name]!.add(payment)
+                    index += 1
                 }
-                let field = fields[index % fields.count]
-                let payer = Int(random.next() % UInt64(field.participants.count))
-                let offset = 1 + Int(random.next() % UInt64(field.participants.count - 1))
-                let payee = field.participants[(payer + offset) % field.participants.count]
-                group.addTask { await self.pay(field, from: field.participants[payer], to: payee, due: due) }
-                inFlight += 1
-                index += 1
+                if elapsed >= seconds { break }
+                try? await Task.sleep(for: .milliseconds(2))
+            }
+            for outbox in outboxes.values { outbox.finish() }
+        }
+    }
+
+    private func send(from outbox: Outbox, to client: NodeClient) async {
+        while true {
+            let batch = outbox.take(limit: 1_024)
+            if batch.isEmpty {
+                if outbox.isFinished { return }
+                try? await Task.sleep(for: .milliseconds(2))
+                continue
+            }
+            state.withLock { $0.submitted += batch.count }
+            let request = NodeAPI.FieldPaymentBatchRequest(payments: batch.map { payment in
+                .init(field: payment.field.id, payment: .init(to: payment.payee.address, amount: Amounts.format(Self.amount),
+                                                              from: payment.payer.address))
+            })
+            do {
+                let answer: NodeAPI.FieldPaymentBatchResult = try await client.post("/v1/fields/payments", request)
+                let now = Date()
+                for (payment, result) in zip(batch, answer.results) {
+                    if result.receipt != nil {
+                        receipted(payment, latencyMicroseconds: UInt64(max(0, now.timeIntervalSince(payment.due)) * 1_000_000), at: now)
+                    } else {
+                        record(refused: result.error?.hasPrefix("field.") == true, "\(result.error ?? "-"): \(result.message ?? "")")
+                    }
+                }
+            } catch {
+                for _ in batch { record(refused: false, "\(error)") }
             }
         }
     }
 
-    private func pay(_ field: Field, from payer: TestnetLayout.NodeEntry, to payee: TestnetLayout.NodeEntry, due: Date) async {
-        state.withLock { $0.submitted += 1 }
-        let request = NodeAPI.FieldPaymentRequest(to: payee.address, amount: Amounts.format(Self.amount), from: payer.address)
-        do {
-            let _: NodeAPI.FieldPaymentReceipt = try await clients[payer.name]!.post("/v1/fields/\(field.id)/payments", request)
-            let micros = UInt64(max(0, Date().timeIntervalSince(due)) * 1_000_000)
-            state.withLock { state in
-                state.receipted += 1
-                _ = state.latency.record(micros)
-                state.window.append((Date(), micros))
-                state.net[field.id, default: [:]][payer.address, default: 0] -= Int64(Self.amount)
-                state.net[field.id, default: [:]][payee.address, default: 0] += Int64(Self.amount)
-            }
-        } catch let failure as NodeClient.Failure where failure.status == 409 {
-            record(refused: true, "\(failure)")
-        } catch {
-            record(refused: false, "\(error)")
+    private func receipted(_ payment: Due, latencyMicroseconds micros: UInt64, at now: Date) {
+        state.withLock { state in
+            state.receipted += 1
+            _ = state.latency.record(micros)
+            state.window.append((now, micros))
+            state.net[payment.field.id, default: [:]][payment.payer.address, default: 0] -= Int64(Self.amount)
+            state.net[payment.field.id, default: [:]][payment.payee.address, default: 0] += Int64(Self.amount)
         }
     }
 
