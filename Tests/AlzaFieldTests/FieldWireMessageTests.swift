@@ -26,12 +26,32 @@ import Testing
             .fullySigned(SignedFieldSnapshot(snapshot: proposal.snapshot, balances: [1, 2, 3], signatures: [signature])),
             .consentRequest(open, participant: fixture.address(0)),
             .consent(TransactionSignature(key: fixture.keys[0].publicKey, signature: signature)),
+            .payBatch([payment]),
+            .answers([.receipt(receipt), .refusal(FieldError.zeroAmount)]),
         ]
         for message in messages {
             #expect(try FieldWireMessage(canonicalBytes: message.canonicalBytes) == message)
         }
         #expect(FieldWireMessage.pay(payment).field == fixture.roster.field)
         #expect(FieldWireMessage.refusal(FieldError.zeroAmount) == .refused(code: "field.zero-amount", reason: "a payment moves a positive amount"))
+    }
+
+    @Test func answersHoldOnlyReceiptsAndRefusalsAndABatchOneField() throws {
+        let fixture = FieldFixture()
+        let payment = fixture.payment(from: 0, to: 1, amount: 1, sequence: 0)
+        // A nested answers (or any other message) inside answers is refused, not decoded recursively.
+        let nested = FieldWireMessage.answers([]).canonicalBytes
+        var bytes: [UInt8] = [11, 1]
+        bytes += nested
+        #expect(throws: CodecError.unknownTag(offset: 2, tag: 11, type: "FieldWireMessage answer")) {
+            try FieldWireMessage(canonicalBytes: bytes)
+        }
+        // Deep nesting costs one tag check, whatever its depth.
+        let deep = [UInt8](repeating: 0, count: 0) + Array([[UInt8]](repeating: [11, 1], count: 100_000).joined())
+        #expect(throws: CodecError.self) { try FieldWireMessage(canonicalBytes: deep) }
+        #expect(throws: CodecError.self) { try FieldWireMessage(canonicalBytes: FieldWireMessage.payBatch([]).canonicalBytes) }
+        let other = fixture.payment(from: 0, to: 1, amount: 1, sequence: 1, field: FieldId(hash: Hash.sha256(utf8: "other field")))
+        #expect(throws: CodecError.self) { try FieldWireMessage(canonicalBytes: FieldWireMessage.payBatch([payment, other]).canonicalBytes) }
     }
 
     @Test func bytesThatAreNoMessageAreACodecError() {

@@ -83,6 +83,32 @@ import Testing
         await net.folder.stopAll()
     }
 
+    @Test func aBatchOfPaymentsGoesToTheLeaderPerPayerAndEachGetsItsReceiptOrItsError() async throws {
+        let net = try await Self.start()
+        let field = try await Self.open(net)
+        func item(_ amount: String, to: Address, field text: String = field) -> NodeAPI.FieldPaymentBatchRequest.Item {
+            .init(field: text, payment: .init(to: to.description, amount: amount))
+        }
+        let request = NodeAPI.FieldPaymentBatchRequest(payments: [
+            item("1", to: net.leaderAccount), item("2", to: net.leaderAccount),
+            item("999", to: net.leaderAccount),                       // more than the 47 left
+            item("1", to: net.leaderAccount, field: "not-a-field"),
+            item("4", to: net.leaderAccount),
+        ])
+        let result: NodeAPI.FieldPaymentBatchResult = try await net.other.client.post("/v1/fields/payments", request)
+        #expect(result.results.map(\.receipt?.index) == [0, 1, nil, nil, 2])
+        #expect(result.results.map(\.receipt?.sequence) == [0, 1, nil, nil, 2])
+        #expect(result.results.map(\.error) == [nil, nil, "field.insufficient-balance", "request.bad-field-id", nil])
+        let local: FieldLocalView = try await net.leader.client.get("/v1/fields/\(field)/local")
+        #expect(local.leader?.payments == 3)
+        #expect(local.leader?.balances.map(\.balance) == [107 * Amounts.unit, 43 * Amounts.unit])
+        let (status, body, _) = try await http("POST", net.other.api, "/v1/fields/payments",
+                                               body: try JSONEncoder().encode(NodeAPI.FieldPaymentBatchRequest(payments: [])))
+        #expect(status == 400)
+        #expect(errorCode(body) == "request.batch-size")
+        await net.folder.stopAll()
+    }
+
     @Test func aRestartedLeaderRecoversEveryReceiptedPaymentFromItsJournal() async throws {
         let net = try await Self.start()
         let field = try await Self.open(net)

@@ -153,6 +153,17 @@ public actor FieldParticipants {
             let answered = await send(signed.map(\.payment), key)
             for (position, payment) in signed { results[position] = answered[payment.hash] }
         }
+        // Payments refused only because one before them in the batch was (their sequence numbers skipped ahead)
+        // are signed again after it, once.
+        let skipped = results.indices.filter { position in
+            if case .failure(.refused(code: "field.skipped-sequence", _))? = results[position] { return true }
+            return false
+        }
+        let otherwiseRefused = results.contains { if case .failure(.refused(let code, _))? = $0 { code != "field.skipped-sequence" } else { false } }
+        if !skipped.isEmpty && otherwiseRefused && orders.count > 1 {
+            let again = try await pay(field: field, from: payer, skipped.map { orders[$0] })
+            for (position, result) in zip(skipped, again) { results[position] = result }
+        }
         return results.map { $0 ?? .failure(.leaderUnreachable("no answer")) }
     }
 
