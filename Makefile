@@ -15,7 +15,7 @@ NETWORK_TESTS := ^(AlzaNetTests|AlzaNodeTests)\.
 run: deps release
 	rm -rf testnet/local
 	.build/release/alza testnet run --supernodes 23 --satellites 4 --slot-ms 500 --duration forever \
-		--load transfers:100 --dir testnet/local
+		--load transfers:100,payments:200 --fields 2 --participants 4 --dir testnet/local
 
 ## Install missing system packages, build everything in release mode with the tests (failing on warnings in our
 ## code), run every test. Release: the simulator suites replay days of chain; debug would take many times longer.

@@ -43,15 +43,30 @@ extension Transport {
     /// The nodes (ids) that announced hosting `address`, this one included, in key order.
     public func hosts(of address: ActorAddress) -> [String] { directory.hosts(of: address).map(\.hex) }
 
+    /// Connects to `node` (by the listen address it announced) unless connected already, and waits up to
+    /// `timeoutMilliseconds` for the handshake; true once connected. For actors the mesh did not bring near.
+    public func ensureConnected(to node: String, timeoutMilliseconds: UInt64 = 3_000) async -> Bool {
+        if manager.connection(of: node) != nil { return true }
+        guard let key = try? PublicKey(hex: node), let address = directory.listenAddress(of: key) else { return false }
+        connect(to: address)
+        let deadline = Self.now() + timeoutMilliseconds
+        while Self.now() < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+            if manager.connection(of: node) != nil { return true }
+        }
+        return false
+    }
+
     /// The instances a node announced.
     public func instances(of node: String) -> [ActorAddress] {
         guard let key = try? PublicKey(hex: node) else { return [] }
         return directory.instances(of: key)
     }
 
-    private func announceInstances() {
+    func announceInstances() {
         announcement = .signed(by: configuration.nodeKey, chainId: configuration.chainId,
-                               sequence: max(announcement.sequence + 1, Self.now()), instances: registry.hostedAddresses)
+                               sequence: max(announcement.sequence + 1, Self.now()), instances: registry.hostedAddresses,
+                               listenAddress: boundAddress ?? "")
         _ = directory.apply(announcement)
         perform(gossip.publish(GossipMessage(topic: .instances, payload: announcement.canonicalBytes), now: Self.now()))
         flush()

@@ -100,6 +100,8 @@ public actor Transport {
         if let listenAddress = configuration.listenAddress {
             let (fd, bound) = try TCPSockets.listen(on: listenAddress)
             boundAddress = bound
+            // Instances hosted before the start were announced without the address the node now listens on.
+            if !registry.hostedAddresses.isEmpty { announceInstances() }
             let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: DispatchQueue(label: "alza.accept", target: .global()))
             let sink = controlSink
             source.setEventHandler {
@@ -322,7 +324,14 @@ public actor Transport {
         case .connected(let effects):
             perform(effects)
         }
-        learn(hello.instances, from: peer.id)
+        // A node the peer's hello told of is news to the others too; and the peer hears of every hosting node this
+        // one knows (an announcement is gossiped only when it changes, so a late joiner would not).
+        if learn(hello.instances, from: peer.id) && !hello.instances.instances.isEmpty {
+            perform(gossip.publish(GossipMessage(topic: .instances, payload: hello.instances.canonicalBytes), now: Self.now()))
+        }
+        for known in directory.hostingAnnouncements where known.node != hello.nodeKey {
+            send(Frame(kind: .gossip, message: GossipMessage(topic: .instances, payload: known.canonicalBytes)), to: peer.id)
+        }
         perform(gossip.peerConnected(peer.id, now: Self.now()))
         logger.info("peer \(peer.id.prefix(16)) connected (\(peer.inbound ? "inbound from" : "outbound to") \(link.connection.address), roles \(peer.roles))")
         broadcast(.peerConnected(peer))

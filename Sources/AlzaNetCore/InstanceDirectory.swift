@@ -3,49 +3,61 @@ import AlzaCore
 /// A node's signed list of the actor instances it hosts (DESIGN.md §1: "a node announces in its handshake and
 /// in gossip which instances it hosts"). Carried in `Hello` and gossiped on `GossipTopic.instances` whenever the
 /// list changes; the sequence orders a node's announcements, so an old one relayed late never undoes a new one.
+/// It carries the node's listen address too, so a node that must reach an actor (a field leader its participant)
+/// can dial the host when the mesh did not connect them.
 public struct InstanceAnnouncement: Hashable, Sendable, CanonicalCodable {
     public var node: PublicKey
     public var sequence: UInt64
     /// Sorted and without duplicates.
     public var instances: [ActorAddress]
+    /// host:port the node listens on ("" when it takes no connections).
+    public var listenAddress: String
     public var signature: Signature
 
     public static let maximumInstances = 4_096
+    public static let maximumAddressBytes = 256
     public static let domain = SigningDomain("instances")
 
-    public static func digest(chainId: Hash, node: PublicKey, sequence: UInt64, instances: [ActorAddress]) -> Hash {
+    public static func digest(chainId: Hash, node: PublicKey, sequence: UInt64, instances: [ActorAddress],
+                              listenAddress: String) -> Hash {
         var encoder = CanonicalEncoder()
         encoder.encode(node)
         encoder.encode(sequence)
         encoder.encode(instances)
+        encoder.encode(listenAddress)
         return domain.digest(chainId: chainId, bytes: encoder.bytes)
     }
 
     /// The announcement of `instances` by the owner of `key`.
-    public static func signed(by key: SigningKey, chainId: Hash, sequence: UInt64,
-                              instances: some Sequence<ActorAddress>) -> InstanceAnnouncement {
+    public static func signed(by key: SigningKey, chainId: Hash, sequence: UInt64, instances: some Sequence<ActorAddress>,
+                              listenAddress: String = "") -> InstanceAnnouncement {
         let sorted = Array(Set(instances)).sorted()
         precondition(sorted.count <= maximumInstances, "a node announces at most \(maximumInstances) instances")
-        let digest = digest(chainId: chainId, node: key.publicKey, sequence: sequence, instances: sorted)
-        return InstanceAnnouncement(node: key.publicKey, sequence: sequence, instances: sorted, signature: key.sign(digest))
+        precondition(listenAddress.utf8.count <= maximumAddressBytes, "a listen address is at most \(maximumAddressBytes) bytes")
+        let digest = digest(chainId: chainId, node: key.publicKey, sequence: sequence, instances: sorted, listenAddress: listenAddress)
+        return InstanceAnnouncement(node: key.publicKey, sequence: sequence, instances: sorted, listenAddress: listenAddress,
+                                    signature: key.sign(digest))
     }
 
-    public init(node: PublicKey, sequence: UInt64, instances: [ActorAddress], signature: Signature) {
+    public init(node: PublicKey, sequence: UInt64, instances: [ActorAddress], listenAddress: String = "", signature: Signature) {
         self.node = node
         self.sequence = sequence
         self.instances = instances
+        self.listenAddress = listenAddress
         self.signature = signature
     }
 
     public func isValid(chainId: Hash) -> Bool {
         instances == Array(Set(instances)).sorted()
-            && node.isValidSignature(signature, for: Self.digest(chainId: chainId, node: node, sequence: sequence, instances: instances))
+            && node.isValidSignature(signature, for: Self.digest(chainId: chainId, node: node, sequence: sequence, instances: instances,
+                                                                 listenAddress: listenAddress))
     }
 
     public func encode(to encoder: inout CanonicalEncoder) {
         encoder.encode(node)
         encoder.encode(sequence)
         encoder.encode(instances)
+        encoder.encode(listenAddress)
         encoder.encode(signature)
     }
 
@@ -53,6 +65,7 @@ public struct InstanceAnnouncement: Hashable, Sendable, CanonicalCodable {
         node = try decoder.decode()
         sequence = try decoder.decode()
         instances = try decoder.decodeArray(limit: Self.maximumInstances)
+        listenAddress = try decoder.decodeString(limit: Self.maximumAddressBytes)
         signature = try decoder.decode()
     }
 }
@@ -102,6 +115,16 @@ public struct InstanceDirectory: Sendable {
     public func hosts(of address: ActorAddress) -> [PublicKey] { (hosts[address] ?? []).sorted() }
 
     public func instances(of node: PublicKey) -> [ActorAddress] { announcements[node]?.instances ?? [] }
+
+    /// Every node's newest announcement that lists instances, in key order (what a newly connected peer is told).
+    public var hostingAnnouncements: [InstanceAnnouncement] {
+        announcements.values.filter { !$0.instances.isEmpty }.sorted { $0.node < $1.node }
+    }
+
+    /// Where `node` said it listens, if it announced an address.
+    public func listenAddress(of node: PublicKey) -> String? {
+        announcements[node].flatMap { $0.listenAddress.isEmpty ? nil : $0.listenAddress }
+    }
 
     public func announcement(of node: PublicKey) -> InstanceAnnouncement? { announcements[node] }
 

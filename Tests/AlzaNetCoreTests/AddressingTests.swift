@@ -116,11 +116,27 @@ import Testing
         #expect(directory.apply(forged) == .invalid)
         let unordered = InstanceAnnouncement(node: leader.publicKey, sequence: 1, instances: [fieldB, fieldA],
                                              signature: leader.sign(InstanceAnnouncement.digest(
-                                                 chainId: chain, node: leader.publicKey, sequence: 1, instances: [fieldB, fieldA])))
+                                                 chainId: chain, node: leader.publicKey, sequence: 1, instances: [fieldB, fieldA],
+                                                 listenAddress: "")))
         #expect(directory.apply(unordered) == .invalid)
+        // The listen address is signed: another one makes the signature fail.
+        var moved = InstanceAnnouncement.signed(by: leader, chainId: chain, sequence: 1, instances: [fieldA], listenAddress: "10.0.0.1:17000")
+        moved.listenAddress = "10.6.6.6:17000"
+        #expect(directory.apply(moved) == .invalid)
         let otherChain = InstanceAnnouncement.signed(by: leader, chainId: Hash.sha256(utf8: "other"), sequence: 1, instances: [fieldA])
         #expect(directory.apply(otherChain) == .invalid)
         #expect(directory.nodeCount == 0)
+    }
+
+    @Test func anAnnouncementSaysWhereItsNodeListens() throws {
+        var directory = InstanceDirectory(chainId: chain)
+        #expect(directory.apply(.signed(by: leader, chainId: chain, sequence: 1, instances: [fieldA], listenAddress: "10.0.0.1:17000")) == .updated)
+        #expect(directory.listenAddress(of: leader.publicKey) == "10.0.0.1:17000")
+        #expect(directory.apply(.signed(by: leader, chainId: chain, sequence: 2, instances: [fieldA])) == .updated)
+        #expect(directory.listenAddress(of: leader.publicKey) == nil)
+        let long = InstanceAnnouncement(node: leader.publicKey, sequence: 3, instances: [], listenAddress: String(repeating: "x", count: 300),
+                                        signature: Signature(bytes64: .zero))
+        #expect(throws: CodecError.self) { try InstanceAnnouncement(canonicalBytes: long.canonicalBytes) }
     }
 
     @Test func theDirectoryIsBoundedButKnownNodesKeepUpdating() {

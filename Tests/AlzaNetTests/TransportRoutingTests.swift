@@ -120,6 +120,24 @@ import Testing
         await a.stop()
         await b.stop()
     }
+
+    @Test func aNodeDialsTheHostOfAnActorAtTheAddressItAnnounced() async throws {
+        // a and c dial once, at start (a: nobody, c: b); they hear of each other only through b.
+        let once: (inout NetworkConfiguration) -> Void = { $0.connections.dialIntervalMilliseconds = 3_600_000 }
+        let a = try await makeTransport(label: "dial-a", adjust: once)
+        _ = try await EventLog(a, registration: fieldProtocol)
+        try await a.host(InstanceId([0x51]), of: .field)
+        let b = try await makeTransport(label: "dial-b", seeds: [try #require(await a.boundAddress)])
+        let c = try await makeTransport(label: "dial-c", seeds: [try #require(await b.boundAddress)], adjust: once)
+        let address = ActorAddress(.field, instance: InstanceId([0x51]))
+        #expect(await eventually { await c.hosts(of: address) == [a.nodeId] })
+        #expect(await !c.peers.contains { $0.id == a.nodeId })
+        #expect(await c.ensureConnected(to: a.nodeId))
+        #expect(await c.peers.contains { $0.id == a.nodeId })
+        // A node that announced no address (or none at all) cannot be dialed.
+        #expect(await !c.ensureConnected(to: SigningKey(deterministicLabel: "dial-nobody").publicKey.hex, timeoutMilliseconds: 100))
+        for node in [a, b, c] { await node.stop() }
+    }
 }
 
 extension AsyncStream where Element == TransportEvent {

@@ -146,11 +146,14 @@ public actor FieldService {
         }
         let bytes = message.canonicalBytes
         for host in hosts {
-            do {
-                try await transport.sendDirect(bytes, to: host, address: address)
-                return true
-            } catch {
-                continue
+            // A host the mesh did not connect this node to is dialed at the address it announced.
+            for attempt in 0..<2 {
+                do {
+                    try await transport.sendDirect(bytes, to: host, address: address)
+                    return true
+                } catch {
+                    guard attempt == 0, await transport.ensureConnected(to: host) else { break }
+                }
             }
         }
         return false
@@ -168,6 +171,10 @@ public actor FieldService {
         }
         var lastFailure = FieldRequestFailure.noHost(address.description)
         for host in hosts {
+            guard await transport.ensureConnected(to: host) else {
+                lastFailure = .network("cannot connect to \(host.prefix(16)), which hosts \(address)")
+                continue
+            }
             do {
                 let bytes = try await transport.request(message.canonicalBytes, to: host, address: address,
                                                         timeoutMilliseconds: timeoutMilliseconds)

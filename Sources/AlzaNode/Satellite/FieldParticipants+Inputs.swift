@@ -68,9 +68,14 @@ extension FieldParticipants {
         guard deposit.amount <= policy.maximumDeposit else {
             return "a deposit of \(Amounts.format(deposit.amount)) ALZA is over this wallet's limit of \(Amounts.format(policy.maximumDeposit))"
         }
-        guard let record = await chain.snapshot().state.fields[field], record.status == .claimed else {
-            return "field \(field) is not claimed on chain"
+        // The leader saw its claim in a block this node may not have yet: give the chain a few slots.
+        var record = await chain.snapshot().state.fields[field]
+        let deadline = ChainService.now() + 10_000
+        while record?.status != .claimed && ChainService.now() < deadline {
+            try? await Task.sleep(for: .milliseconds(100))
+            record = await chain.snapshot().state.fields[field]
         }
+        guard let record, record.status == .claimed else { return "field \(field) is not claimed on chain" }
         guard message.authorization.first?.account == record.leader else { return "the field-open is not authorized by the field's leader" }
         return nil
     }

@@ -126,7 +126,8 @@ final class PaymentLoad: Sendable {
             var index = 0
             while !interrupted.isStopped {
                 let elapsed = Date().timeIntervalSince(start)
-                let due = min(Int(elapsed * Double(rate)), Int(seconds * Double(rate)))
+                // `seconds` is infinite for `--duration forever`.
+                let due = Int(min(elapsed, seconds) * Double(rate))
                 while index < due {
                     let field = fields[index % fields.count]
                     let payer = Int(random.next() % UInt64(field.participants.count))

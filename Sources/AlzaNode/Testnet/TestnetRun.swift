@@ -143,7 +143,8 @@ public struct TestnetRun: Sendable {
             signalSource.cancel()
             signal(SIGINT, previousHandler)
         }
-        for node in layout.nodes { try processes.start(node) }
+        // In their own sessions: a Ctrl-C reaches the runner alone, which closes the fields before it stops every node.
+        for node in layout.nodes { try processes.start(node, detached: true) }
         defer {
             processes.stopAll(names: names)
             if !options.keep && options.directory == nil { try? FileManager.default.removeItem(atPath: directory) }
@@ -224,7 +225,7 @@ public struct TestnetRun: Sendable {
         case .kill: processes.kill(node.name)
         case .restart:
             guard !processes.isRunning(node.name) else { break }
-            do { try processes.start(node) } catch {
+            do { try processes.start(node, detached: true) } catch {
                 FileHandle.standardError.write(Data("\nrestart of \(node.name) failed: \(error)\n".utf8))
             }
         }
