@@ -7,7 +7,7 @@ struct AlzaCommand: AsyncParsableCommand {
         commandName: "alza",
         abstract: "Alza: a DPoS payment chain with off-chain payment fields and a replicated ledger store.",
         version: AlzaVersion.string,
-        subcommands: [VersionCommand.self, KeygenCommand.self, GenesisCommand.self, NodeCommand.self, ChainCommand.self,
+        subcommands: [VersionCommand.self, KeygenCommand.self, GenesisCommand.self, NodeCommand.self, ChainCommand.self, FieldCommand.self,
                       TxCommand.self, TestnetCommand.self, SimCommand.self]
     )
 }

@@ -130,3 +130,13 @@ extension NodeAPI {
         public var results: [Item]
     }
 }
+
+extension NodeAPI {
+    /// `POST /v1/fields/{id}/dispute` on a participant's node: what it submitted (field-solo-close, field-dispute
+    /// or field-finalize).
+    public struct FieldActionSubmitted: Codable, Sendable, Equatable {
+        public var id: String
+        public var action: String
+        public var transaction: String
+    }
+}

@@ -26,6 +26,16 @@ extension SatelliteRole {
                     throw Self.apiFailure(failure)
                 }
             },
+            RoleRoute(.POST, "v1/fields/*/dispute") { _, captured in
+                let field = try APIServer.fieldId(captured[0])
+                switch await (try held()).actNow(on: field) {
+                case .success(let (payload, id)):
+                    return try APIResponse.json(NodeAPI.FieldActionSubmitted(id: field.hash.hex, action: payload.code.description,
+                                                                             transaction: id.hex), status: .accepted)
+                case .failure(let failure):
+                    throw Self.apiFailure(failure)
+                }
+            },
             RoleRoute(.POST, "v1/fields/payments") { request, _ in
                 let body = try APIResponse.decode(NodeAPI.FieldPaymentBatchRequest.self, from: try await APIResponse.body(request))
                 return try APIResponse.json(try await Self.payBatch(body, participants: held(), chain: chain))

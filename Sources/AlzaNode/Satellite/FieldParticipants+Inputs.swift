@@ -99,8 +99,33 @@ extension FieldParticipants {
         }
     }
 
-    private func submit(_ payload: MessagePayload, from account: Address, record: FieldRecord) async {
-        guard let key = keys[account] else { return }
+    /// What `POST /v1/fields/{id}/dispute` does at once for the wallet's accounts in `field`: on an open field, a
+    /// solo close with the newest fully signed snapshot (the leader or a participant went silent); on a closing
+    /// one, the watcher's reaction (dispute or finalize). The transaction id, or why there is nothing to do.
+    func actNow(on field: FieldId) async -> Result<(MessagePayload, Hash), FieldPaymentFailure> {
+        guard let record = await chain.snapshot().state.fields[field] else {
+            return .failure(.refused(code: LedgerError.unknownField(field).code, reason: LedgerError.unknownField(field).description))
+        }
+        for account in record.participants where keys[account] != nil {
+            guard let key = await entry(field, account), let core = entries[key]?.core else { continue }
+            let payload: MessagePayload?
+            if record.status == .open {
+                payload = core.newestFullySigned.map { MessagePayload.fieldSoloClose(field: field, snapshot: $0) }
+            } else {
+                payload = core.reaction(to: record, now: ChainService.now())
+            }
+            guard let payload else { continue }
+            reacted[field] = (payload, ChainService.now())
+            return await submit(payload, from: account, record: record).map { (payload, $0) }
+        }
+        let reason = record.status == .open ? "no account of this wallet holds a fully signed snapshot of field \(field)"
+            : "field \(field) is \(record.status.name) and the snapshots this wallet holds call for nothing"
+        return .failure(.refused(code: "field.nothing-to-do", reason: reason))
+    }
+
+    @discardableResult
+    private func submit(_ payload: MessagePayload, from account: Address, record: FieldRecord) async -> Result<Hash, FieldPaymentFailure> {
+        guard let key = keys[account] else { return .failure(.notHeld(field: record.id, account: account)) }
         let state = await chain.snapshot().state
         let header = TransactionHeader(chainId: state.chainId, expiration: ChainService.now() + 600_000,
                                        nonce: await chain.nextNonce(for: account), fee: state.parameters.minimumFee)
@@ -109,8 +134,10 @@ extension FieldParticipants {
         switch await chain.submit(transaction) {
         case .success(let id):
             logger.notice("field \(record.id.hash.short): \(payload.code) submitted by \(account) (\(id.short))")
+            return .success(id)
         case .failure(let error):
             logger.warning("field \(record.id.hash.short): \(payload.code) by \(account) refused: \(error.description)")
+            return .failure(.refused(code: error.code, reason: error.description))
         }
     }
 
