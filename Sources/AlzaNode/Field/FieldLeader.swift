@@ -228,6 +228,28 @@ public actor FieldLeader {
 
     var newestFullySigned: SignedFieldSnapshot? { core.newestFullySigned }
 
+    /// The answer to a receipt dispute (DESIGN.md §6, `field-respond`): the newest fully signed snapshot, with the
+    /// inclusion proof of the disputed payment in its payments tree; nil (and said why) while no fully signed
+    /// snapshot covers that index yet (proposals go on, so one will) or when the log holds another payment there.
+    func response(to dispute: FieldReceiptDispute) -> Result<MessagePayload, ResponseUnavailable> {
+        guard let full = core.newestFullySigned, full.snapshot.paymentCount > dispute.index else {
+            return .failure(.init(reason: "no fully signed snapshot covers payment \(dispute.index) yet"))
+        }
+        let hashes = core.paymentHashes
+        guard Int(dispute.index) < hashes.count, hashes[Int(dispute.index)] == dispute.paymentHash else {
+            return .failure(.init(reason: "the log holds another payment at index \(dispute.index): the receipt is not this leader's"))
+        }
+        let leaves = hashes[..<Int(full.snapshot.paymentCount)].map(FieldSnapshot.paymentLeaf)
+        guard let proof = try? MerkleTree.inclusionProof(index: Int(dispute.index), leafHashes: Array(leaves)) else {
+            return .failure(.init(reason: "payment \(dispute.index) is outside snapshot \(full.snapshot.number)"))
+        }
+        return .success(.fieldRespond(field: field, snapshot: full, proof: proof))
+    }
+
+    struct ResponseUnavailable: Error {
+        var reason: String
+    }
+
     /// Stops taking payments and waits until a snapshot covering every durable payment is fully signed; the
     /// participants that have not signed the newest snapshot when the time is up otherwise.
     func finalSnapshot(timeoutMilliseconds: UInt64) async -> Result<SignedFieldSnapshot, UnsignedParticipants> {

@@ -1,3 +1,4 @@
+import AlzaConsensus
 import AlzaCore
 import AlzaField
 import AlzaLedger
@@ -20,6 +21,8 @@ public actor FieldLeaderRole: NodeRole {
     private var opened: UInt64 = 0
     /// Fields whose leader is being started (an actor method suspends: two starts of one field must not race).
     private var starting: Set<FieldId> = []
+    /// The dispute answered last per field, and when.
+    private var responded: [FieldId: (index: UInt64, at: UInt64)] = [:]
     private var closed: UInt64 = 0
 
     init(key: SigningKey, chain: ChainService, service: FieldService, logger: Logger,
@@ -50,6 +53,7 @@ public actor FieldLeaderRole: NodeRole {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
                 await self?.retireClosedFields()
+                await self?.answerDisputes()
             }
         }
     }
@@ -92,6 +96,39 @@ public actor FieldLeaderRole: NodeRole {
         }
     }
 
+    /// Responds to every receipt dispute against a field it leads (an honest leader loses nothing to one), once
+    /// per dispute unless 10 s pass with the dispute still open.
+    private func answerDisputes() async {
+        let state = await chain.snapshot().state
+        for field in await service.ledFields {
+            guard let record = state.fields[field], case .closing(_, _, let dispute?) = record.status,
+                  let leader = await service.leader(of: field) else { continue }
+            if let last = responded[field], last.index == dispute.index, ChainService.now() < last.at + 10_000 { continue }
+            switch await leader.response(to: dispute) {
+            case .success(let payload):
+                responded[field] = (dispute.index, ChainService.now())
+                await submit(payload, record: record)
+            case .failure(let unavailable):
+                logger.warning("field \(field.hash.short): cannot answer the dispute of receipt \(dispute.index) yet: \(unavailable.reason)")
+            }
+        }
+    }
+
+    @discardableResult
+    private func submit(_ payload: MessagePayload, record: FieldRecord) async -> Result<Hash, MempoolError> {
+        let state = await chain.snapshot().state
+        let account = Address(key.publicKey)
+        let header = TransactionHeader(chainId: state.chainId, expiration: ChainService.now() + 120_000,
+                                       nonce: await chain.nextNonce(for: account), fee: state.parameters.minimumFee)
+        let message = Message(payload, authorizer: account, extraScope: record.participants + [record.leader])
+        let result = await chain.submit(SignedTransaction.sign(Transaction(header: header, messages: [message]), with: [key]))
+        switch result {
+        case .success(let id): logger.notice("field \(record.id.hash.short): \(payload.code) submitted (\(id.short))")
+        case .failure(let error): logger.warning("field \(record.id.hash.short): \(payload.code) refused: \(error.description)")
+        }
+        return result
+    }
+
     // MARK: Routes
 
     public nonisolated var routes: [RoleRoute] {
@@ -128,13 +165,7 @@ public actor FieldLeaderRole: NodeRole {
             throw APIFailure(status: .conflict, code: "field.final-snapshot-unsigned",
                              message: "the final snapshot of field \(id) is not signed by \(unsigned.accounts.map(\.description).joined(separator: ", ")); a participant may solo-close with its newest fully signed one")
         }
-        let state = await chain.snapshot().state
-        let account = Address(key.publicKey)
-        let header = TransactionHeader(chainId: state.chainId, expiration: ChainService.now() + 120_000,
-                                       nonce: await chain.nextNonce(for: account), fee: state.parameters.minimumFee)
-        let message = Message(.fieldClose(field: id, snapshot: signed), authorizer: account,
-                              extraScope: record.participants + [record.leader])
-        switch await chain.submit(SignedTransaction.sign(Transaction(header: header, messages: [message]), with: [key])) {
+        switch await submit(.fieldClose(field: id, snapshot: signed), record: record) {
         case .success(let transaction):
             return try APIResponse.json(NodeAPI.FieldCloseSubmitted(id: id.hash.hex, transaction: transaction.hex,
                                                                     snapshot: signed.snapshot.number,
