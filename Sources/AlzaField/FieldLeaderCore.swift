@@ -207,11 +207,14 @@ public struct FieldLeaderCore: Sendable {
 
     // MARK: Snapshots
 
-    /// Proposes a snapshot when payments arrived and `snapshotEveryMilliseconds` passed; says when to wake next.
+    /// Proposes a snapshot when `snapshotEveryMilliseconds` passed and payments arrived, or the newest proposal
+    /// is still not signed by everyone (a signature or a proposal was lost: proposed again under a new number);
+    /// says when to wake next.
     public mutating func tick(now: UInt64) -> [Effect] {
         var effects: [Effect] = []
         let covered = proposals[newestSnapshot]?.snapshot.paymentCount ?? 0
-        if durableCount > covered && now >= lastProposalAt + configuration.snapshotEveryMilliseconds {
+        let unsigned = durableCount > 0 && (newestFullySigned?.snapshot.number ?? 0) < newestSnapshot
+        if (durableCount > covered || unsigned) && now >= lastProposalAt + configuration.snapshotEveryMilliseconds {
             effects += propose(now: now)
         }
         effects.append(.wakeAt(lastProposalAt + configuration.snapshotEveryMilliseconds))

@@ -199,6 +199,26 @@ public struct FieldParticipantCore: Sendable {
         newestFullySigned = signed
     }
 
+    /// The signature that lets `final` close the field at once (domain `field-close`): given only for the newest
+    /// snapshot this participant signed, with its own balance as it signed it, and only when no payment to it that
+    /// the leader receipted lies beyond it. Otherwise refused, and the field can still close by the solo route.
+    public func signClose(_ final: SignedFieldSnapshot) throws(FieldError) -> Signature {
+        let snapshot = final.snapshot
+        guard snapshot.field == roster.field else { throw .wrongField(expected: roster.field, actual: snapshot.field) }
+        guard let mine = newestSigned, mine.snapshot == snapshot else {
+            throw .staleSnapshot(number: snapshot.number, newest: newestSigned?.snapshot.number ?? 0)
+        }
+        guard final.balances.count == roster.participants.count, final.balances[position] == mine.balance else {
+            throw .balanceMismatch(snapshot: snapshot.number, expected: mine.balance,
+                                   claimed: position < final.balances.count ? final.balances[position] : 0)
+        }
+        if let beyond = receipted.keys.filter({ $0 >= snapshot.paymentCount && receipted[$0]!.payment.payment.payee == address }).min() {
+            throw .receiptNotInSnapshot(index: beyond, snapshot: snapshot.number)
+        }
+        return key.sign(snapshot.commitment(participantsHash: roster.participantsHash).bytes, domain: FieldDomains.close,
+                        chainId: roster.chainId)
+    }
+
     /// What this participant's node sends when the chain's record of its field changes (DESIGN.md §6, the chain
     /// watcher): against a solo close of an older snapshot, its newer fully signed one; against a posted snapshot
     /// that leaves out a payment to it that the leader receipted, that receipt (the leader must answer or lose the

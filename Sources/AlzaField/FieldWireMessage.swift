@@ -27,6 +27,10 @@ public enum FieldWireMessage: Hashable, Sendable, CanonicalCodable {
     /// a `.receipt` or `.refused` per payment, in order (a busy wallet pays one round trip per batch).
     case payBatch([SignedFieldPayment])
     case answers([FieldWireMessage])
+    /// Leader → participant (request): sign this final snapshot's close (`FieldParticipantCore.signClose`);
+    /// answered with `.closeSignature` or `.refused`.
+    case closeRequest(SignedFieldSnapshot, participant: Address)
+    case closeSignature(signer: Address, Signature)
 
     public static let maximumBatch = 4_096
 
@@ -48,8 +52,9 @@ public enum FieldWireMessage: Hashable, Sendable, CanonicalCodable {
         case .signature(let field, _, _, _): field
         case .fullySigned(let signed): signed.snapshot.field
         case .payBatch(let payments): payments.first?.payment.field
+        case .closeRequest(let signed, _): signed.snapshot.field
         case .answers(let answers): answers.first?.field
-        case .refused, .consentRequest, .consent: nil
+        case .refused, .consentRequest, .consent, .closeSignature: nil
         }
     }
 
@@ -94,6 +99,14 @@ public enum FieldWireMessage: Hashable, Sendable, CanonicalCodable {
         case .answers(let answers):
             encoder.encode(UInt8(11))
             encoder.encode(answers)
+        case .closeRequest(let signed, let participant):
+            encoder.encode(UInt8(12))
+            encoder.encode(signed)
+            encoder.encode(participant)
+        case .closeSignature(let signer, let signature):
+            encoder.encode(UInt8(13))
+            encoder.encode(signer)
+            encoder.encode(signature)
         }
     }
 
@@ -131,6 +144,8 @@ public enum FieldWireMessage: Hashable, Sendable, CanonicalCodable {
                 }
             }
             self = .answers(answers)
+        case 12: self = .closeRequest(try decoder.decode(), participant: try decoder.decode())
+        case 13: self = .closeSignature(signer: try decoder.decode(), try decoder.decode())
         case let tag: throw .unknownTag(offset: offset, tag: UInt64(tag), type: "FieldWireMessage")
         }
     }

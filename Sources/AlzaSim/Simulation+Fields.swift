@@ -33,7 +33,7 @@ extension Simulation {
             let snapshot = FieldSnapshot(field: field, number: 1, paymentCount: 3, paymentsRoot: Hash.sha256(utf8: "sim field \(k)"),
                                          balancesHash: FieldSnapshot.balancesHash(participants: [first, second], balances: balances))
             let commitment = snapshot.commitment(participantsHash: FieldSnapshot.participantsHash([first, second]))
-            let signatures = keys[1...].map { $0.sign(commitment.bytes, domain: FieldDomains.commitment, chainId: genesis.chainId) }
+            let signatures = keys[1...].map { $0.sign(commitment.bytes, domain: FieldDomains.close, chainId: genesis.chainId) }
             submit(.fieldClose(field: field, snapshot: SignedFieldSnapshot(snapshot: snapshot, balances: balances, signatures: signatures)),
                    by: [keys[1]], user: Int((3 * k + 1) % users), scope: [first, second, leader])
         }

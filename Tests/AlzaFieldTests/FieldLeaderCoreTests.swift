@@ -184,6 +184,8 @@ import Testing
         let due = leader.tick(now: 1_000)
         #expect(due.proposals.count == 3)
         #expect(due.last == .wakeAt(2_000))
-        #expect(leader.tick(now: 2_500).proposals.isEmpty, "no new payments, no new snapshot")
+        #expect(leader.tick(now: 2_500).proposals.map(\.proposal.snapshot.number) == [2, 2, 2],
+                "no new payments, but nobody signed: proposed again under a new number")
+        #expect(leader.tick(now: 2_600).proposals.isEmpty, "not before the interval")
     }
 }

@@ -216,4 +216,38 @@ import Testing
         _ = try participants[1].sign(fromStart)
         #expect(participants[1].coveredCount == 3)
     }
+
+    @Test func aCloseIsSignedOnlyForTheNewestSignedSnapshotWithNoReceiptBeyondIt() throws {
+        let fixture = FieldFixture()
+        var leader = fixture.leader { $0.snapshotEveryPayments = 1 }
+        var participants = fixture.participants()
+        var fulls: [SignedFieldSnapshot] = []
+        for _ in 0..<2 {
+            let (_, effects) = try pay(fixture, &leader, &participants, amount: Amounts.unit)
+            var queue = effects.proposals
+            while let (proposal, to) = queue.first {
+                queue.removeFirst()
+                let position = fixture.roster.position(of: to)!
+                let signature = try participants[position].sign(proposal)
+                for case .fullySigned(let full) in try leader.receivedSignature(signature, snapshot: proposal.snapshot.number, from: to, now: 3) {
+                    fulls.append(full)
+                }
+            }
+        }
+        #expect(fulls.map(\.snapshot.number) == [1, 2])
+        let closeSignature = try participants[1].signClose(fulls[1])
+        let commitment = fulls[1].snapshot.commitment(participantsHash: fixture.roster.participantsHash)
+        #expect(PublicKey(bytes32: fixture.address(1).bytes32).isValidSignature(closeSignature, for: commitment.bytes,
+                                                                               domain: FieldDomains.close, chainId: fixture.chainId))
+        #expect(throws: FieldError.staleSnapshot(number: 1, newest: 2)) { try participants[1].signClose(fulls[0]) }
+        var misstated = fulls[1]
+        misstated.balances.swapAt(0, 1)
+        #expect(throws: FieldError.self) { try participants[1].signClose(misstated) }
+        // A payment to participant 1 receipted after snapshot 2: it will not sign the close of snapshot 2.
+        let payment = try participants[0].pay(to: fixture.address(1), amount: Amounts.unit)
+        let receipt = FieldReceipt.signBatch(field: fixture.roster.field, firstIndex: 2, paymentHashes: [payment.hash],
+                                             leader: fixture.leaderKey, chainId: fixture.chainId)[0]
+        try participants[1].received(receipt, for: payment)
+        #expect(throws: FieldError.receiptNotInSnapshot(index: 2, snapshot: 2)) { try participants[1].signClose(fulls[1]) }
+    }
 }

@@ -35,14 +35,14 @@ import Testing
 
     /// Snapshot `number` after `payments` payments with these balances, signed by `signers` (in participant order).
     func snapshot(_ number: UInt64, payments: UInt64, alice: Amount, bob: Amount,
-                  signers: [SigningKey] = [Keys.alice, Keys.bob]) -> SignedFieldSnapshot {
+                  signers: [SigningKey] = [Keys.alice, Keys.bob], domain: SigningDomain = FieldDomains.commitment) -> SignedFieldSnapshot {
         let participants = [Keys.alice.address, Keys.bob.address]
         let balances = [alice, bob]
         let snapshot = FieldSnapshot(field: field, number: number, paymentCount: payments,
                                      paymentsRoot: Hash.sha256(Array("payments \(payments)".utf8)),
                                      balancesHash: FieldSnapshot.balancesHash(participants: participants, balances: balances))
         let commitment = snapshot.commitment(participantsHash: FieldSnapshot.participantsHash(participants))
-        let signatures = signers.map { $0.sign(commitment.bytes, domain: FieldDomains.commitment, chainId: fixture.chainId) }
+        let signatures = signers.map { $0.sign(commitment.bytes, domain: domain, chainId: fixture.chainId) }
         return SignedFieldSnapshot(snapshot: snapshot, balances: balances, signatures: signatures)
     }
 
@@ -76,7 +76,7 @@ import Testing
         try openField()
         let carolBefore = fixture.balance(Keys.carol)
         let supplyBefore = fixture.state.chain.totalSupply
-        let signed = snapshot(3, payments: 4, alice: 7 * Amounts.unit, bob: 8 * Amounts.unit)
+        let signed = snapshot(3, payments: 4, alice: 7 * Amounts.unit, bob: 8 * Amounts.unit, domain: FieldDomains.close)
         let result = try fixture.apply(settlement(.fieldClose(field: field, snapshot: signed), from: Keys.alice))
         // The block's field root is over the commitment it settled.
         let commitment = signed.snapshot.commitment(participantsHash: FieldSnapshot.participantsHash([Keys.alice.address, Keys.bob.address]))
@@ -109,11 +109,16 @@ import Testing
     @Test mutating func aCloseMissingASignatureIsRefusedAndChangesNothing() throws {
         try openField()
         let root = fixture.state.root()
-        let forged = snapshot(1, payments: 2, alice: 15 * Amounts.unit, bob: 0, signers: [Keys.alice, Keys.erin])
-        #expect(throws: LedgerError.invalidFieldSnapshot(field: field, reason: "\(Keys.bob.address.short) did not sign its commitment")) {
+        let forged = snapshot(1, payments: 2, alice: 15 * Amounts.unit, bob: 0, signers: [Keys.alice, Keys.erin], domain: FieldDomains.close)
+        #expect(throws: LedgerError.invalidFieldSnapshot(field: field, reason: "\(Keys.bob.address.short) did not sign the close of its commitment")) {
             try fixture.apply(settlement(.fieldClose(field: field, snapshot: forged), from: Keys.alice))
         }
-        let unsigned = snapshot(1, payments: 2, alice: 15 * Amounts.unit, bob: 0, signers: [Keys.alice])
+        // A snapshot's own signatures (made when it was proposed) do not close: an old one would settle at once.
+        let old = snapshot(1, payments: 2, alice: 15 * Amounts.unit, bob: 0)
+        #expect(throws: LedgerError.invalidFieldSnapshot(field: field, reason: "\(Keys.alice.address.short) did not sign the close of its commitment")) {
+            try fixture.apply(settlement(.fieldClose(field: field, snapshot: old), from: Keys.alice))
+        }
+        let unsigned = snapshot(1, payments: 2, alice: 15 * Amounts.unit, bob: 0, signers: [Keys.alice], domain: FieldDomains.close)
         #expect(throws: LedgerError.invalidFieldSnapshot(field: field, reason: "1 signatures for 2 participants")) {
             try fixture.apply(settlement(.fieldClose(field: field, snapshot: unsigned), from: Keys.alice))
         }
@@ -122,11 +127,11 @@ import Testing
 
     @Test mutating func aCloseThatCreatesCoinsOrMisstatesItsBalancesIsRefused() throws {
         try openField()
-        let inflated = snapshot(1, payments: 2, alice: 15 * Amounts.unit, bob: 1)
+        let inflated = snapshot(1, payments: 2, alice: 15 * Amounts.unit, bob: 1, domain: FieldDomains.close)
         #expect(throws: LedgerError.invalidFieldSnapshot(field: field, reason: "balances sum to 15.00000001, the deposits to 15.00000000")) {
             try fixture.apply(settlement(.fieldClose(field: field, snapshot: inflated), from: Keys.alice))
         }
-        var misstated = snapshot(1, payments: 2, alice: 7 * Amounts.unit, bob: 8 * Amounts.unit)
+        var misstated = snapshot(1, payments: 2, alice: 7 * Amounts.unit, bob: 8 * Amounts.unit, domain: FieldDomains.close)
         misstated.balances = [8 * Amounts.unit, 7 * Amounts.unit]
         #expect(throws: LedgerError.invalidFieldSnapshot(field: field, reason: "the balances do not hash to the snapshot's balances hash")) {
             try fixture.apply(settlement(.fieldClose(field: field, snapshot: misstated), from: Keys.alice))
@@ -199,7 +204,7 @@ import Testing
 
     @Test mutating func aSettlementMissingAParticipantInItsScopeIsRefused() throws {
         try openField()
-        let signed = snapshot(1, payments: 1, alice: 10 * Amounts.unit, bob: 5 * Amounts.unit)
+        let signed = snapshot(1, payments: 1, alice: 10 * Amounts.unit, bob: 5 * Amounts.unit, domain: FieldDomains.close)
         let narrow = fixture.sign([Message(.fieldClose(field: field, snapshot: signed), authorizer: Keys.alice.address,
                                            extraScope: [Keys.alice.address, Keys.carol.address])], by: [Keys.alice])
         #expect(throws: LedgerError.outOfScope(account: Keys.bob.address, code: .fieldClose)) { try fixture.apply(narrow) }

@@ -135,7 +135,15 @@ import Testing
     /// The redial itself; its backoff schedule (doubling from 500 ms, capped at 30 s) is checked on the pure peer
     /// table in NetCoreTests.
     @Test func droppedPeerIsRedialedByItself() async throws {
-        let a = try await makeTransport(label: "re-a")
+        // a listens below the kernel's ephemeral range: b's redials to a port in it could be given that very port
+        // as their source (a loopback self-connect) and hold it, so a second listener could not bind it.
+        var random = SeededRandom(label: "re-a-port-\(getpid())")
+        var listening: Transport?
+        for _ in 0..<50 where listening == nil {
+            let port = 20_000 + random.next(below: 12_000)
+            listening = try? await makeTransport(label: "re-a") { $0.listenAddress = "127.0.0.1:\(port)" }
+        }
+        let a = try #require(listening, "no free port between 20000 and 32000")
         let address = try #require(await a.boundAddress)
         let b = try await makeTransport(label: "re-b", seeds: [address])
         #expect(await eventually { await b.peers.count == 1 })

@@ -45,7 +45,7 @@ import Testing
         let snapshot = FieldSnapshot(field: field, number: 2, paymentCount: 3, paymentsRoot: Hash.sha256(utf8: "three payments"),
                                      balancesHash: FieldSnapshot.balancesHash(participants: [a, b], balances: balances))
         let commitment = snapshot.commitment(participantsHash: FieldSnapshot.participantsHash([a, b]))
-        let signatures = [alice, bob].map { $0.sign(commitment.bytes, domain: FieldDomains.commitment, chainId: chainId) }
+        let signatures = [alice, bob].map { $0.sign(commitment.bytes, domain: FieldDomains.close, chainId: chainId) }
         let close = sign(.fieldClose(field: field, snapshot: SignedFieldSnapshot(snapshot: snapshot, balances: balances, signatures: signatures)),
                          by: [alice], nonce: 0, scope: [a, b, Address(leader.publicKey)])
         let height = try await include(close)

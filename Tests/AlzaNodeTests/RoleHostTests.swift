@@ -103,11 +103,11 @@ actor EchoRole: NodeRole {
         var configuration = try folder.configuration("supernode-0")
         configuration.roles = ["supernode", "datanode"]
         #expect(throws: NodeError.configuration(
-            "role \"datanode\" (stores RaFi replicas) is not part of alza \(AlzaVersion.string) yet; this build runs satellite, supernode")) {
+            "role \"datanode\" (stores RaFi replicas) is not part of alza \(AlzaVersion.string) yet; this build runs fieldleader, satellite, supernode")) {
             _ = try NodeRuntime(configuration: configuration, logger: Logger(label: "test"))
         }
         configuration.roles = ["supernode", "echo"]
-        #expect(throws: NodeError.configuration("unknown role \"echo\"; this build runs satellite, supernode")) {
+        #expect(throws: NodeError.configuration("unknown role \"echo\"; this build runs fieldleader, satellite, supernode")) {
             _ = try NodeRuntime(configuration: configuration, logger: Logger(label: "test"))
         }
         configuration.roles = ["supernode", "supernode"]

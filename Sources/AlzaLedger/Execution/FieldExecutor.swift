@@ -50,13 +50,15 @@ enum FieldExecutor {
         try context.setField(record)
     }
 
-    /// Cooperative close: a fully signed snapshot settles the field at once.
+    /// Cooperative close: a snapshot every participant signed *as the last* (domain `field-close`) settles the field
+    /// at once. Snapshot signatures (domain `field-commitment`) do not: with them an old snapshot could close a
+    /// field with no window to dispute it.
     static func close(_ id: FieldId, _ signed: SignedFieldSnapshot, message: Message,
                       context: inout TransactionContext) throws(LedgerError) {
         var record = try context.existingField(id)
         try requireMember(message, of: record, leaderAllowed: true)
         guard record.status == .open else { throw .fieldState(field: id, reason: "is \(record.status), not open") }
-        try verify(signed, of: record, chainId: context.chainId)
+        try verify(signed, of: record, chainId: context.chainId, domain: FieldDomains.close)
         try settle(&record, FieldSettlement(signed), context: &context)
     }
 
@@ -202,7 +204,8 @@ enum FieldExecutor {
 
     /// Fully signed, consistent and conserving: one balance per participant summing to the deposits, the balances
     /// hash over them, and every participant's signature on the commitment.
-    static func verify(_ signed: SignedFieldSnapshot, of record: FieldRecord, chainId: Hash) throws(LedgerError) {
+    static func verify(_ signed: SignedFieldSnapshot, of record: FieldRecord, chainId: Hash,
+                       domain: SigningDomain = FieldDomains.commitment) throws(LedgerError) {
         let id = record.id
         let snapshot = signed.snapshot
         guard snapshot.field == id else { throw .invalidFieldSnapshot(field: id, reason: "it is a snapshot of field \(snapshot.field)") }
@@ -223,8 +226,9 @@ enum FieldExecutor {
             throw .invalidFieldSnapshot(field: id, reason: "\(signed.signatures.count) signatures for \(record.participants.count) participants")
         }
         if let missing = signed.firstMissingSigner(participants: record.participants, participantsHash: record.participantsHash,
-                                                   chainId: chainId) {
-            throw .invalidFieldSnapshot(field: id, reason: "\(missing.short) did not sign its commitment")
+                                                   chainId: chainId, domain: domain) {
+            let what = domain == FieldDomains.close ? "the close of its commitment" : "its commitment"
+            throw .invalidFieldSnapshot(field: id, reason: "\(missing.short) did not sign \(what)")
         }
     }
 

@@ -44,12 +44,12 @@ public struct SignedFieldSnapshot: Hashable, Sendable, CanonicalCodable {
 
     /// The first participant (in order) whose signature on the commitment is missing or not its own, or nil when
     /// every one signed: what the chain and a participant check before trusting a snapshot as fully signed.
-    public func firstMissingSigner(participants: [Address], participantsHash: Hash, chainId: Hash) -> Address? {
+    public func firstMissingSigner(participants: [Address], participantsHash: Hash, chainId: Hash,
+                                   domain: SigningDomain = FieldDomains.commitment) -> Address? {
         let commitment = snapshot.commitment(participantsHash: participantsHash).bytes
         for (position, participant) in participants.enumerated() {
             guard position < signatures.count,
-                  participant.publicKey.isValidSignature(signatures[position], for: commitment, domain: FieldDomains.commitment,
-                                                         chainId: chainId)
+                  participant.publicKey.isValidSignature(signatures[position], for: commitment, domain: domain, chainId: chainId)
             else { return participant }
         }
         return nil

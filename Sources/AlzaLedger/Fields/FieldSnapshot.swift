@@ -26,6 +26,9 @@ public enum FieldDomains {
     public static let payment = SigningDomain("field-payment")
     public static let receipts = SigningDomain("field-receipts")
     public static let commitment = SigningDomain("field-commitment")
+    /// A participant's agreement that a snapshot is the field's last (`field-close`): signed only when asked to
+    /// close, so the signatures of an old snapshot can never close a field at once.
+    public static let close = SigningDomain("field-close")
 }
 
 /// A snapshot of a field (DESIGN.md §6): the first `paymentCount` payments of the log, their RFC 6962 root, and

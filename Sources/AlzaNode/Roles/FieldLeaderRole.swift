@@ -129,6 +129,42 @@ public actor FieldLeaderRole: NodeRole {
         return result
     }
 
+    /// Every participant's signature of `final` as the field's last snapshot (domain `field-close`), asked of all
+    /// at once; a refusal names the participant and its reason (the field can still close by the solo route).
+    private func closeSignatures(for final: SignedFieldSnapshot) async throws(APIFailure) -> SignedFieldSnapshot {
+        let service = self.service
+        let participants = await service.leader(of: final.snapshot.field)?.roster.participants ?? []
+        let answers = await withTaskGroup(of: (Address, FieldWireMessage?, String?).self) { group in
+            for participant in participants {
+                group.addTask {
+                    do throws(FieldRequestFailure) {
+                        return (participant, try await service.request(.closeRequest(final, participant: participant),
+                                                                       to: FieldService.address(ofParticipant: participant)), nil)
+                    } catch {
+                        return (participant, nil, error.description)
+                    }
+                }
+            }
+            var answers: [Address: (FieldWireMessage?, String?)] = [:]
+            for await (participant, answer, failure) in group { answers[participant] = (answer, failure) }
+            return answers
+        }
+        var signatures: [Signature] = []
+        for participant in participants {
+            switch answers[participant] {
+            case (.closeSignature(let signer, let signature)?, _)? where signer == participant:
+                signatures.append(signature)
+            case (.refused(let code, let reason)?, _)?:
+                throw APIFailure(status: .conflict, code: code, message: "\(participant) did not sign the close: \(reason)")
+            case (_, let failure)?:
+                throw APIFailure(status: .badGateway, code: "field.network", message: "close signature of \(participant): \(failure ?? "no answer")")
+            case nil:
+                throw APIFailure(status: .badGateway, code: "field.network", message: "no close signature from \(participant)")
+            }
+        }
+        return SignedFieldSnapshot(snapshot: final.snapshot, balances: final.balances, signatures: signatures)
+    }
+
     // MARK: Routes
 
     public nonisolated var routes: [RoleRoute] {
@@ -165,7 +201,8 @@ public actor FieldLeaderRole: NodeRole {
             throw APIFailure(status: .conflict, code: "field.final-snapshot-unsigned",
                              message: "the final snapshot of field \(id) is not signed by \(unsigned.accounts.map(\.description).joined(separator: ", ")); a participant may solo-close with its newest fully signed one")
         }
-        switch await submit(.fieldClose(field: id, snapshot: signed), record: record) {
+        let closing = try await closeSignatures(for: signed)
+        switch await submit(.fieldClose(field: id, snapshot: closing), record: record) {
         case .success(let transaction):
             return try APIResponse.json(NodeAPI.FieldCloseSubmitted(id: id.hash.hex, transaction: transaction.hex,
                                                                     snapshot: signed.snapshot.number,

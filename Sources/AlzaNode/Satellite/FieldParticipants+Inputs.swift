@@ -32,7 +32,7 @@ extension FieldParticipants {
             case .fullySigned(let signed):
                 try entries[key]!.core.receivedFullySigned(signed)
                 await entries[key]!.journal.enqueue([FieldParticipantJournalEntry.fullySigned(signed).canonicalBytes])
-            case .pay, .payBatch, .answers, .refused, .signature, .consentRequest, .consent:
+            case .pay, .payBatch, .answers, .refused, .signature, .consentRequest, .consent, .closeRequest, .closeSignature:
                 refuse("field.unexpected-message", "\(message) for participant \(account) from \(peer.prefix(16))")
             }
         } catch let error as FieldError {
@@ -44,8 +44,19 @@ extension FieldParticipants {
 
     /// Answers a leader's request for this wallet's consent to a `field-open` (its signature of the transaction).
     func answer(_ message: FieldWireMessage, account: Address) async -> FieldWireMessage {
+        if case .closeRequest(let final, let participant) = message {
+            guard participant == account, let key = await entry(final.snapshot.field, account) else {
+                return .refusal(FieldError.unknownFieldHere(final.snapshot.field))
+            }
+            do throws(FieldError) {
+                return .closeSignature(signer: account, try entries[key]!.core.signClose(final))
+            } catch {
+                refuse(error.code, "close of snapshot \(final.snapshot.number) of \(final.snapshot.field.hash.short)")
+                return .refusal(error)
+            }
+        }
         guard case .consentRequest(let transaction, let participant) = message else {
-            return .refused(code: "field.unexpected-request", reason: "a participant answers consent requests only")
+            return .refused(code: "field.unexpected-request", reason: "a participant answers consent and close requests only")
         }
         guard participant == account, let key = keys[account] else {
             return .refused(code: "field.not-held", reason: "this node's wallet holds no key of \(participant)")
