@@ -66,6 +66,10 @@ import Testing
         #expect(local.leader?.payments == 3)
         #expect(local.leader?.balances.map(\.balance) == [108 * Amounts.unit, 42 * Amounts.unit])
         #expect(local.participants.map(\.account) == [net.leaderAccount.description])
+        // A node that takes no part in the field has no view of it.
+        let (absent, absentBody, _) = try await http("GET", net.producer.api, "/v1/fields/\(field)/local")
+        #expect(absent == 404)
+        #expect(errorCode(absentBody) == "field.unknown-here")
 
         let close: NodeAPI.FieldCloseSubmitted = try await NodeClient(api: net.leader.api, timeout: 30).post("/v1/fields/\(field)/close", [String: String]())
         #expect(close.paymentCount == 3)
@@ -106,6 +110,27 @@ import Testing
                                                body: try JSONEncoder().encode(NodeAPI.FieldPaymentBatchRequest(payments: [])))
         #expect(status == 400)
         #expect(errorCode(body) == "request.batch-size")
+        await net.folder.stopAll()
+    }
+
+    @Test func aParticipantSoloClosesWithItsNewestFullySignedSnapshotWhenAskedTo() async throws {
+        let net = try await Self.start()
+        let field = try await Self.open(net)
+        _ = try await Self.pay(net.other, field: field, to: net.leaderAccount, amount: "9")
+        // The leader's next snapshot (within 500 ms) is signed by both and reaches both.
+        let full = try await eventuallyValue { () -> UInt64? in
+            let view = try? await net.other.client.get("/v1/fields/\(field)/local", as: FieldLocalView.self)
+            return view?.participants.first.flatMap { $0.newestFullySigned > 0 ? $0.newestFullySigned : nil }
+        }
+        let submitted: NodeAPI.FieldActionSubmitted = try await net.other.client.post("/v1/fields/\(field)/dispute", [String: String]())
+        #expect(submitted.action == "field-solo-close")
+        let closing = try await eventuallyValue { () -> NodeAPI.FieldView? in
+            guard let view = try? await net.producer.client.get("/v1/fields/\(field)", as: NodeAPI.FieldView.self),
+                  view.status == "closing" else { return nil }
+            return view
+        }
+        #expect(closing.snapshot?.number ?? 0 >= full)
+        #expect(closing.deadline != nil)
         await net.folder.stopAll()
     }
 
