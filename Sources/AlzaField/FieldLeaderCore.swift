@@ -50,6 +50,7 @@ public struct FieldLeaderCore: Sendable {
     /// An accepted payment with its payer's and payee's positions (looked up once, in `check`).
     private struct Accepted: Sendable {
         var signed: SignedFieldPayment
+        var hash: Hash
         var payer: Int
         var payee: Int
     }
@@ -84,7 +85,7 @@ public struct FieldLeaderCore: Sendable {
     /// (its payer lost the receipt, or the leader restarted) is answered with its receipt once it is durable.
     public mutating func receive(_ signed: SignedFieldPayment, now: UInt64) -> [Effect] {
         let payment = signed.payment
-        let hash = signed.hash
+        let (bytes, hash) = signed.encodedAndHashed()
         if let index = durableIndex[hash] {
             let receipt = FieldReceipt.signBatch(field: roster.field, firstIndex: index, paymentHashes: [hash], leader: key,
                                                  chainId: roster.chainId)[0]
@@ -92,7 +93,7 @@ public struct FieldLeaderCore: Sendable {
         }
         // The original's receipt answers this copy too (the shell answers every request for a payment hash).
         if inFlight.contains(hash) { return [] }
-        switch check(signed) {
+        switch check(signed, paymentBytes: bytes) {
         case .failure(let error):
             return [.rejected(paymentHash: hash, error, to: payment.payer)]
         case .success(let (payer, payee)):
@@ -100,12 +101,12 @@ public struct FieldLeaderCore: Sendable {
             balances[payee] += payment.amount
             nextSequence[payer] += 1
             inFlight.insert(hash)
-            waiting.append(Accepted(signed: signed, payer: payer, payee: payee))
+            waiting.append(Accepted(signed: signed, hash: hash, payer: payer, payee: payee))
             return startWrite()
         }
     }
 
-    private func check(_ signed: SignedFieldPayment) -> Result<(Int, Int), FieldError> {
+    private func check(_ signed: SignedFieldPayment, paymentBytes: [UInt8]) -> Result<(Int, Int), FieldError> {
         let payment = signed.payment
         guard payment.field == roster.field else { return .failure(.wrongField(expected: roster.field, actual: payment.field)) }
         guard let payer = roster.position(of: payment.payer) else { return .failure(.notParticipant(payment.payer)) }
@@ -122,7 +123,9 @@ public struct FieldLeaderCore: Sendable {
         guard balances[payer] >= payment.amount else {
             return .failure(.insufficientBalance(payer: payment.payer, balance: balances[payer], amount: payment.amount))
         }
-        guard signed.isSigned(chainId: roster.chainId) else { return .failure(.badPaymentSignature(payer: payment.payer)) }
+        guard signed.isSigned(paymentBytes: paymentBytes, chainId: roster.chainId) else {
+            return .failure(.badPaymentSignature(payer: payment.payer))
+        }
         return .success((payer, payee))
     }
 
@@ -143,7 +146,7 @@ public struct FieldLeaderCore: Sendable {
             preconditionFailure("persisted(\(firstIndex)) without that write in flight")
         }
         writing = nil
-        let hashes = batch.payments.map(\.signed.hash)
+        let hashes = batch.payments.map(\.hash)
         for (accepted, hash) in zip(batch.payments, hashes) {
             inFlight.remove(hash)
             appendDurable(accepted, hash: hash)
@@ -180,14 +183,15 @@ public struct FieldLeaderCore: Sendable {
                 recovering recovery: FieldLeaderRecovery) throws(FieldError) {
         self.init(roster: roster, key: key, configuration: configuration, now: now)
         for (index, signed) in recovery.payments.enumerated() {
-            switch check(signed) {
+            let (bytes, hash) = signed.encodedAndHashed()
+            switch check(signed, paymentBytes: bytes) {
             case .failure(let error):
                 throw .journalInconsistent(reason: "logged payment \(index) no longer applies: \(error.description)")
             case .success(let (payer, payee)):
                 balances[payer] -= signed.payment.amount
                 balances[payee] += signed.payment.amount
                 nextSequence[payer] += 1
-                appendDurable(Accepted(signed: signed, payer: payer, payee: payee), hash: signed.hash)
+                appendDurable(Accepted(signed: signed, hash: hash, payer: payer, payee: payee), hash: hash)
             }
         }
         for (participant, count) in recovery.acknowledged {

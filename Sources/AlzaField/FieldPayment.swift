@@ -61,8 +61,23 @@ public struct SignedFieldPayment: Hashable, Sendable, CanonicalCodable {
     public var hash: Hash { canonicalHash }
 
     public func isSigned(chainId: Hash) -> Bool {
-        PublicKey(bytes32: payment.payer.bytes32).isValidSignature(signature, for: payment.canonicalBytes,
-                                                                   domain: FieldDomains.payment, chainId: chainId)
+        isSigned(paymentBytes: payment.canonicalBytes, chainId: chainId)
+    }
+
+    /// `isSigned` over the payment's canonical bytes already at hand.
+    func isSigned(paymentBytes: [UInt8], chainId: Hash) -> Bool {
+        PublicKey(bytes32: payment.payer.bytes32).isValidSignature(signature, for: paymentBytes, domain: FieldDomains.payment,
+                                                                   chainId: chainId)
+    }
+
+    /// The payment's canonical bytes and its hash (`hash`) from one encoding: the leader's path hashes and
+    /// verifies every payment.
+    func encodedAndHashed() -> (paymentBytes: [UInt8], hash: Hash) {
+        let bytes = payment.canonicalBytes
+        var hasher = SHA256Hasher()
+        hasher.update(bytes)
+        signature.bytes64.withUnsafeBytes { hasher.update($0) }
+        return (bytes, hasher.finalize())
     }
 
     public func encode(to encoder: inout CanonicalEncoder) {

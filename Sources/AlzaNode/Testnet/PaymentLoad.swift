@@ -91,21 +91,7 @@ final class PaymentLoad: Sendable {
     }
 
     /// The payments due for one satellite node, taken in batches by its senders.
-    final class Outbox: Sendable {
-        private let pending = Mutex<[Due]>([])
-        private let finished = Atomic<Bool>(false)
-
-        func add(_ payment: Due) { pending.withLock { $0.append(payment) } }
-        func take(limit: Int) -> [Due] {
-            pending.withLock { queue in
-                let batch = Array(queue.prefix(limit))
-                queue.removeFirst(batch.count)
-                return batch
-            }
-        }
-        func finish() { finished.store(true, ordering: .releasing) }
-        var isFinished: Bool { finished.load(ordering: .acquiring) }
-    }
+    typealias Outbox = LoadOutbox<Due>
 
     /// Requests in flight per satellite node: what waits meanwhile goes in the next batch (the wallet's group
     /// commit), so a busy node gets fewer, larger requests.

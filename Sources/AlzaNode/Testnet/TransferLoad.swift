@@ -15,21 +15,13 @@ struct LoadGenerator: Sendable {
     let tracker: InclusionTracker
 
     /// Transactions signed for one target and not yet posted.
-    final class Outbox: Sendable {
-        private let pending = Mutex<[(transaction: SignedTransaction, signedAt: Date)]>([])
-        private let finished = Atomic<Bool>(false)
-
-        func add(_ transaction: SignedTransaction, at date: Date) { pending.withLock { $0.append((transaction, date)) } }
-        func take(limit: Int) -> [(transaction: SignedTransaction, signedAt: Date)] {
-            pending.withLock { queue in
-                let batch = Array(queue.prefix(limit))
-                queue.removeFirst(batch.count)
-                return batch
-            }
-        }
-        func finish() { finished.store(true, ordering: .releasing) }
-        var isFinished: Bool { finished.load(ordering: .acquiring) }
+    /// A signed transfer waiting for its target's submitter.
+    struct Signed: Sendable {
+        var transaction: SignedTransaction
+        var signedAt: Date
     }
+
+    typealias Outbox = LoadOutbox<Signed>
 
     func run(rate: Int, seconds: Double, interrupted: StopFlag) async {
         guard rate > 0, !targets.isEmpty else { return }
@@ -60,7 +52,7 @@ struct LoadGenerator: Sendable {
                     let message = Message(.transfer(inputs: [AmountEntry(from, amount)], outputs: [AmountEntry(to, amount)], memo: []),
                                           authorizer: from)
                     let transaction = SignedTransaction.sign(Transaction(header: header, messages: [message]), with: [keys[sender]])
-                    outboxes[sender % outboxes.count].add(transaction, at: now)
+                    outboxes[sender % outboxes.count].add(Signed(transaction: transaction, signedAt: now))
                     sent += 1
                 }
                 try? await Task.sleep(for: .milliseconds(10))
@@ -111,6 +103,26 @@ struct LoadGenerator: Sendable {
 }
 
 /// Set once (by Ctrl-C) and read by the loops that must stop.
+/// What a load generator has made and not yet posted to one node, taken in batches by its senders; finished when
+/// the load stops (the senders then drain it and end).
+final class LoadOutbox<Item: Sendable>: Sendable {
+    private let pending = Mutex<[Item]>([])
+    private let finished = Atomic<Bool>(false)
+
+    func add(_ item: Item) { pending.withLock { $0.append(item) } }
+
+    func take(limit: Int) -> [Item] {
+        pending.withLock { queue in
+            let batch = Array(queue.prefix(limit))
+            queue.removeFirst(batch.count)
+            return batch
+        }
+    }
+
+    func finish() { finished.store(true, ordering: .releasing) }
+    var isFinished: Bool { finished.load(ordering: .acquiring) }
+}
+
 final class StopFlag: Sendable {
     private let flag = Atomic<Bool>(false)
     func stop() { flag.store(true, ordering: .relaxed) }
