@@ -55,7 +55,10 @@ public struct FieldLeaderCore: Sendable {
         var payee: Int
     }
 
+    /// Accepted payments waiting for the next log write: `waiting[waitingHead...]` (taken from the front by moving
+    /// the head, compacted when half is taken, so a long queue costs O(1) per payment, not a shift per batch).
     private var waiting: [Accepted] = []
+    private var waitingHead = 0
     private var writing: (firstIndex: UInt64, payments: [Accepted])?
     /// Per participant, how many payments the newest snapshot it signed covers.
     private var acknowledged: [UInt64]
@@ -130,10 +133,17 @@ public struct FieldLeaderCore: Sendable {
     }
 
     private mutating func startWrite() -> [Effect] {
-        guard writing == nil, !waiting.isEmpty else { return [] }
-        let count = min(waiting.count, configuration.maximumBatch)
-        let batch = Array(waiting.prefix(count))
-        waiting.removeFirst(count)
+        guard writing == nil, waitingHead < waiting.count else { return [] }
+        let count = min(waiting.count - waitingHead, configuration.maximumBatch)
+        let batch = Array(waiting[waitingHead..<(waitingHead + count)])
+        waitingHead += count
+        if waitingHead == waiting.count {
+            waiting.removeAll(keepingCapacity: true)
+            waitingHead = 0
+        } else if waitingHead * 2 > waiting.count {
+            waiting.removeFirst(waitingHead)
+            waitingHead = 0
+        }
         let first = durableCount
         writing = (first, batch)
         return [.persist(batch.map(\.signed), firstIndex: first)]
