@@ -48,6 +48,36 @@ import Glibc
         withExtendedLifetime(ports) {}
     }
 
+    /// `--load payments:RATE --fields F --participants P`: fields opened over the satellites' APIs, paid open loop,
+    /// closed, and every settled balance equal to deposit plus the receipted payments.
+    @Test(.timeLimit(.minutes(3)))
+    func aPaymentLoadOpensPaysClosesAndEveryBalanceAddsUp() async throws {
+        var options = TestnetRun.Options()
+        options.superNodes = 2
+        options.satellites = 3
+        options.slotMilliseconds = 200
+        options.duration = 6
+        options.paymentRate = 100
+        options.fields = 2
+        options.participants = 3
+        options.live = false
+        options.settleSeconds = 10
+        options.executable = Self.alzaExecutable
+        let ports = try LoopbackPorts.claim(span: 1_010, used: TestnetLayout.portOffsets(nodes: 5))
+        options.basePort = ports.base
+        let report = try await TestnetRun(options: options).run()
+        let payments = try #require(report.payments)
+        #expect(payments.submitted == 600)
+        #expect(payments.receipted == payments.submitted, "\(payments.errorSamples)")
+        #expect(payments.settled == payments.receipted)
+        #expect(payments.errors == 0 && payments.refused == 0)
+        #expect(payments.latencyMs.count == UInt64(payments.receipted))
+        #expect(report.fieldsOpened == 2 && report.fieldsClosed == 2)
+        #expect(report.balanceChecks?.passed == 6 && report.balanceChecks?.failed == 0)
+        #expect(report.agreed)
+        withExtendedLifetime(ports) {}
+    }
+
     /// A node process that ends while the testnet starts fails the run at once with its name, its exit status and
     /// its last log line (not a 60 s wait ending in "did not all come up").
     @Test func aNodeThatExitsDuringStartUpIsNamedWithItsLastLogLine() async throws {
