@@ -161,7 +161,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AlzaNodeTests",
-            dependencies: ["AlzaCore", "AlzaLedger", "AlzaConsensus", "AlzaNet", "AlzaNode",
+            dependencies: ["AlzaCore", "AlzaLedger", "AlzaConsensus", "AlzaField", "AlzaNet", "AlzaNode",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: alzaSwiftSettings
         ),

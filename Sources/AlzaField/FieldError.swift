@@ -26,6 +26,8 @@ public enum FieldError: AlzaError, Equatable {
     case journalInconsistent(reason: String)
     case undecodableMessage(reason: String)
     case unknownFieldHere(FieldId)
+    case closeSigned(snapshot: UInt64)
+    case notFromLeader(sender: String)
 
     public var code: String {
         switch self {
@@ -52,6 +54,8 @@ public enum FieldError: AlzaError, Equatable {
         case .journalInconsistent: "field.journal-inconsistent"
         case .undecodableMessage: "field.undecodable-message"
         case .unknownFieldHere: "field.unknown-here"
+        case .closeSigned: "field.close-signed"
+        case .notFromLeader: "field.not-from-leader"
         }
     }
 
@@ -85,6 +89,8 @@ public enum FieldError: AlzaError, Equatable {
         case .journalInconsistent(let reason): "the field journal is inconsistent: \(reason)"
         case .undecodableMessage(let reason): "the field message cannot be decoded: \(reason)"
         case .unknownFieldHere(let field): "this node takes no part in field \(field)"
+        case .closeSigned(let number): "this participant signed the close at snapshot \(number): no payment beyond it counts"
+        case .notFromLeader(let sender): "node \(sender.prefix(16)) is not the field's leader"
         }
     }
 }

@@ -35,6 +35,9 @@ public struct FieldParticipantCore: Sendable {
         var size: UInt32
         var signature: Signature
     }
+    /// The payment count of the snapshot whose close this participant signed: payments beyond it no longer count
+    /// (the close settles at once, without them).
+    public private(set) var closeSignedAt: (number: UInt64, paymentCount: UInt64)?
     /// Own payments found in signed snapshots, by index (with or without a receipt).
     private var ownIndices: [Hash: UInt64] = [:]
 
@@ -118,6 +121,7 @@ public struct FieldParticipantCore: Sendable {
         let batch = ReceiptBatch(root: receipt.batchRoot, size: receipt.batchSize, signature: receipt.signature)
         let known = verifiedBatches.contains(batch)
         try receipt.verify(leader: roster.leader, chainId: roster.chainId, batchVerified: known)
+        if let closed = closeSignedAt, receipt.index >= closed.paymentCount { throw .closeSigned(snapshot: closed.number) }
         let payment = signed.payment
         if payment.payer == address {
             guard sent[signed.hash] != nil else { throw .forgedReceipt(index: receipt.index, reason: "this participant never signed it") }
@@ -202,7 +206,7 @@ public struct FieldParticipantCore: Sendable {
     /// The signature that lets `final` close the field at once (domain `field-close`): given only for the newest
     /// snapshot this participant signed, with its own balance as it signed it, and only when no payment to it that
     /// the leader receipted lies beyond it. Otherwise refused, and the field can still close by the solo route.
-    public func signClose(_ final: SignedFieldSnapshot) throws(FieldError) -> Signature {
+    public mutating func signClose(_ final: SignedFieldSnapshot) throws(FieldError) -> Signature {
         let snapshot = final.snapshot
         guard snapshot.field == roster.field else { throw .wrongField(expected: roster.field, actual: snapshot.field) }
         guard let mine = newestSigned, mine.snapshot == snapshot else {
@@ -215,6 +219,7 @@ public struct FieldParticipantCore: Sendable {
         if let beyond = receipted.keys.filter({ $0 >= snapshot.paymentCount && receipted[$0]!.payment.payment.payee == address }).min() {
             throw .receiptNotInSnapshot(index: beyond, snapshot: snapshot.number)
         }
+        closeSignedAt = (snapshot.number, snapshot.paymentCount)
         return key.sign(snapshot.commitment(participantsHash: roster.participantsHash).bytes, domain: FieldDomains.close,
                         chainId: roster.chainId)
     }

@@ -243,11 +243,16 @@ import Testing
         var misstated = fulls[1]
         misstated.balances.swapAt(0, 1)
         #expect(throws: FieldError.self) { try participants[1].signClose(misstated) }
-        // A payment to participant 1 receipted after snapshot 2: it will not sign the close of snapshot 2.
+        // Participant 1 signed the close of snapshot 2: a payment to it receipted beyond no longer counts for it.
         let payment = try participants[0].pay(to: fixture.address(1), amount: Amounts.unit)
         let receipt = FieldReceipt.signBatch(field: fixture.roster.field, firstIndex: 2, paymentHashes: [payment.hash],
                                              leader: fixture.leaderKey, chainId: fixture.chainId)[0]
-        try participants[1].received(receipt, for: payment)
-        #expect(throws: FieldError.receiptNotInSnapshot(index: 2, snapshot: 2)) { try participants[1].signClose(fulls[1]) }
+        #expect(throws: FieldError.closeSigned(snapshot: 2)) { try participants[1].received(receipt, for: payment) }
+        // Participant 2 holds a receipt beyond snapshot 2: it will not sign the close of snapshot 2.
+        let toTwo = try participants[0].pay(to: fixture.address(2), amount: Amounts.unit)
+        let beyond = FieldReceipt.signBatch(field: fixture.roster.field, firstIndex: 2, paymentHashes: [toTwo.hash],
+                                            leader: fixture.leaderKey, chainId: fixture.chainId)[0]
+        try participants[2].received(beyond, for: toTwo)
+        #expect(throws: FieldError.receiptNotInSnapshot(index: 2, snapshot: 2)) { try participants[2].signClose(fulls[1]) }
     }
 }

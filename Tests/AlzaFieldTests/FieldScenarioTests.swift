@@ -86,7 +86,7 @@ import Testing
             let final = try #require(scenario.leader.newestFullySigned)
             #expect(final.snapshot.paymentCount == scenario.leader.durableCount)
             // Each participant signs the close of its newest snapshot (the leader asks them all).
-            let signatures = try scenario.participants.map { try $0.signClose(final) }
+            let signatures = try scenario.participants.indices.map { try scenario.participants[$0].signClose(final) }
             let closing = SignedFieldSnapshot(snapshot: final.snapshot, balances: final.balances, signatures: signatures)
             try scenario.apply([scenario.sign(.fieldClose(field: scenario.field, snapshot: closing), by: [scenario.leaderAccount])])
         case .staleSoloClose, .silentLeader:

@@ -1,6 +1,7 @@
 import AlzaCore
 import AlzaLedger
 import AlzaNet
+import AlzaField
 import AlzaNode
 import Foundation
 import Testing
@@ -131,6 +132,36 @@ import Testing
         }
         #expect(closing.snapshot?.number ?? 0 >= full)
         #expect(closing.deadline != nil)
+        await net.folder.stopAll()
+    }
+
+    @Test func proposalsAndCloseRequestsFromANodeThatIsNotTheLeaderAreRefused() async throws {
+        let net = try await Self.start()
+        let field = try await Self.open(net)
+        let id = FieldId(hash: try Hash(hex: field))
+        let leaderNode = net.leader.runtime.transport.nodeId
+        let target = ActorAddress(.field, instance: InstanceId(net.leaderAccount.bytes32.bytes))
+        // The other participant's node forges a proposal giving the leader's account nothing.
+        let snapshot = FieldSnapshot(field: id, number: 99, paymentCount: 0, paymentsRoot: MerkleAccumulator().root,
+                                     balancesHash: FieldSnapshot.balancesHash(participants: [net.leaderAccount, net.otherAccount],
+                                                                              balances: [0, 150 * Amounts.unit]))
+        let forged = SnapshotProposal(snapshot: snapshot, firstIndex: 0, paymentHashes: [], participantIndex: 0, balance: 0, balanceProof: [])
+        try await net.other.runtime.transport.sendDirect(FieldWireMessage.propose(forged).canonicalBytes, to: leaderNode, address: target)
+        #expect(await eventually {
+            let roles = try? await net.leader.client.get("/v1/roles", as: NodeAPI.Roles.self)
+            return roles?.roles.first { $0.name == "satellite" }?.details["fieldInputsRefused"] == "1"
+        })
+        let view: FieldLocalView = try await net.leader.client.get("/v1/fields/\(field)/local")
+        #expect(view.participants.first?.newestSigned == 0)
+        // And a close request: answered with the refusal, nothing signed.
+        let final = SignedFieldSnapshot(snapshot: snapshot, balances: [0, 150 * Amounts.unit], signatures: [])
+        let answer = try FieldWireMessage(canonicalBytes: try await net.other.runtime.transport.request(
+            FieldWireMessage.closeRequest(final, participant: net.leaderAccount).canonicalBytes, to: leaderNode, address: target))
+        guard case .refused(let code, _) = answer else {
+            Issue.record("a close request from another node was answered \(answer)")
+            return
+        }
+        #expect(code == "field.not-from-leader")
         await net.folder.stopAll()
     }
 

@@ -129,7 +129,7 @@ public actor FieldLeader {
         do {
             let effects = try core.receivedSignature(signature, snapshot: number, from: signer, now: ChainService.now())
             if let count = core.acknowledgedCount(of: signer) {
-                await journal.enqueue([FieldLeaderJournalEntry.acknowledged(participant: signer, paymentCount: count).canonicalBytes])
+                journal.enqueue([FieldLeaderJournalEntry.acknowledged(participant: signer, paymentCount: count).canonicalBytes])
             }
             await perform(effects)
         } catch {
@@ -145,11 +145,12 @@ public actor FieldLeader {
         for effect in effects {
             switch effect {
             case .persist(let batch, let first):
-                let bytes = FieldLeaderJournalEntry.payments(firstIndex: first, batch).canonicalBytes
+                // Appended now, in order; its receipts leave once the write holding it is durable.
+                let ticket = journal.enqueue([FieldLeaderJournalEntry.payments(firstIndex: first, batch).canonicalBytes])
                 let journal = self.journal
                 Task {
                     do throws(StorageError) {
-                        try await journal.write([bytes])
+                        try await journal.durable(ticket)
                         await self.persisted(first)
                     } catch {
                         await self.failJournal(error.description)
@@ -169,7 +170,7 @@ public actor FieldLeader {
             case .propose(let proposal, let participant):
                 proposals.append((proposal, participant))
             case .fullySigned(let signed):
-                await journal.enqueue([FieldLeaderJournalEntry.fullySigned(signed).canonicalBytes])
+                journal.enqueue([FieldLeaderJournalEntry.fullySigned(signed).canonicalBytes])
                 for participant in roster.participants { await deliver(.fullySigned(signed), to: participant) }
             case .wakeAt:
                 break
@@ -178,7 +179,7 @@ public actor FieldLeader {
         if let number = proposals.first?.0.snapshot.number {
             // The number is durable before any participant signs it: a restarted leader goes on above it.
             do {
-                try await journal.write([FieldLeaderJournalEntry.proposed(number: number).canonicalBytes])
+                try await journal.durable(journal.enqueue([FieldLeaderJournalEntry.proposed(number: number).canonicalBytes]))
             } catch {
                 journalFailed(error.description)
                 return
@@ -256,13 +257,21 @@ public actor FieldLeader {
         closing = true
         let deadline = ChainService.now() + timeoutMilliseconds
         while ChainService.now() < deadline {
-            if waiting.isEmpty, let full = core.newestFullySigned, full.snapshot.paymentCount == core.durableCount {
+            // The newest proposal itself, so every participant's newest signed snapshot is the one closed.
+            if waiting.isEmpty, let full = core.newestFullySigned, full.snapshot.paymentCount == core.durableCount,
+               full.snapshot.number == core.newestSnapshot {
                 return .success(full)
             }
             _ = await tick()
             try? await Task.sleep(for: .milliseconds(50))
         }
+        closing = false
         return .failure(UnsignedParticipants(accounts: core.unsigned(snapshot: core.newestSnapshot) ?? roster.participants))
+    }
+
+    /// A cooperative close that did not go through: payments are taken again.
+    func reopen() {
+        closing = false
     }
     var durableCount: UInt64 { core.durableCount }
 }

@@ -54,7 +54,7 @@ public actor FieldService {
             }
             recovered[record.owner, default: []].append(record.entry)
         }
-        journal = GroupCommitJournal(log: log)
+        journal = GroupCommitJournal(log: log, logger: logger)
         if !opened.records.isEmpty { logger.info("field journal: \(opened.records.count) records for \(recovered.count) leaders and participants") }
     }
 
@@ -241,8 +241,11 @@ public actor FieldService {
         if let field = message.field, instance == InstanceId(field.hash), let leader = leaders[field] {
             await leader.receiveRequest(message, from: from, reply: reply)
         } else if let participants, let account = Self.account(of: instance) {
-            let answer = await participants.answer(message, account: account)
-            await reply.send(answer)
+            // A consent or a close may wait on the chain: answered on its own task, not holding up the inbox.
+            Task {
+                let answer = await participants.answer(message, account: account, from: from)
+                await reply.send(answer)
+            }
         } else {
             countUnroutable("request for \(instance?.description ?? "-")")
             await reply.send(.refusal(FieldError.unknownFieldHere(message.field ?? FieldId(hash: .zero))))

@@ -201,7 +201,13 @@ public actor FieldLeaderRole: NodeRole {
             throw APIFailure(status: .conflict, code: "field.final-snapshot-unsigned",
                              message: "the final snapshot of field \(id) is not signed by \(unsigned.accounts.map(\.description).joined(separator: ", ")); a participant may solo-close with its newest fully signed one")
         }
-        let closing = try await closeSignatures(for: signed)
+        let closing: SignedFieldSnapshot
+        do {
+            closing = try await closeSignatures(for: signed)
+        } catch {
+            await leader.reopen()
+            throw error
+        }
         switch await submit(.fieldClose(field: id, snapshot: closing), record: record) {
         case .success(let transaction):
             return try APIResponse.json(NodeAPI.FieldCloseSubmitted(id: id.hash.hex, transaction: transaction.hex,

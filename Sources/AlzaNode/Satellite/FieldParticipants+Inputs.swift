@@ -15,23 +15,26 @@ extension FieldParticipants {
             switch message {
             case .incoming(let signed, let receipt):
                 try entries[key]!.core.received(receipt, for: signed)
-                await entries[key]!.journal.enqueue([FieldParticipantJournalEntry.receipted(receipt, signed).canonicalBytes])
+                entries[key]!.journal.enqueue([FieldParticipantJournalEntry.receipted(receipt, signed).canonicalBytes])
             case .receipt(let receipt):
                 guard let signed = entries[key]!.core.sent[receipt.paymentHash] else {
                     throw FieldError.forgedReceipt(index: receipt.index, reason: "this participant never signed its payment")
                 }
                 try entries[key]!.core.received(receipt, for: signed)
-                await entries[key]!.journal.enqueue([FieldParticipantJournalEntry.receipted(receipt, signed).canonicalBytes])
+                entries[key]!.journal.enqueue([FieldParticipantJournalEntry.receipted(receipt, signed).canonicalBytes])
             case .propose(let proposal):
+                // Proposals are not signed: only the leader's node (its key is the field's leader key) is heard.
+                guard peer == entries[key]!.core.roster.leader.hex else { throw FieldError.notFromLeader(sender: peer) }
                 let signature = try entries[key]!.core.sign(proposal)
                 // Durable before it leaves: a restarted participant knows what it signed.
-                try await entries[key]!.journal.write([FieldParticipantJournalEntry.signed(proposal).canonicalBytes])
+                let journal = entries[key]!.journal
+                try await journal.durable(journal.enqueue([FieldParticipantJournalEntry.signed(proposal).canonicalBytes]))
                 let sent = await service.send(.signature(field: field, snapshot: proposal.snapshot.number, signer: account,
                                                          signature: signature), to: FieldService.address(ofLeader: field))
                 if !sent { logger.warning("field \(field.hash.short): the leader is unreachable; signature on snapshot \(proposal.snapshot.number) not sent") }
             case .fullySigned(let signed):
                 try entries[key]!.core.receivedFullySigned(signed)
-                await entries[key]!.journal.enqueue([FieldParticipantJournalEntry.fullySigned(signed).canonicalBytes])
+                entries[key]!.journal.enqueue([FieldParticipantJournalEntry.fullySigned(signed).canonicalBytes])
             case .pay, .payBatch, .answers, .refused, .signature, .consentRequest, .consent, .closeRequest, .closeSignature:
                 refuse("field.unexpected-message", "\(message) for participant \(account) from \(peer.prefix(16))")
             }
@@ -43,10 +46,14 @@ extension FieldParticipants {
     }
 
     /// Answers a leader's request for this wallet's consent to a `field-open` (its signature of the transaction).
-    func answer(_ message: FieldWireMessage, account: Address) async -> FieldWireMessage {
+    func answer(_ message: FieldWireMessage, account: Address, from peer: String) async -> FieldWireMessage {
         if case .closeRequest(let final, let participant) = message {
             guard participant == account, let key = await entry(final.snapshot.field, account) else {
                 return .refusal(FieldError.unknownFieldHere(final.snapshot.field))
+            }
+            guard peer == entries[key]!.core.roster.leader.hex else {
+                refuse(FieldError.notFromLeader(sender: peer).code, "close request for \(final.snapshot.field.hash.short)")
+                return .refusal(FieldError.notFromLeader(sender: peer))
             }
             do throws(FieldError) {
                 return .closeSignature(signer: account, try entries[key]!.core.signClose(final))

@@ -146,7 +146,8 @@ public actor FieldParticipants {
         }
         if !signed.isEmpty {
             do throws(StorageError) {
-                try await entries[key]!.journal.write(signed.map { FieldParticipantJournalEntry.paid($0.payment).canonicalBytes })
+                let journal = entries[key]!.journal
+                try await journal.durable(journal.enqueue(signed.map { FieldParticipantJournalEntry.paid($0.payment).canonicalBytes }))
             } catch {
                 throw .storage(error.description)
             }
@@ -204,6 +205,10 @@ public actor FieldParticipants {
                     results[payment.hash] = await keep(receipt, for: payment, key)
                 case .refused(let code, _) where code == "field.skipped-sequence" && attempt < 3:
                     again.append(payment)
+                case .refused(let code, let reason) where code == "field.leader-failed":
+                    // The payment may be durable on the leader's side: not taken back, sent again first next time.
+                    entries[key]?.unanswered.append(payment)
+                    results[payment.hash] = .failure(.leaderUnreachable(reason))
                 case .refused(let code, let reason):
                     results[payment.hash] = .failure(.refused(code: code, reason: reason))
                 default:
@@ -215,7 +220,7 @@ public actor FieldParticipants {
         }
         for payment in batch.reversed() {
             guard case .failure(.refused)? = results[payment.hash], entries[key]!.core.refused(payment) else { continue }
-            await entries[key]!.journal.enqueue([FieldParticipantJournalEntry.refused(payment).canonicalBytes])
+            entries[key]!.journal.enqueue([FieldParticipantJournalEntry.refused(payment).canonicalBytes])
         }
         return results
     }
@@ -229,7 +234,7 @@ public actor FieldParticipants {
         }
         // Rides along with the next journal write: the receipt of its own payment is not what keeps the payer's
         // money (the leader's log holds the payment; leaving it out only leaves the payer more).
-        await entries[key]!.journal.enqueue([FieldParticipantJournalEntry.receipted(receipt, payment).canonicalBytes])
+        entries[key]!.journal.enqueue([FieldParticipantJournalEntry.receipted(receipt, payment).canonicalBytes])
         return .success((payment, receipt))
     }
 
