@@ -110,6 +110,13 @@ actor EchoRole: NodeRole {
         #expect(throws: NodeError.configuration("unknown role \"echo\"; this build runs fieldleader, satellite, supernode")) {
             _ = try NodeRuntime(configuration: configuration, logger: Logger(label: "test"))
         }
+        // A wallet with more field accounts than a node can announce is refused before anything starts.
+        configuration.roles = ["supernode", "satellite"]
+        configuration.fields.walletKeyFiles = Array(repeating: "/nonexistent/key.json", count: 1_024)
+        #expect(throws: NodeError.configuration("fields.walletKeyFiles lists 1024 keys; at most 1023")) {
+            _ = try NodeRuntime(configuration: configuration, logger: Logger(label: "test"))
+        }
+        configuration.fields.walletKeyFiles = []
         configuration.roles = ["supernode", "supernode"]
         #expect(throws: NodeError.configuration("roles lists a role twice: [\"supernode\", \"supernode\"]")) {
             try configuration.validate()

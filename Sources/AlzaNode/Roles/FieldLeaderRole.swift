@@ -174,9 +174,18 @@ public actor FieldLeaderRole: NodeRole {
         ]
     }
 
+    /// Fields one node leads at most: each is an instance its announcement lists (bounded by
+    /// `InstanceAnnouncement.maximumInstances`, shared with the wallet's accounts).
+    static let maximumFieldsLed = 1_024
+
     private func open(_ request: HTTPRequest) async throws -> HTTPResponse {
         let body = try APIResponse.decode(NodeAPI.FieldOpenRequest.self, from: try await APIResponse.body(request))
         try await APIResponse.refuseUnlessAccepting(chain)
+        let led = await chain.snapshot().state.fields.values.filter { $0.leaderKey == key.publicKey && !$0.isClosed }.count
+        guard led < Self.maximumFieldsLed else {
+            throw APIFailure(status: .conflict, code: "field.too-many",
+                             message: "this node leads \(led) fields that are not closed, the most it leads is \(Self.maximumFieldsLed)")
+        }
         let opening = FieldOpening(chain: chain, service: service, key: key)
         let plan = try FieldOpening.plan(body, state: await chain.snapshot().state, leader: opening.account)
         let (record, claim, open) = try await opening.open(plan)

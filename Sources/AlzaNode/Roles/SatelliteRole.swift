@@ -25,6 +25,11 @@ public struct SatelliteRole: NodeRole {
         let service = SatelliteService(chain: setup.chain, key: setup.nodeKey, logger: .init(label: "alza.satellite.\(name)"))
         guard let fields = setup.fields else { return SatelliteRole(service: service, chain: setup.chain) }
         var keys = [setup.nodeKey]
+        // Each account is an instance the node announces (at most `InstanceAnnouncement.maximumInstances`, shared
+        // with the fields it leads).
+        guard setup.configuration.fields.walletKeyFiles.count < FieldLeaderRole.maximumFieldsLed else {
+            throw .configuration("fields.walletKeyFiles lists \(setup.configuration.fields.walletKeyFiles.count) keys; at most \(FieldLeaderRole.maximumFieldsLed - 1)")
+        }
         for path in setup.configuration.fields.walletKeyFiles {
             do {
                 keys.append(try KeyFile.read(from: path))
