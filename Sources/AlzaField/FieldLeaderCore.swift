@@ -33,6 +33,8 @@ public struct FieldLeaderCore: Sendable {
     }
 
     public let configuration: Configuration
+    /// Proposals still waiting for signatures, at most.
+    public static let keptProposals = 8
     public let roster: FieldRoster
     private let key: SigningKey
     /// After every accepted payment (logged or not): what the next payment is checked against.
@@ -243,6 +245,9 @@ public struct FieldLeaderCore: Sendable {
         let snapshot = FieldSnapshot(field: roster.field, number: newestSnapshot, paymentCount: durableCount,
                                      paymentsRoot: accumulator.root, balancesHash: balancesHash)
         proposals[newestSnapshot] = (snapshot, durableBalances, Array(repeating: nil, count: roster.participants.count))
+        // A participant away for long makes every proposal wait: only the newest few can still become fully
+        // signed (a late signature of an older one is `unknownSnapshot`), so memory stays bounded.
+        if proposals.count > Self.keptProposals { proposals = proposals.filter { $0.key + UInt64(Self.keptProposals) > newestSnapshot } }
         return roster.participants.indices.map { position in
             let first = acknowledged[position]
             let proposal = SnapshotProposal(

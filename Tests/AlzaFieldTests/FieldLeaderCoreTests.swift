@@ -187,5 +187,11 @@ import Testing
         #expect(leader.tick(now: 2_500).proposals.map(\.proposal.snapshot.number) == [2, 2, 2],
                 "no new payments, but nobody signed: proposed again under a new number")
         #expect(leader.tick(now: 2_600).proposals.isEmpty, "not before the interval")
+        // Nobody ever signs: the leader keeps only the newest proposals waiting.
+        for round in 3...20 { _ = leader.tick(now: UInt64(round) * 1_000) }
+        #expect(leader.newestSnapshot == 19, "one proposal a second from 4 s on")
+        #expect(leader.unsigned(snapshot: 11) == nil)
+        #expect(leader.unsigned(snapshot: 12)?.count == 3)
+        #expect(leader.unsigned(snapshot: 19)?.count == 3)
     }
 }
