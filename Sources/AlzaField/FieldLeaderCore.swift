@@ -159,9 +159,9 @@ public struct FieldLeaderCore: Sendable {
         }
         writing = nil
         let hashes = batch.payments.map(\.hash)
-        for (accepted, hash) in zip(batch.payments, hashes) {
-            inFlight.remove(hash)
-            appendDurable(accepted, hash: hash)
+        for accepted in batch.payments {
+            inFlight.remove(accepted.hash)
+            appendDurable(accepted)
         }
         let receipts = FieldReceipt.signBatch(field: roster.field, firstIndex: firstIndex, paymentHashes: hashes, leader: key,
                                               chainId: roster.chainId)
@@ -178,7 +178,8 @@ public struct FieldLeaderCore: Sendable {
         return effects
     }
 
-    private mutating func appendDurable(_ accepted: Accepted, hash: Hash) {
+    private mutating func appendDurable(_ accepted: Accepted) {
+        let hash = accepted.hash
         durableIndex[hash] = durableCount
         paymentHashes.append(hash)
         accumulator.append(leafHash: FieldSnapshot.paymentLeaf(hash))
@@ -203,7 +204,7 @@ public struct FieldLeaderCore: Sendable {
                 balances[payer] -= signed.payment.amount
                 balances[payee] += signed.payment.amount
                 nextSequence[payer] += 1
-                appendDurable(Accepted(signed: signed, hash: hash, payer: payer, payee: payee), hash: hash)
+                appendDurable(Accepted(signed: signed, hash: hash, payer: payer, payee: payee))
             }
         }
         for (participant, count) in recovery.acknowledged {

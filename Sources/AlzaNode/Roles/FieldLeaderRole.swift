@@ -116,12 +116,7 @@ public actor FieldLeaderRole: NodeRole {
 
     @discardableResult
     private func submit(_ payload: MessagePayload, record: FieldRecord) async -> Result<Hash, MempoolError> {
-        let state = await chain.snapshot().state
-        let account = Address(key.publicKey)
-        let header = TransactionHeader(chainId: state.chainId, expiration: ChainService.now() + 120_000,
-                                       nonce: await chain.nextNonce(for: account), fee: state.parameters.minimumFee)
-        let message = Message(payload, authorizer: account, extraScope: record.participants + [record.leader])
-        let result = await chain.submit(SignedTransaction.sign(Transaction(header: header, messages: [message]), with: [key]))
+        let result = await chain.submitFieldMessage(payload, signedBy: key, record: record)
         switch result {
         case .success(let id): logger.notice("field \(record.id.hash.short): \(payload.code) submitted (\(id.short))")
         case .failure(let error): logger.warning("field \(record.id.hash.short): \(payload.code) refused: \(error.description)")

@@ -144,12 +144,7 @@ extension FieldParticipants {
     @discardableResult
     private func submit(_ payload: MessagePayload, from account: Address, record: FieldRecord) async -> Result<Hash, FieldPaymentFailure> {
         guard let key = keys[account] else { return .failure(.notHeld(field: record.id, account: account)) }
-        let state = await chain.snapshot().state
-        let header = TransactionHeader(chainId: state.chainId, expiration: ChainService.now() + 600_000,
-                                       nonce: await chain.nextNonce(for: account), fee: state.parameters.minimumFee)
-        let message = Message(payload, authorizer: account, extraScope: record.participants + [record.leader])
-        let transaction = SignedTransaction.sign(Transaction(header: header, messages: [message]), with: [key])
-        switch await chain.submit(transaction) {
+        switch await chain.submitFieldMessage(payload, signedBy: key, record: record) {
         case .success(let id):
             logger.notice("field \(record.id.hash.short): \(payload.code) submitted by \(account) (\(id.short))")
             return .success(id)
