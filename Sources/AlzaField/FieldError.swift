@@ -28,6 +28,10 @@ public enum FieldError: AlzaError, Equatable {
     case unknownFieldHere(FieldId)
     case closeSigned(snapshot: UInt64)
     case notFromLeader(sender: String)
+    /// An exit (withdrawal or lock, D34) that is not paid by its payer to itself, or a lock into its own field.
+    case invalidExit(reason: String)
+    /// A proposal's flows (top-ups, withdrawals) are not what this participant's exits and the chain give.
+    case flowMismatch(snapshot: UInt64, reason: String)
 
     public var code: String {
         switch self {
@@ -56,6 +60,8 @@ public enum FieldError: AlzaError, Equatable {
         case .unknownFieldHere: "field.unknown-here"
         case .closeSigned: "field.close-signed"
         case .notFromLeader: "field.not-from-leader"
+        case .invalidExit: "field.invalid-exit"
+        case .flowMismatch: "field.flow-mismatch"
         }
     }
 
@@ -91,6 +97,8 @@ public enum FieldError: AlzaError, Equatable {
         case .unknownFieldHere(let field): "this node takes no part in field \(field)"
         case .closeSigned(let number): "this participant signed the close at snapshot \(number): no payment beyond it counts"
         case .notFromLeader(let sender): "node \(sender.prefix(16)) is not the field's leader"
+        case .invalidExit(let reason): "not a valid exit from the field: \(reason)"
+        case .flowMismatch(let number, let reason): "snapshot \(number)'s flows are wrong: \(reason)"
         }
     }
 }

@@ -9,9 +9,15 @@ public enum FieldLeaderJournalEntry: Hashable, Sendable, CanonicalCodable {
     case proposed(number: UInt64)
     case acknowledged(participant: Address, paymentCount: UInt64)
     case fullySigned(SignedFieldSnapshot)
+    /// The chain's top-up total for a participant, journaled when the leader credits it (D34).
+    case credited(participant: Address, depositedTotal: Amount)
 
     public func encode(to encoder: inout CanonicalEncoder) {
         switch self {
+        case .credited(let participant, let total):
+            encoder.encode(UInt8(5))
+            encoder.encode(participant)
+            encoder.encode(total)
         case .payments(let first, let payments):
             encoder.encode(UInt8(1))
             encoder.encode(first)
@@ -36,6 +42,7 @@ public enum FieldLeaderJournalEntry: Hashable, Sendable, CanonicalCodable {
         case 2: self = .proposed(number: try decoder.decode())
         case 3: self = .acknowledged(participant: try decoder.decode(), paymentCount: try decoder.decode())
         case 4: self = .fullySigned(try decoder.decode())
+        case 5: self = .credited(participant: try decoder.decode(), depositedTotal: try decoder.decode())
         case let tag: throw .unknownTag(offset: offset, tag: UInt64(tag), type: "FieldLeaderJournalEntry")
         }
     }
@@ -47,6 +54,8 @@ public struct FieldLeaderRecovery: Sendable, Equatable {
     public var newestProposed: UInt64 = 0
     public var acknowledged: [Address: UInt64] = [:]
     public var newestFullySigned: SignedFieldSnapshot?
+    /// The newest top-up total journaled for each participant.
+    public var deposited: [Address: Amount] = [:]
 
     public init() {}
 
@@ -70,6 +79,7 @@ public struct FieldLeaderRecovery: Sendable, Equatable {
             case .acknowledged(let participant, let count): acknowledged[participant] = max(acknowledged[participant] ?? 0, count)
             case .fullySigned(let signed):
                 if signed.snapshot.number > (newestFullySigned?.snapshot.number ?? 0) { newestFullySigned = signed }
+            case .credited(let participant, let total): deposited[participant] = max(deposited[participant] ?? 0, total)
             }
         }
     }
@@ -84,9 +94,14 @@ public enum FieldParticipantJournalEntry: Hashable, Sendable, CanonicalCodable {
     case receipted(FieldReceipt, SignedFieldPayment)
     case signed(SnapshotProposal)
     case fullySigned(SignedFieldSnapshot)
+    /// The chain's top-up total for this participant (D34), as its watcher read it.
+    case credited(depositedTotal: Amount)
 
     public func encode(to encoder: inout CanonicalEncoder) {
         switch self {
+        case .credited(let total):
+            encoder.encode(UInt8(6))
+            encoder.encode(total)
         case .paid(let signed):
             encoder.encode(UInt8(1))
             encoder.encode(signed)
@@ -114,6 +129,7 @@ public enum FieldParticipantJournalEntry: Hashable, Sendable, CanonicalCodable {
         case 3: self = .receipted(try decoder.decode(), try decoder.decode())
         case 4: self = .signed(try decoder.decode())
         case 5: self = .fullySigned(try decoder.decode())
+        case 6: self = .credited(depositedTotal: try decoder.decode())
         case let tag: throw .unknownTag(offset: offset, tag: UInt64(tag), type: "FieldParticipantJournalEntry")
         }
     }
@@ -137,13 +153,15 @@ extension FieldParticipantCore {
     private mutating func replay(_ entry: FieldParticipantJournalEntry) throws(FieldError) {
         switch entry {
         case .paid(let signed):
-            let again = try pay(to: signed.payment.payee, amount: signed.payment.amount, presealedMemo: signed.payment.memo)
+            let again = try pay(to: signed.payment.payee, amount: signed.payment.amount, presealedMemo: signed.payment.memo,
+                                kind: signed.payment.kind)
             guard again == signed else { throw .journalInconsistent(reason: "payment \(signed.payment.sequence) signs differently") }
         case .refused(let signed):
             guard refused(signed) else { throw .journalInconsistent(reason: "refusal of a payment that is not the newest") }
         case .receipted(let receipt, let signed): try received(receipt, for: signed)
         case .signed(let proposal): _ = try sign(proposal)
         case .fullySigned(let signed): try receivedFullySigned(signed)
+        case .credited(let total): credited(depositedTotal: total)
         }
     }
 }

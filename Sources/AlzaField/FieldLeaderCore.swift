@@ -40,8 +40,9 @@ public struct FieldLeaderCore: Sendable {
     /// After every accepted payment (logged or not): what the next payment is checked against.
     public private(set) var balances: [Amount]
     private var nextSequence: [UInt64]
-    /// After the durable payments only: what a snapshot shows.
+    /// After the durable payments only: what a snapshot shows, with each participant's top-ups and exits (D34).
     public private(set) var durableBalances: [Amount]
+    public private(set) var durableFlows = FieldFlows()
     /// Hashes of the durable payments, in log order.
     public private(set) var paymentHashes: [Hash] = []
     /// Log index of every durable payment, to answer a payer that sends one again (it lost the receipt).
@@ -64,7 +65,7 @@ public struct FieldLeaderCore: Sendable {
     private var writing: (firstIndex: UInt64, payments: [Accepted])?
     /// Per participant, how many payments the newest snapshot it signed covers.
     private var acknowledged: [UInt64]
-    private var proposals: [UInt64: (snapshot: FieldSnapshot, balances: [Amount], signatures: [Signature?])] = [:]
+    private var proposals: [UInt64: (snapshot: FieldSnapshot, balances: [Amount], flows: FieldFlows, signatures: [Signature?])] = [:]
     public private(set) var newestSnapshot: UInt64 = 0
     public private(set) var newestFullySigned: SignedFieldSnapshot?
     private var lastProposalAt: UInt64
@@ -103,7 +104,7 @@ public struct FieldLeaderCore: Sendable {
             return [.rejected(paymentHash: hash, error, to: payment.payer)]
         case .success(let (payer, payee)):
             balances[payer] -= payment.amount
-            balances[payee] += payment.amount
+            if !payment.kind.isExit { balances[payee] += payment.amount }
             nextSequence[payer] += 1
             inFlight.insert(hash)
             waiting.append(Accepted(signed: signed, hash: hash, payer: payer, payee: payee))
@@ -116,7 +117,15 @@ public struct FieldLeaderCore: Sendable {
         guard payment.field == roster.field else { return .failure(.wrongField(expected: roster.field, actual: payment.field)) }
         guard let payer = roster.position(of: payment.payer) else { return .failure(.notParticipant(payment.payer)) }
         guard let payee = roster.position(of: payment.payee) else { return .failure(.notParticipant(payment.payee)) }
-        guard payer != payee else { return .failure(.paymentToSelf(payment.payer)) }
+        switch payment.kind {
+        case .transfer:
+            guard payer != payee else { return .failure(.paymentToSelf(payment.payer)) }
+        case .withdrawal:
+            guard payer == payee else { return .failure(.invalidExit(reason: "a withdrawal is paid by its payer to itself")) }
+        case .lock(let target):
+            guard payer == payee else { return .failure(.invalidExit(reason: "a lock is paid by its payer to itself")) }
+            guard target != roster.field else { return .failure(.invalidExit(reason: "a field cannot lock into itself")) }
+        }
         guard payment.amount > 0 else { return .failure(.zeroAmount) }
         let expected = nextSequence[payer]
         if payment.sequence < expected {
@@ -183,8 +192,27 @@ public struct FieldLeaderCore: Sendable {
         durableIndex[hash] = durableCount
         paymentHashes.append(hash)
         accumulator.append(leafHash: FieldSnapshot.paymentLeaf(hash))
-        durableBalances[accepted.payer] -= accepted.signed.payment.amount
-        durableBalances[accepted.payee] += accepted.signed.payment.amount
+        let amount = accepted.signed.payment.amount
+        durableBalances[accepted.payer] -= amount
+        if accepted.signed.payment.kind.isExit {
+            durableFlows[accepted.payer].withdrawn += amount
+        } else {
+            durableBalances[accepted.payee] += amount
+        }
+    }
+
+    // MARK: Top-ups
+
+    /// The chain credited `participant` `total` in top-ups so far (`field-deposit`, or a lock undone back to this
+    /// field; its record's flows): what is new is added to its balance at once, and the next snapshot counts it.
+    /// A total below the one known is old news and changes nothing.
+    public mutating func credited(_ participant: Address, depositedTotal total: Amount) throws(FieldError) {
+        guard let position = roster.position(of: participant) else { throw .notParticipant(participant) }
+        let known = durableFlows[position].deposited
+        guard total > known else { return }
+        balances[position] += total - known
+        durableBalances[position] += total - known
+        durableFlows[position].deposited = total
     }
 
     // MARK: Recovery
@@ -195,6 +223,8 @@ public struct FieldLeaderCore: Sendable {
     public init(roster: FieldRoster, key: SigningKey, configuration: Configuration = Configuration(), now: UInt64,
                 recovering recovery: FieldLeaderRecovery) throws(FieldError) {
         self.init(roster: roster, key: key, configuration: configuration, now: now)
+        // Top-ups only add: crediting them all before the log replays accepts every payment they paid for.
+        for (participant, total) in recovery.deposited { try credited(participant, depositedTotal: total) }
         for (index, signed) in recovery.payments.enumerated() {
             let (bytes, hash) = signed.encodedAndHashed()
             switch check(signed, paymentBytes: bytes) {
@@ -202,7 +232,7 @@ public struct FieldLeaderCore: Sendable {
                 throw .journalInconsistent(reason: "logged payment \(index) no longer applies: \(error.description)")
             case .success(let (payer, payee)):
                 balances[payer] -= signed.payment.amount
-                balances[payee] += signed.payment.amount
+                if !signed.payment.kind.isExit { balances[payee] += signed.payment.amount }
                 nextSequence[payer] += 1
                 appendDurable(Accepted(signed: signed, hash: hash, payer: payer, payee: payee))
             }
@@ -241,11 +271,11 @@ public struct FieldLeaderCore: Sendable {
     private mutating func propose(now: UInt64) -> [Effect] {
         newestSnapshot += 1
         lastProposalAt = now
-        let leaves = FieldSnapshot.balanceLeaves(participants: roster.participants, balances: durableBalances)
+        let leaves = FieldSnapshot.balanceLeaves(participants: roster.participants, balances: durableBalances, flows: durableFlows)
         let (balancesHash, balanceProofs) = MerkleTree.allInclusionProofs(leafHashes: leaves)
         let snapshot = FieldSnapshot(field: roster.field, number: newestSnapshot, paymentCount: durableCount,
                                      paymentsRoot: accumulator.root, balancesHash: balancesHash)
-        proposals[newestSnapshot] = (snapshot, durableBalances, Array(repeating: nil, count: roster.participants.count))
+        proposals[newestSnapshot] = (snapshot, durableBalances, durableFlows, Array(repeating: nil, count: roster.participants.count))
         // A participant away for long makes every proposal wait: only the newest few can still become fully
         // signed (a late signature of an older one is `unknownSnapshot`), so memory stays bounded.
         if proposals.count > Self.keptProposals { proposals = proposals.filter { $0.key + UInt64(Self.keptProposals) > newestSnapshot } }
@@ -254,7 +284,7 @@ public struct FieldLeaderCore: Sendable {
             let proposal = SnapshotProposal(
                 snapshot: snapshot, firstIndex: first, paymentHashes: Array(paymentHashes[Int(first)...]),
                 participantIndex: UInt32(position), balance: durableBalances[position],
-                balanceProof: balanceProofs[position])
+                balanceProof: balanceProofs[position], flow: durableFlows[position])
             return .propose(proposal, to: roster.participants[position])
         }
     }
@@ -274,7 +304,8 @@ public struct FieldLeaderCore: Sendable {
         let signatures = proposal.signatures.compactMap { $0 }
         guard signatures.count == roster.participants.count,
               number > (newestFullySigned?.snapshot.number ?? 0) else { return [] }
-        let full = SignedFieldSnapshot(snapshot: proposal.snapshot, balances: proposal.balances, signatures: signatures)
+        let full = SignedFieldSnapshot(snapshot: proposal.snapshot, balances: proposal.balances, flows: proposal.flows,
+                                       signatures: signatures)
         newestFullySigned = full
         // Older proposals can no longer become the newest fully signed snapshot.
         proposals = proposals.filter { $0.key >= number }

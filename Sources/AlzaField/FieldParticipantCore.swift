@@ -22,7 +22,9 @@ public struct FieldParticipantCore: Sendable {
     /// start from any of them (a restarted leader that lost the newest signature sends more hashes).
     private var signedAccumulators: [UInt64: MerkleAccumulator] = [0: MerkleAccumulator()]
     private static let keptAccumulators = 16
-    public private(set) var newestSigned: (snapshot: FieldSnapshot, balance: Amount, signature: Signature)?
+    public private(set) var newestSigned: (snapshot: FieldSnapshot, balance: Amount, flow: FieldFlow, signature: Signature)?
+    /// The chain's top-up total for this participant (D34, from its watcher): a snapshot may count no more.
+    public private(set) var creditedOnChain: Amount = 0
     /// The newest snapshot every participant signed, with all balances and signatures: what this participant
     /// posts to close alone or to dispute an older close.
     public private(set) var newestFullySigned: SignedFieldSnapshot?
@@ -75,15 +77,36 @@ public struct FieldParticipantCore: Sendable {
         return try pay(to: payee, amount: amount, presealedMemo: sealed)
     }
 
+    /// Signs the next payment as an exit (D34): `amount` leaves this participant's balance for its account
+    /// (paid by `field-withdraw` once a fully signed snapshot records it).
+    public mutating func withdraw(amount: Amount) throws(FieldError) -> SignedFieldPayment {
+        try pay(to: address, amount: amount, presealedMemo: [], kind: .withdrawal)
+    }
+
+    /// Signs the next payment as a lock of `amount` for field `target` (D34): once the leader receipts it, the
+    /// payment and receipt (`FieldLock`) are this participant's deposit in `target`'s `field-open`.
+    public mutating func lock(amount: Amount, for target: FieldId) throws(FieldError) -> SignedFieldPayment {
+        guard target != roster.field else { throw .invalidExit(reason: "a field cannot lock into itself") }
+        return try pay(to: address, amount: amount, presealedMemo: [], kind: .lock(target: target))
+    }
+
+    /// The chain's top-up total for this participant, as its watcher read the field's record (only grows).
+    public mutating func credited(depositedTotal total: Amount) {
+        creditedOnChain = max(creditedOnChain, total)
+    }
+
     /// Signs the next payment with a memo already sealed (sealing is randomized: a journal replays the sealed one).
-    mutating func pay(to payee: Address, amount: Amount, presealedMemo sealed: [UInt8]) throws(FieldError) -> SignedFieldPayment {
+    mutating func pay(to payee: Address, amount: Amount, presealedMemo sealed: [UInt8],
+                      kind: FieldPaymentKind = .transfer) throws(FieldError) -> SignedFieldPayment {
         guard roster.position(of: payee) != nil else { throw .notParticipant(payee) }
-        guard payee != address else { throw .paymentToSelf(address) }
+        guard kind.isExit || payee != address else { throw .paymentToSelf(address) }
+        guard !kind.isExit || payee == address else { throw .invalidExit(reason: "an exit is paid by its payer to itself") }
         guard amount > 0 else { throw .zeroAmount }
         guard sealed.count <= FieldPayment.maximumMemoBytes else {
             throw .memoTooLarge(bytes: sealed.count, limit: FieldPayment.maximumMemoBytes)
         }
-        let payment = FieldPayment(field: roster.field, payer: address, payee: payee, amount: amount, sequence: nextSequence, memo: sealed)
+        let payment = FieldPayment(field: roster.field, payer: address, payee: payee, amount: amount, sequence: nextSequence,
+                                   memo: sealed, kind: kind)
         let signed = SignedFieldPayment.sign(payment, with: key, chainId: roster.chainId)
         nextSequence += 1
         sent[signed.hash] = signed
@@ -161,13 +184,15 @@ public struct FieldParticipantCore: Sendable {
         for (offset, hash) in proposal.paymentHashes.enumerated() where sent[hash] != nil {
             found[hash] = proposal.firstIndex + UInt64(offset)
         }
-        let expected = expectedBalance(upTo: snapshot.paymentCount, ownIndices: found)
+        try checkFlow(proposal, ownIndices: found)
+        let expected = expectedBalance(upTo: snapshot.paymentCount, ownIndices: found, deposited: proposal.flow.deposited)
         guard proposal.balance >= expected else {
             throw .balanceMismatch(snapshot: snapshot.number, expected: expected, claimed: proposal.balance)
         }
         guard Int(proposal.participantIndex) == position,
               (try? MerkleTree.verifyInclusion(
-                  leafHash: FieldSnapshot.balanceLeaf(index: position, participant: address, balance: proposal.balance),
+                  leafHash: FieldSnapshot.balanceLeaf(index: position, participant: address, balance: proposal.balance,
+                                                      flow: proposal.flow),
                   index: position, treeSize: roster.participants.count, proof: proposal.balanceProof,
                   root: snapshot.balancesHash)) != nil
         else { throw .balanceProofInvalid(snapshot: snapshot.number) }
@@ -180,8 +205,28 @@ public struct FieldParticipantCore: Sendable {
             signedAccumulators[oldest] = nil
         }
         ownIndices = found
-        newestSigned = (snapshot, proposal.balance, signature)
+        newestSigned = (snapshot, proposal.balance, proposal.flow, signature)
         return signature
+    }
+
+    /// A proposal's flow is this participant's (D34): top-ups no more than the chain credited and never fewer than
+    /// before, and exactly its own exits the snapshot holds as withdrawn.
+    private func checkFlow(_ proposal: SnapshotProposal, ownIndices: [Hash: UInt64]) throws(FieldError) {
+        let number = proposal.snapshot.number
+        let flow = proposal.flow
+        guard flow.deposited <= creditedOnChain else {
+            throw .flowMismatch(snapshot: number, reason: "it counts \(Amounts.format(flow.deposited)) ALZA of top-ups, the chain credited \(Amounts.format(creditedOnChain))")
+        }
+        guard flow.deposited >= (newestSigned?.flow.deposited ?? 0) else {
+            throw .flowMismatch(snapshot: number, reason: "it counts fewer top-ups than the snapshot signed before")
+        }
+        var exits: Amount = 0
+        for (hash, index) in ownIndices where index < proposal.snapshot.paymentCount {
+            if let own = sent[hash]?.payment, own.kind.isExit { exits = exits &+ own.amount }
+        }
+        guard flow.withdrawn == exits else {
+            throw .flowMismatch(snapshot: number, reason: "it records \(Amounts.format(flow.withdrawn)) ALZA withdrawn, this participant's exits in it are \(Amounts.format(exits))")
+        }
     }
 
     /// The leader's fully signed copy of a snapshot this participant signed: kept after checking every
@@ -193,8 +238,10 @@ public struct FieldParticipantCore: Sendable {
             throw .staleSnapshot(number: snapshot.number, newest: newestSigned?.snapshot.number ?? 0)
         }
         guard signed.balances.count == roster.participants.count, signed.signatures.count == roster.participants.count,
-              signed.balances[position] == mine.balance,
-              FieldSnapshot.balancesHash(participants: roster.participants, balances: signed.balances) == snapshot.balancesHash
+              signed.balances[position] == mine.balance, signed.flows[position] == mine.flow,
+              signed.flows.highestPosition.map({ $0 < roster.participants.count }) ?? true,
+              FieldSnapshot.balancesHash(participants: roster.participants, balances: signed.balances, flows: signed.flows)
+                == snapshot.balancesHash
         else { throw .balanceProofInvalid(snapshot: snapshot.number) }
         if let missing = signed.firstMissingSigner(participants: roster.participants, participantsHash: roster.participantsHash,
                                                    chainId: roster.chainId) {
@@ -212,11 +259,12 @@ public struct FieldParticipantCore: Sendable {
         guard let mine = newestSigned, mine.snapshot == snapshot else {
             throw .staleSnapshot(number: snapshot.number, newest: newestSigned?.snapshot.number ?? 0)
         }
-        guard final.balances.count == roster.participants.count, final.balances[position] == mine.balance else {
+        guard final.balances.count == roster.participants.count, final.balances[position] == mine.balance,
+              final.flows[position] == mine.flow else {
             throw .balanceMismatch(snapshot: snapshot.number, expected: mine.balance,
                                    claimed: position < final.balances.count ? final.balances[position] : 0)
         }
-        if let beyond = receipted.keys.filter({ $0 >= snapshot.paymentCount && receipted[$0]!.payment.payment.payee == address }).min() {
+        if let beyond = receipted.keys.filter({ $0 >= snapshot.paymentCount && isIncoming(receipted[$0]!.payment.payment) }).min() {
             throw .receiptNotInSnapshot(index: beyond, snapshot: snapshot.number)
         }
         closeSignedAt = (snapshot.number, snapshot.paymentCount)
@@ -237,24 +285,28 @@ public struct FieldParticipantCore: Sendable {
             return .fieldDispute(field: roster.field, claim: .newerSnapshot(newest))
         }
         guard dispute == nil else { return nil }
-        let omitted = receipted.filter { $0.key >= posted.paymentCount && $0.value.payment.payment.payee == address }
+        let omitted = receipted.filter { $0.key >= posted.paymentCount && isIncoming($0.value.payment.payment) }
         guard let first = omitted.min(by: { $0.key < $1.key }) else { return nil }
         return .fieldDispute(field: roster.field, claim: .receipt(first.value.receipt))
     }
 
-    /// Opening balance, less every own payment the log holds below `count`, plus every receipted payment to this
+    /// A payment another participant made to this one (an exit of its own is paid to itself, and is not).
+    private func isIncoming(_ payment: FieldPayment) -> Bool { payment.payee == address && payment.payer != address }
+
+    /// Opening balance and the top-ups the snapshot counts, less every own payment the log holds below `count`, plus every receipted payment to this
     /// participant below it. An incoming payment without a receipt yet is not counted: a snapshot may give more.
     /// Saturating: a leader that logs more of this participant's own payments than it could pay gives 0, and a
     /// forged input never traps.
-    private func expectedBalance(upTo count: UInt64, ownIndices: [Hash: UInt64]) -> Amount {
+    private func expectedBalance(upTo count: UInt64, ownIndices: [Hash: UInt64], deposited: Amount) -> Amount {
         func add(_ total: inout Amount, _ amount: Amount) {
             let (sum, overflow) = total.addingReportingOverflow(amount)
             total = overflow ? .max : sum
         }
         var credits = roster.openingBalances[position]
+        add(&credits, deposited)
         var debits: Amount = 0
         for (hash, index) in ownIndices where index < count { add(&debits, sent[hash]?.payment.amount ?? 0) }
-        for (index, entry) in receipted where index < count && entry.payment.payment.payee == address {
+        for (index, entry) in receipted where index < count && isIncoming(entry.payment.payment) {
             add(&credits, entry.payment.payment.amount)
         }
         return credits >= debits ? credits - debits : 0

@@ -13,15 +13,18 @@ public struct SnapshotProposal: Hashable, Sendable, CanonicalCodable {
     public var participantIndex: UInt32
     public var balance: Amount
     public var balanceProof: [Hash]
+    /// The participant's top-ups and exits the snapshot counts (D34), part of its line.
+    public var flow: FieldFlow
 
     public init(snapshot: FieldSnapshot, firstIndex: UInt64, paymentHashes: [Hash], participantIndex: UInt32,
-                balance: Amount, balanceProof: [Hash]) {
+                balance: Amount, balanceProof: [Hash], flow: FieldFlow = .zero) {
         self.snapshot = snapshot
         self.firstIndex = firstIndex
         self.paymentHashes = paymentHashes
         self.participantIndex = participantIndex
         self.balance = balance
         self.balanceProof = balanceProof
+        self.flow = flow
     }
 
     public func encode(to encoder: inout CanonicalEncoder) {
@@ -31,6 +34,7 @@ public struct SnapshotProposal: Hashable, Sendable, CanonicalCodable {
         encoder.encode(participantIndex)
         encoder.encode(balance)
         encoder.encode(balanceProof)
+        encoder.encode(flow)
     }
 
     public init(from decoder: inout CanonicalDecoder) throws(CodecError) {
@@ -40,5 +44,6 @@ public struct SnapshotProposal: Hashable, Sendable, CanonicalCodable {
         participantIndex = try decoder.decode()
         balance = try decoder.decode()
         balanceProof = try decoder.decodeArray(limit: FieldReceipt.maximumPath)
+        flow = try decoder.decode()
     }
 }

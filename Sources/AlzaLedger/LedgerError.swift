@@ -53,6 +53,12 @@ public enum LedgerError: AlzaError, Equatable {
     case fieldState(field: FieldId, reason: String)
     /// A posted snapshot that is not fully signed, does not match its balances, or creates coins.
     case invalidFieldSnapshot(field: FieldId, reason: String)
+    /// A lock from another field (D34) that the target's opening cannot take: not signed, not receipted, not for
+    /// this field, or more than the source leader's bond answers for.
+    case invalidFieldLock(source: FieldId, reason: String)
+    /// A `field-withdraw` whose snapshot records no withdrawal beyond what was paid, or a `field-lock-settle`
+    /// whose snapshot frees none of the leader's bond.
+    case nothingToSettle(field: FieldId, reason: String)
 
     // Blocks
     case malformedBlock(String)
@@ -106,6 +112,8 @@ public enum LedgerError: AlzaError, Equatable {
         case .fieldExists: "field.exists"
         case .fieldState: "field.state"
         case .invalidFieldSnapshot: "field.invalid-snapshot"
+        case .invalidFieldLock: "field.invalid-lock"
+        case .nothingToSettle: "field.nothing-to-settle"
         case .malformedBlock: "block.malformed"
         case .blockTooLarge: "block.too-large"
         case .transactionRootMismatch: "block.transaction-root-mismatch"
@@ -174,6 +182,8 @@ public enum LedgerError: AlzaError, Equatable {
         case .fieldExists(let field): "field \(field) is already claimed"
         case .fieldState(let field, let reason): "field \(field): \(reason)"
         case .invalidFieldSnapshot(let field, let reason): "field \(field): invalid snapshot: \(reason)"
+        case .invalidFieldLock(let source, let reason): "lock from field \(source): \(reason)"
+        case .nothingToSettle(let field, let reason): "field \(field): \(reason)"
         case .malformedBlock(let reason): "malformed block: \(reason)"
         case .blockTooLarge(let transactions, let bytes):
             "block is too large (\(transactions) transactions, \(bytes) bytes)"

@@ -128,7 +128,7 @@ import Testing
     @Test mutating func aCloseThatCreatesCoinsOrMisstatesItsBalancesIsRefused() throws {
         try openField()
         let inflated = snapshot(1, payments: 2, alice: 15 * Amounts.unit, bob: 1, domain: FieldDomains.close)
-        #expect(throws: LedgerError.invalidFieldSnapshot(field: field, reason: "balances sum to 15.00000001, the deposits to 15.00000000")) {
+        #expect(throws: LedgerError.invalidFieldSnapshot(field: field, reason: "balances and withdrawals sum to 15.00000001, the deposits to 15.00000000")) {
             try fixture.apply(settlement(.fieldClose(field: field, snapshot: inflated), from: Keys.alice))
         }
         var misstated = snapshot(1, payments: 2, alice: 7 * Amounts.unit, bob: 8 * Amounts.unit, domain: FieldDomains.close)

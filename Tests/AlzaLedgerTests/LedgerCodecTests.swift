@@ -34,6 +34,12 @@ import Testing
         let signed = FieldLifecycleTests.sampleSnapshot(fixture: fixture, field: field)
         let receipt = FieldReceipt.signBatch(field: field, firstIndex: 3, paymentHashes: [.zero, Hash.sha256(utf8: "p")],
                                              leader: Keys.frank, chainId: fixture.chainId)[1]
+        let lockPayment = SignedFieldPayment.sign(
+            FieldPayment(field: FieldId(leader: Keys.erin.publicKey, nonce: 1), payer: Keys.alice.address, payee: Keys.alice.address,
+                         amount: 4, sequence: 2, kind: .lock(target: field)),
+            with: Keys.alice, chainId: fixture.chainId)
+        var flowing = signed
+        flowing.flows[1] = FieldFlow(deposited: 3, withdrawn: 9)
         return [
             .transfer(inputs: [AmountEntry(Keys.alice.address, 5), AmountEntry(Keys.bob.address, 6)],
                       outputs: [AmountEntry(Keys.carol.address, 11)], memo: Array("invoice 42".utf8)),
@@ -65,6 +71,11 @@ import Testing
             .fieldRespond(field: field, snapshot: signed, proof: [.zero, Hash.sha256(utf8: "sibling")]),
             .fieldFinalize(field: field),
             .fieldEquivocation(field: field, first: receipt, second: receipt),
+            .fieldOpen(field: field, deposits: [AmountEntry(Keys.alice.address, 4)], challengeSeconds: 5,
+                       locks: [FieldLock(payment: lockPayment, receipt: receipt)]),
+            .fieldDeposit(field: field, amount: 12),
+            .fieldWithdraw(field: field, snapshot: flowing),
+            .fieldLockSettle(field: field, snapshot: flowing),
         ]
     }
 

@@ -16,7 +16,7 @@ enum FieldExecutor {
                                          claimedAtHeight: context.block.height))
     }
 
-    static func open(_ id: FieldId, deposits: [AmountEntry], challengeSeconds: UInt32, message: Message,
+    static func open(_ id: FieldId, deposits: [AmountEntry], challengeSeconds: UInt32, locks: [FieldLock], message: Message,
                      context: inout TransactionContext) throws(LedgerError) {
         var record = try context.existingField(id)
         guard message.authorization.first?.account == record.leader else {
@@ -32,18 +32,32 @@ enum FieldExecutor {
         guard (1...FieldRules.maximumChallengeSeconds).contains(challengeSeconds) else {
             throw .invalidPayload(code: .fieldOpen, reason: "the challenge window must be 1...\(FieldRules.maximumChallengeSeconds) s")
         }
-        for deposit in deposits {
+        guard Set(locks.map(\.participant)).count == locks.count else {
+            throw .invalidPayload(code: .fieldOpen, reason: "a participant brings two locks")
+        }
+        var lockedDeposits: [FieldLockedDeposit] = []
+        for (position, deposit) in deposits.enumerated() {
             guard !deposit.account.isCoinbase else { throw .invalidPayload(code: .fieldOpen, reason: "0x0 cannot join a field") }
             // The participant's authorization of this message is its consent (checked against its permission).
             guard message.authorization.contains(where: { $0.account == deposit.account }) else {
                 throw .missingAuthorization(account: deposit.account, code: .fieldOpen)
             }
             guard deposit.amount > 0 else { throw .invalidPayload(code: .fieldOpen, reason: "deposits must be positive") }
-            try debit(deposit.account, deposit.amount, context: &context)
+            if let lock = locks.first(where: { $0.participant == deposit.account }) {
+                try takeLock(lock, into: id, amount: deposit.amount, context: &context)
+                lockedDeposits.append(FieldLockedDeposit(position: UInt32(position), source: lock.source))
+            } else {
+                try debit(deposit.account, deposit.amount, context: &context)
+            }
+        }
+        guard lockedDeposits.count == locks.count else {
+            throw .invalidPayload(code: .fieldOpen, reason: "a lock is for no participant of the field")
         }
         record.participants = deposits.map(\.account)
         record.deposits = deposits.map(\.amount)
         record.participantsHash = FieldSnapshot.participantsHash(record.participants)
+        record.base = .opening(participants: record.participants, deposits: record.deposits)
+        record.lockedDeposits = lockedDeposits
         record.challengeSeconds = challengeSeconds
         record.status = .open
         record.openedAtHeight = context.block.height
@@ -139,17 +153,12 @@ enum FieldExecutor {
             try settle(&record, posted, context: &context)
             return
         }
-        // Annulment: the round never happened for the chain; the bond compensates the disputer.
-        for (participant, deposit) in zip(record.participants, record.deposits) { try credit(participant, deposit, context: &context) }
-        if record.bond > 0 { try credit(dispute.disputer, record.bond, context: &context) }
-        record.bond = 0
-        record.leaderForfeited = true
-        record.status = .annulled(atHeight: context.block.height)
-        try context.setField(record)
+        try annul(&record, disputer: dispute.disputer, context: &context)
     }
 
-    /// Two receipts of the leader for one index and different payments. The bond goes to the sender; an open
-    /// field starts closing from its opening balances (a window for anyone's newer fully signed snapshot).
+    /// Two receipts of the leader for one index and different payments. The bond goes to the sender, less what it
+    /// still answers for (locks, D34); an open field starts closing from its base snapshot (a window for anyone's
+    /// newer fully signed snapshot).
     static func equivocation(_ id: FieldId, _ first: FieldReceipt, _ second: FieldReceipt, message: Message,
                              context: inout TransactionContext) throws(LedgerError) {
         var record = try context.existingField(id)
@@ -168,15 +177,15 @@ enum FieldExecutor {
         switch record.status {
         case .open:
             let deadline = context.block.time + UInt64(record.challengeSeconds) * 1_000
-            record.status = .closing(.opening(participants: record.participants, deposits: record.deposits),
-                                     deadline: deadline, dispute: nil)
+            record.status = .closing(record.base, deadline: deadline, dispute: nil)
         case .closing:
             break
         case .claimed, .closed, .annulled:
             throw .fieldState(field: id, reason: "is \(record.status)")
         }
-        try credit(sender, record.bond, context: &context)
-        record.bond = 0
+        let reserved = min(record.bond, record.collateralInUse)
+        if record.bond > reserved { try credit(sender, record.bond - reserved, context: &context) }
+        record.bond = reserved
         record.leaderForfeited = true
         try context.setField(record)
     }
@@ -193,7 +202,7 @@ enum FieldExecutor {
         return (posted, deadline, dispute)
     }
 
-    private static func requireMember(_ message: Message, of record: FieldRecord, leaderAllowed: Bool) throws(LedgerError) {
+    static func requireMember(_ message: Message, of record: FieldRecord, leaderAllowed: Bool) throws(LedgerError) {
         guard let sender = message.authorization.first?.account else {
             throw .invalidPayload(code: message.code, reason: "the message has no authorizer")
         }
@@ -202,8 +211,10 @@ enum FieldExecutor {
         }
     }
 
-    /// Fully signed, consistent and conserving: one balance per participant summing to the deposits, the balances
-    /// hash over them, and every participant's signature on the commitment.
+    /// Fully signed, consistent and conserving: one balance per participant, balances and withdrawals summing to
+    /// the deposits and the top-ups the snapshot counts, the balances hash over them, every participant's signature
+    /// on the commitment, and (D34) not behind the anchored base: no earlier number, no withdrawal undone, no top-up
+    /// the chain has not seen.
     static func verify(_ signed: SignedFieldSnapshot, of record: FieldRecord, chainId: Hash,
                        domain: SigningDomain = FieldDomains.commitment) throws(LedgerError) {
         let id = record.id
@@ -212,13 +223,15 @@ enum FieldExecutor {
         guard signed.balances.count == record.participants.count else {
             throw .invalidFieldSnapshot(field: id, reason: "\(signed.balances.count) balances for \(record.participants.count) participants")
         }
+        try checkFlows(signed, of: record)
         var total: Amount = 0
         for balance in signed.balances { total = try Amounts.add(total, balance) }
-        let deposits = record.deposits.reduce(Amount(0), &+)
+        total = try Amounts.add(total, signed.flows.totalWithdrawn)
+        let deposits = try Amounts.add(record.deposits.reduce(Amount(0), &+), signed.flows.totalDeposited)
         guard total == deposits else {
-            throw .invalidFieldSnapshot(field: id, reason: "balances sum to \(Amounts.format(total)), the deposits to \(Amounts.format(deposits))")
+            throw .invalidFieldSnapshot(field: id, reason: "balances and withdrawals sum to \(Amounts.format(total)), the deposits to \(Amounts.format(deposits))")
         }
-        let balancesHash = FieldSnapshot.balancesHash(participants: record.participants, balances: signed.balances)
+        let balancesHash = FieldSnapshot.balancesHash(participants: record.participants, balances: signed.balances, flows: signed.flows)
         guard balancesHash == snapshot.balancesHash else {
             throw .invalidFieldSnapshot(field: id, reason: "the balances do not hash to the snapshot's balances hash")
         }
@@ -234,14 +247,16 @@ enum FieldExecutor {
 
     // MARK: Settlement
 
-    /// Final balances to the participants, the bond back to the leader with its reward minted from 0x0.
+    /// Final balances to the participants (D34: with the flows the snapshot does not count), the bond back to the
+    /// leader less any shortfall it answers for, with its reward minted from 0x0.
     private static func settle(_ record: inout FieldRecord, _ settlement: FieldSettlement,
                                context: inout TransactionContext) throws(LedgerError) {
-        for (participant, balance) in zip(record.participants, settlement.balances) where balance > 0 {
-            try credit(participant, balance, context: &context)
+        let (amounts, shortfall) = try owed(record, settlement)
+        for (participant, amount) in zip(record.participants, amounts) where amount > 0 {
+            try credit(participant, amount, context: &context)
         }
         let reward = record.leaderForfeited ? 0 : FieldRules.reward(paymentCount: settlement.paymentCount)
-        let toLeader = try Amounts.add(record.bond, reward)
+        let toLeader = try Amounts.add(record.bond - shortfall, reward)
         if toLeader > 0 { try credit(record.leader, toLeader, context: &context) }
         record.bond = 0
         if reward > 0 {
@@ -255,7 +270,7 @@ enum FieldExecutor {
         context.recordSettlement(record.commitment(of: settlement))
     }
 
-    private static func debit(_ address: Address, _ amount: Amount, context: inout TransactionContext) throws(LedgerError) {
+    static func debit(_ address: Address, _ amount: Amount, context: inout TransactionContext) throws(LedgerError) {
         var account = try context.existingAccount(address)
         guard account.balance >= amount else {
             throw .insufficientBalance(account: address, needed: amount, available: account.balance)
@@ -264,7 +279,7 @@ enum FieldExecutor {
         try context.setAccount(account)
     }
 
-    private static func credit(_ address: Address, _ amount: Amount, context: inout TransactionContext) throws(LedgerError) {
+    static func credit(_ address: Address, _ amount: Amount, context: inout TransactionContext) throws(LedgerError) {
         var account = try MessageExecutor.accountCreatingIfMissing(address, context: &context)
         account.balance = try Amounts.add(account.balance, amount)
         try context.setAccount(account)

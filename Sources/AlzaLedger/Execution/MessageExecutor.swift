@@ -100,8 +100,8 @@ enum MessageExecutor {
         case .fieldClaim(let nonce, let leaderKey, let bond):
             try FieldExecutor.claim(nonce: nonce, leaderKey: leaderKey, bond: bond, leader: try authorizer(of: message),
                                     context: &context)
-        case .fieldOpen(let field, let deposits, let challengeSeconds):
-            try FieldExecutor.open(field, deposits: deposits, challengeSeconds: challengeSeconds, message: message,
+        case .fieldOpen(let field, let deposits, let challengeSeconds, let locks):
+            try FieldExecutor.open(field, deposits: deposits, challengeSeconds: challengeSeconds, locks: locks, message: message,
                                    context: &context)
         case .fieldClose(let field, let snapshot):
             try FieldExecutor.close(field, snapshot, message: message, context: &context)
@@ -115,6 +115,12 @@ enum MessageExecutor {
             try FieldExecutor.equivocation(field, first, second, message: message, context: &context)
         case .fieldFinalize(let field):
             try FieldExecutor.finalize(field, context: &context)
+        case .fieldDeposit(let field, let amount):
+            try FieldExecutor.deposit(field, amount: amount, message: message, context: &context)
+        case .fieldWithdraw(let field, let snapshot):
+            try FieldExecutor.anchor(field, snapshot, releasing: .withdrawals, message: message, context: &context)
+        case .fieldLockSettle(let field, let snapshot):
+            try FieldExecutor.anchor(field, snapshot, releasing: .locks, message: message, context: &context)
         }
     }
 

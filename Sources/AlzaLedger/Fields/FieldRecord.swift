@@ -29,94 +29,6 @@ public enum FieldRules {
     public static func scopeKey(_ field: FieldId) -> Address { Address(bytes32: field.hash.bytes32) }
 }
 
-/// A fully signed snapshot as posted on chain: the snapshot, the final balances its balances hash commits to (in
-/// participant order), and every participant's signature on its commitment, in participant order.
-public struct SignedFieldSnapshot: Hashable, Sendable, CanonicalCodable {
-    public var snapshot: FieldSnapshot
-    public var balances: [Amount]
-    public var signatures: [Signature]
-
-    public init(snapshot: FieldSnapshot, balances: [Amount], signatures: [Signature]) {
-        self.snapshot = snapshot
-        self.balances = balances
-        self.signatures = signatures
-    }
-
-    /// The first participant (in order) whose signature on the commitment is missing or not its own, or nil when
-    /// every one signed: what the chain and a participant check before trusting a snapshot as fully signed.
-    public func firstMissingSigner(participants: [Address], participantsHash: Hash, chainId: Hash,
-                                   domain: SigningDomain = FieldDomains.commitment) -> Address? {
-        let commitment = snapshot.commitment(participantsHash: participantsHash).bytes
-        for (position, participant) in participants.enumerated() {
-            guard position < signatures.count,
-                  participant.publicKey.isValidSignature(signatures[position], for: commitment, domain: domain, chainId: chainId)
-            else { return participant }
-        }
-        return nil
-    }
-
-    public func encode(to encoder: inout CanonicalEncoder) {
-        encoder.encode(snapshot)
-        encoder.encode(balances)
-        encoder.encode(signatures)
-    }
-
-    public init(from decoder: inout CanonicalDecoder) throws(CodecError) {
-        snapshot = try decoder.decode()
-        balances = try decoder.decodeArray(limit: FieldRules.maximumParticipants)
-        signatures = try decoder.decodeArray(limit: FieldRules.maximumParticipants)
-    }
-}
-
-/// What the chain keeps of a settled or posted snapshot: its number, roots and the final balances — never the
-/// payments (privacy), nor the signatures once checked.
-public struct FieldSettlement: Hashable, Sendable, CanonicalCodable {
-    public var number: UInt64
-    public var paymentCount: UInt64
-    public var paymentsRoot: Hash
-    public var balancesHash: Hash
-    public var balances: [Amount]
-
-    public init(number: UInt64, paymentCount: UInt64, paymentsRoot: Hash, balancesHash: Hash, balances: [Amount]) {
-        self.number = number
-        self.paymentCount = paymentCount
-        self.paymentsRoot = paymentsRoot
-        self.balancesHash = balancesHash
-        self.balances = balances
-    }
-
-    /// The state of a field as it opened: snapshot 0, no payments, every participant holding its deposit.
-    public static func opening(participants: [Address], deposits: [Amount]) -> FieldSettlement {
-        FieldSettlement(number: 0, paymentCount: 0, paymentsRoot: MerkleTree.emptyRoot,
-                        balancesHash: FieldSnapshot.balancesHash(participants: participants, balances: deposits),
-                        balances: deposits)
-    }
-
-    public init(_ signed: SignedFieldSnapshot) {
-        number = signed.snapshot.number
-        paymentCount = signed.snapshot.paymentCount
-        paymentsRoot = signed.snapshot.paymentsRoot
-        balancesHash = signed.snapshot.balancesHash
-        balances = signed.balances
-    }
-
-    public func encode(to encoder: inout CanonicalEncoder) {
-        encoder.encode(number)
-        encoder.encode(paymentCount)
-        encoder.encode(paymentsRoot)
-        encoder.encode(balancesHash)
-        encoder.encode(balances)
-    }
-
-    public init(from decoder: inout CanonicalDecoder) throws(CodecError) {
-        number = try decoder.decode()
-        paymentCount = try decoder.decode()
-        paymentsRoot = try decoder.decode()
-        balancesHash = try decoder.decode()
-        balances = try decoder.decodeArray(limit: FieldRules.maximumParticipants)
-    }
-}
-
 /// A receipt dispute waiting for the leader's answer: a participant holds the leader's receipt for payment
 /// `index` (hash `paymentHash`) beyond the posted snapshot. Unanswered by the deadline, it annuls the field.
 public struct FieldReceiptDispute: Hashable, Sendable, CanonicalCodable {
@@ -182,7 +94,8 @@ public struct FieldRecord: Hashable, Sendable, CanonicalCodable {
         /// unanswered.
         case closing(FieldSettlement, deadline: UInt64, dispute: FieldReceiptDispute?)
         case closed(FieldSettlement, atHeight: UInt64)
-        /// A receipt dispute went unanswered: every participant got its deposit back, the disputer the bond.
+        /// A receipt dispute went unanswered: every participant got its line of the base snapshot back (its deposit,
+        /// unless a snapshot was anchored), the disputer the bond.
         case annulled(atHeight: UInt64)
 
         /// One word: claimed, open, closing, closed, annulled.
@@ -224,6 +137,14 @@ public struct FieldRecord: Hashable, Sendable, CanonicalCodable {
     public var claimedAtHeight: UInt64
     public var openedAtHeight: UInt64
     public var leaderForfeited: Bool
+    /// What moved in and out on chain while open (D34), by participant: `deposited`, top-ups and locks undone
+    /// back to this field; `withdrawn`, withdrawals paid and locks other fields took.
+    public var flows: FieldFlows
+    /// The newest snapshot anchored on chain (by `field-withdraw` or `field-lock-settle`; the opening until
+    /// then): no settlement goes back before it, and an annulled round returns to it.
+    public var base: FieldSettlement
+    /// Deposits that locks in other fields brought, with the field each returns to if this one is annulled.
+    public var lockedDeposits: [FieldLockedDeposit]
 
     public init(id: FieldId, leader: Address, leaderKey: PublicKey, bond: Amount, claimedAtHeight: UInt64) {
         self.id = id
@@ -238,10 +159,36 @@ public struct FieldRecord: Hashable, Sendable, CanonicalCodable {
         self.claimedAtHeight = claimedAtHeight
         openedAtHeight = 0
         leaderForfeited = false
+        flows = FieldFlows()
+        base = .opening(participants: [], deposits: [])
+        lockedDeposits = []
+    }
+
+    public func position(of participant: Address) -> Int? { participants.firstIndex(of: participant) }
+
+    /// What the leader's bond still answers for (D34): every amount that left on chain beyond what the base
+    /// snapshot records as withdrawn. A lock is taken on the leader's word (its receipt) before a fully signed
+    /// snapshot shows it; should the field settle on a snapshot that does not, the shortfall comes from the bond,
+    /// so the locks outstanding never exceed it.
+    public var collateralInUse: Amount {
+        flows.entries.reduce(Amount(0)) { total, entry in
+            let anchored = base.flows[Int(entry.position)].withdrawn
+            return total &+ (entry.flow.withdrawn > anchored ? entry.flow.withdrawn - anchored : 0)
+        }
     }
 
     public var isClosed: Bool {
         if case .closed = status { true } else { false }
+    }
+
+    public var isClosing: Bool {
+        if case .closing = status { true } else { false }
+    }
+
+    /// What a message that settles this field touches besides the field: its participants, its leader, and the
+    /// fields its locked deposits return to when it is annulled. Senders list it as the message's extra scope.
+    public var settlementScope: [Address] {
+        participants + [leader] + lockedDeposits.map { FieldRules.scopeKey($0.source) }
     }
 
     /// The commitment of a posted or settled snapshot of this field: the leaf it adds to a block's field root.
@@ -255,7 +202,7 @@ public struct FieldRecord: Hashable, Sendable, CanonicalCodable {
     public var held: Amount {
         switch status {
         case .claimed: bond
-        case .open, .closing: deposits.reduce(bond, &+)
+        case .open, .closing: deposits.reduce(bond, &+) &+ flows.totalDeposited &- flows.totalWithdrawn
         case .closed, .annulled: 0
         }
     }
@@ -288,6 +235,9 @@ public struct FieldRecord: Hashable, Sendable, CanonicalCodable {
         encoder.encode(claimedAtHeight)
         encoder.encode(openedAtHeight)
         encoder.encode(leaderForfeited)
+        encoder.encode(flows)
+        encoder.encode(base)
+        encoder.encode(lockedDeposits)
     }
 
     public init(from decoder: inout CanonicalDecoder) throws(CodecError) {
@@ -311,5 +261,8 @@ public struct FieldRecord: Hashable, Sendable, CanonicalCodable {
         claimedAtHeight = try decoder.decode()
         openedAtHeight = try decoder.decode()
         leaderForfeited = try decoder.decode()
+        flows = try decoder.decode()
+        base = try decoder.decode()
+        lockedDeposits = try decoder.decodeArray(limit: FieldRules.maximumParticipants)
     }
 }

@@ -67,22 +67,27 @@ public struct FieldSnapshot: Hashable, Sendable, CanonicalCodable {
         return Hash.sha256(encoder.bytes)
     }
 
-    public static func balanceLeaf(index: Int, participant: Address, balance: Amount) -> Hash {
+    /// A participant's line: its position, address and balance, and its flows (D34) when it moved any (a line
+    /// without flows hashes as it always did).
+    public static func balanceLeaf(index: Int, participant: Address, balance: Amount, flow: FieldFlow = .zero) -> Hash {
         var encoder = CanonicalEncoder()
         encoder.encode(UInt32(index))
         encoder.encode(participant)
         encoder.encode(balance)
+        if !flow.isZero { encoder.encode(flow) }
         return MerkleTree.leafHash(encoder.bytes)
     }
 
-    public static func balanceLeaves(participants: [Address], balances: [Amount]) -> [Hash] {
+    public static func balanceLeaves(participants: [Address], balances: [Amount], flows: FieldFlows = FieldFlows()) -> [Hash] {
         precondition(participants.count == balances.count, "one balance per participant")
-        return participants.indices.map { balanceLeaf(index: $0, participant: participants[$0], balance: balances[$0]) }
+        return participants.indices.map {
+            balanceLeaf(index: $0, participant: participants[$0], balance: balances[$0], flow: flows[$0])
+        }
     }
 
     /// The balances hash: the RFC 6962 root over the balance leaves, in participant order.
-    public static func balancesHash(participants: [Address], balances: [Amount]) -> Hash {
-        MerkleTree.root(leafHashes: balanceLeaves(participants: participants, balances: balances))
+    public static func balancesHash(participants: [Address], balances: [Amount], flows: FieldFlows = FieldFlows()) -> Hash {
+        MerkleTree.root(leafHashes: balanceLeaves(participants: participants, balances: balances, flows: flows))
     }
 
     /// The payments root of a log's leaf hashes: each payment hash as an RFC 6962 leaf.

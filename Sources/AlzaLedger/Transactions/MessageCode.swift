@@ -27,6 +27,9 @@ public enum MessageCode: UInt16, Hashable, Sendable, CaseIterable, CanonicalCoda
     case fieldFinalize = 23
     case fieldRespond = 24
     case fieldEquivocation = 25
+    case fieldDeposit = 26
+    case fieldWithdraw = 27
+    case fieldLockSettle = 28
 
     public var description: String {
         switch self {
@@ -55,6 +58,9 @@ public enum MessageCode: UInt16, Hashable, Sendable, CaseIterable, CanonicalCoda
         case .fieldFinalize: "field-finalize"
         case .fieldRespond: "field-respond"
         case .fieldEquivocation: "field-equivocation"
+        case .fieldDeposit: "field-deposit"
+        case .fieldWithdraw: "field-withdraw"
+        case .fieldLockSettle: "field-lock-settle"
         }
     }
 
@@ -75,7 +81,7 @@ public enum MessageCode: UInt16, Hashable, Sendable, CaseIterable, CanonicalCoda
             true
         case .transfer, .permissionUpdate, .stake, .unstake, .delegateVote, .producerRegister,
              .producerUnregister, .producerRecover, .cancelDelayed, .fieldClaim, .fieldOpen, .fieldSoloClose,
-             .fieldDispute, .fieldRespond, .fieldEquivocation:
+             .fieldDispute, .fieldRespond, .fieldEquivocation, .fieldDeposit, .fieldWithdraw, .fieldLockSettle:
             false
         }
     }

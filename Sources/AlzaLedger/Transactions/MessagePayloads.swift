@@ -52,8 +52,9 @@ public enum MessagePayload: Hashable, Sendable {
     case fieldClaim(nonce: UInt64, leaderKey: PublicKey, bond: Amount)
     /// Opens a claimed field: the leader and every participant authorize it (their signatures over this
     /// transaction are their consents to the field, the deposits, the window and, as its expiration, an expiry);
-    /// each deposit is locked from its participant's balance.
-    case fieldOpen(field: FieldId, deposits: [AmountEntry], challengeSeconds: UInt32)
+    /// each deposit is locked from its participant's balance, or brought by a `FieldLock` from another field
+    /// the participant is in (D34).
+    case fieldOpen(field: FieldId, deposits: [AmountEntry], challengeSeconds: UInt32, locks: [FieldLock] = [])
     /// Cooperative close with a fully signed snapshot: settles at once, pays the leader's reward.
     case fieldClose(field: FieldId, snapshot: SignedFieldSnapshot)
     /// A participant posts the newest fully signed snapshot it holds; the challenge window opens.
@@ -69,6 +70,13 @@ public enum MessagePayload: Hashable, Sendable {
     /// Two receipts the leader signed for one index and different payments: the bond goes to the sender and the
     /// field closes (an open field from its opening balances, with a window for newer snapshots).
     case fieldEquivocation(field: FieldId, first: FieldReceipt, second: FieldReceipt)
+    /// A participant adds `amount` from its account to an open field (D34); the leader credits it off chain.
+    case fieldDeposit(field: FieldId, amount: Amount)
+    /// Pays out the withdrawals a fully signed snapshot records beyond what was paid, and anchors it (D34).
+    case fieldWithdraw(field: FieldId, snapshot: SignedFieldSnapshot)
+    /// Anchors a fully signed snapshot that records locks other fields took, freeing the leader's bond from
+    /// answering for them (D34).
+    case fieldLockSettle(field: FieldId, snapshot: SignedFieldSnapshot)
 
     public static let maximumTransferEntries = 64
     public static let maximumMemoBytes = 256
@@ -101,15 +109,19 @@ public enum MessagePayload: Hashable, Sendable {
         case .fieldFinalize: .fieldFinalize
         case .fieldRespond: .fieldRespond
         case .fieldEquivocation: .fieldEquivocation
+        case .fieldDeposit: .fieldDeposit
+        case .fieldWithdraw: .fieldWithdraw
+        case .fieldLockSettle: .fieldLockSettle
         }
     }
 
     /// The field a field code acts on.
     public var field: FieldId? {
         switch self {
-        case .fieldOpen(let field, _, _), .fieldClose(let field, _), .fieldSoloClose(let field, _),
+        case .fieldOpen(let field, _, _, _), .fieldClose(let field, _), .fieldSoloClose(let field, _),
              .fieldDispute(let field, _), .fieldFinalize(let field), .fieldRespond(let field, _, _),
-             .fieldEquivocation(let field, _, _):
+             .fieldEquivocation(let field, _, _), .fieldDeposit(let field, _), .fieldWithdraw(let field, _),
+             .fieldLockSettle(let field, _):
             field
         default: nil
         }
@@ -177,11 +189,16 @@ public enum MessagePayload: Hashable, Sendable {
             encoder.encode(nonce)
             encoder.encode(leaderKey)
             encoder.encode(bond)
-        case .fieldOpen(let field, let deposits, let challengeSeconds):
+        case .fieldOpen(let field, let deposits, let challengeSeconds, let locks):
             encoder.encode(field)
             encoder.encode(deposits)
             encoder.encode(challengeSeconds)
-        case .fieldClose(let field, let snapshot), .fieldSoloClose(let field, let snapshot):
+            encoder.encode(locks)
+        case .fieldDeposit(let field, let amount):
+            encoder.encode(field)
+            encoder.encode(amount)
+        case .fieldClose(let field, let snapshot), .fieldSoloClose(let field, let snapshot),
+             .fieldWithdraw(let field, let snapshot), .fieldLockSettle(let field, let snapshot):
             encoder.encode(field)
             encoder.encode(snapshot)
         case .fieldDispute(let field, let claim):
@@ -264,7 +281,8 @@ public enum MessagePayload: Hashable, Sendable {
         case .fieldOpen:
             self = .fieldOpen(field: try decoder.decode(),
                               deposits: try decoder.decodeArray(limit: FieldRules.maximumParticipants),
-                              challengeSeconds: try decoder.decode())
+                              challengeSeconds: try decoder.decode(),
+                              locks: try decoder.decodeArray(limit: FieldRules.maximumParticipants))
         case .fieldClose: self = .fieldClose(field: try decoder.decode(), snapshot: try decoder.decode())
         case .fieldSoloClose: self = .fieldSoloClose(field: try decoder.decode(), snapshot: try decoder.decode())
         case .fieldDispute: self = .fieldDispute(field: try decoder.decode(), claim: try decoder.decode())
@@ -272,6 +290,9 @@ public enum MessagePayload: Hashable, Sendable {
             self = .fieldRespond(field: try decoder.decode(), snapshot: try decoder.decode(),
                                  proof: try decoder.decodeArray(limit: FieldReceipt.maximumPath * 2))
         case .fieldFinalize: self = .fieldFinalize(field: try decoder.decode())
+        case .fieldDeposit: self = .fieldDeposit(field: try decoder.decode(), amount: try decoder.decode())
+        case .fieldWithdraw: self = .fieldWithdraw(field: try decoder.decode(), snapshot: try decoder.decode())
+        case .fieldLockSettle: self = .fieldLockSettle(field: try decoder.decode(), snapshot: try decoder.decode())
         case .fieldEquivocation:
             self = .fieldEquivocation(field: try decoder.decode(), first: try decoder.decode(), second: try decoder.decode())
         }
@@ -326,12 +347,14 @@ extension Message {
             authorization = []
         case .fieldClaim(let nonce, let leaderKey, _):
             scope.append(FieldRules.scopeKey(FieldId(leader: leaderKey, nonce: nonce)))
-        case .fieldOpen(let field, let deposits, _):
-            // The participants consent by authorizing; their accounts give the deposits.
-            scope += [FieldRules.scopeKey(field)] + deposits.map(\.account)
+        case .fieldOpen(let field, let deposits, _, let locks):
+            // The participants consent by authorizing; their accounts give the deposits, or the fields their
+            // locks come from.
+            scope += [FieldRules.scopeKey(field)] + deposits.map(\.account) + locks.map { FieldRules.scopeKey($0.source) }
             authorization += deposits.map { Authorization($0.account, permission) }
         case .fieldClose(let field, _), .fieldSoloClose(let field, _), .fieldDispute(let field, _),
-             .fieldFinalize(let field), .fieldRespond(let field, _, _), .fieldEquivocation(let field, _, _):
+             .fieldFinalize(let field), .fieldRespond(let field, _, _), .fieldEquivocation(let field, _, _),
+             .fieldDeposit(let field, _), .fieldWithdraw(let field, _), .fieldLockSettle(let field, _):
             // A settlement credits every participant and the leader: the sender lists them (from the chain's
             // record of the field) in `extraScope`.
             scope.append(FieldRules.scopeKey(field))

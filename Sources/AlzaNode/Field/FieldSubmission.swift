@@ -11,7 +11,7 @@ extension ChainService {
         let account = Address(key.publicKey)
         let header = TransactionHeader(chainId: state.chainId, expiration: ChainService.now() + 120_000,
                                        nonce: nextNonce(for: account), fee: state.parameters.minimumFee)
-        let message = Message(payload, authorizer: account, extraScope: record.participants + [record.leader])
+        let message = Message(payload, authorizer: account, extraScope: record.settlementScope)
         return submit(SignedTransaction.sign(Transaction(header: header, messages: [message]), with: [key]))
     }
 }

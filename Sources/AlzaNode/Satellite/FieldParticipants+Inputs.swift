@@ -80,7 +80,7 @@ extension FieldParticipants {
         guard policy.automatic else { return "this wallet consents to fields only when configured to (fieldConsent)" }
         guard transaction.header.chainId == (await chain.chainId) else { return "the transaction is for another chain" }
         guard transaction.messages.count == 1, let message = transaction.messages.first,
-              case .fieldOpen(let field, let deposits, _)? = try? message.payload()
+              case .fieldOpen(let field, let deposits, _, _)? = try? message.payload()
         else { return "the transaction is not a single field-open" }
         guard let deposit = deposits.first(where: { $0.account == participant }) else { return "\(participant) is not among the deposits" }
         guard deposit.amount <= policy.maximumDeposit else {
