@@ -290,6 +290,26 @@ public struct FieldParticipantCore: Sendable {
         return .fieldDispute(field: roster.field, claim: .receipt(first.value.receipt))
     }
 
+    /// The `field-withdraw` this participant's node submits (D34) while the field is open: its newest fully
+    /// signed snapshot, when that is newer than the chain's base, records more withdrawn for it than the chain
+    /// paid, and holds a withdrawal of its own. Not while one of its locks in that snapshot waits for its target
+    /// to open (`lockPending`): anchoring the snapshot would settle the lock here and its target could not take it.
+    public func withdrawalClaim(record: FieldRecord, lockPending: (FieldId) -> Bool) -> MessagePayload? {
+        guard record.id == roster.field, record.status == .open, let full = newestFullySigned,
+              full.snapshot.number > record.base.number,
+              full.flows[position].withdrawn > record.flows[position].withdrawn else { return nil }
+        var withdrawals: Amount = 0
+        for (hash, index) in ownIndices where index < full.snapshot.paymentCount {
+            guard let own = sent[hash]?.payment else { continue }
+            switch own.kind {
+            case .withdrawal: withdrawals = withdrawals &+ own.amount
+            case .lock(let target): if lockPending(target) { return nil }
+            case .transfer: break
+            }
+        }
+        return withdrawals > 0 ? .fieldWithdraw(field: roster.field, snapshot: full) : nil
+    }
+
     /// A payment another participant made to this one (an exit of its own is paid to itself, and is not).
     private func isIncoming(_ payment: FieldPayment) -> Bool { payment.payee == address && payment.payer != address }
 

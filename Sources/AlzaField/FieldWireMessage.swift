@@ -31,6 +31,11 @@ public enum FieldWireMessage: Hashable, Sendable, CanonicalCodable {
     /// answered with `.closeSignature` or `.refused`.
     case closeRequest(SignedFieldSnapshot, participant: Address)
     case closeSignature(signer: Address, Signature)
+    /// A target field's leader → a participant's node (request, D34): lock `amount` of `participant`'s balance in
+    /// field `source` for field `target` (its exit payment there, receipted by the source's leader); answered
+    /// with `.lock` or `.refused`.
+    case lockRequest(source: FieldId, target: FieldId, participant: Address, amount: Amount)
+    case lock(FieldLock)
 
     public static let maximumBatch = 4_096
 
@@ -54,7 +59,7 @@ public enum FieldWireMessage: Hashable, Sendable, CanonicalCodable {
         case .payBatch(let payments): payments.first?.payment.field
         case .closeRequest(let signed, _): signed.snapshot.field
         case .answers(let answers): answers.first?.field
-        case .refused, .consentRequest, .consent, .closeSignature: nil
+        case .refused, .consentRequest, .consent, .closeSignature, .lockRequest, .lock: nil
         }
     }
 
@@ -107,6 +112,15 @@ public enum FieldWireMessage: Hashable, Sendable, CanonicalCodable {
             encoder.encode(UInt8(13))
             encoder.encode(signer)
             encoder.encode(signature)
+        case .lockRequest(let source, let target, let participant, let amount):
+            encoder.encode(UInt8(14))
+            encoder.encode(source)
+            encoder.encode(target)
+            encoder.encode(participant)
+            encoder.encode(amount)
+        case .lock(let lock):
+            encoder.encode(UInt8(15))
+            encoder.encode(lock)
         }
     }
 
@@ -146,6 +160,9 @@ public enum FieldWireMessage: Hashable, Sendable, CanonicalCodable {
             self = .answers(answers)
         case 12: self = .closeRequest(try decoder.decode(), participant: try decoder.decode())
         case 13: self = .closeSignature(signer: try decoder.decode(), try decoder.decode())
+        case 14: self = .lockRequest(source: try decoder.decode(), target: try decoder.decode(), participant: try decoder.decode(),
+                                     amount: try decoder.decode())
+        case 15: self = .lock(try decoder.decode())
         case let tag: throw .unknownTag(offset: offset, tag: UInt64(tag), type: "FieldWireMessage")
         }
     }

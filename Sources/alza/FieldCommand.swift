@@ -8,7 +8,7 @@ import Foundation
 struct FieldCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "field", abstract: "Open, pay in, inspect, close and dispute payment fields.",
-        subcommands: [Open.self, Pay.self, Status.self, Close.self, Dispute.self])
+        subcommands: [Open.self, Pay.self, Deposit.self, Withdraw.self, Status.self, Close.self, Dispute.self])
 
     /// The node's API and a key of the account that acts (it must be one the node holds).
     struct Node: ParsableArguments {
@@ -42,7 +42,9 @@ struct FieldCommand: AsyncParsableCommand {
     struct Open: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Open a field led by the node at --api (its fieldleader role), gathering each participant's consent over the transport.",
-            discussion: #"PARTICIPANTS is a JSON file: [{"account": "alza1…", "deposit": "100"}, …]"#)
+            discussion: #"""
+                PARTICIPANTS is a JSON file: [{"account": "alza1…", "deposit": "100"}, …]. An entry with "lockFrom":                 "<field id>" brings its deposit from that open field the account is in (a cross-field lock) instead                 of from the account.
+                """#)
 
         @OptionGroup var node: Node
         @Option(help: "The leader node's key file (the field is led, and the bond paid, by that key's account).") var key: String
@@ -98,6 +100,48 @@ struct FieldCommand: AsyncParsableCommand {
         }
     }
 
+    /// The account and amount of a top-up or a withdrawal.
+    struct Flow: ParsableArguments {
+        @Option(help: "Key file of the account (held by the node's wallet).") var key: String
+        @Option(help: "The field id (64 hex digits).") var field: String
+        @Option(help: "Amount in ALZA, e.g. 25") var amount: String
+
+        func request() throws -> NodeAPI.FieldFlowRequest {
+            NodeAPI.FieldFlowRequest(amount: amount, account: Address(try FieldCommand.key(key).publicKey).description)
+        }
+    }
+
+    struct Deposit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add ALZA from an account to an open field it is in (field-deposit); its leader credits it once the chain has it.")
+
+        @OptionGroup var node: Node
+        @OptionGroup var flow: Flow
+
+        func run() async throws {
+            let submitted = try await FieldCommand.calling("POST /v1/fields/\(flow.field)/deposits") {
+                try await node.client.post("/v1/fields/\(flow.field)/deposits", try flow.request(), as: NodeAPI.FieldActionSubmitted.self)
+            }
+            try FieldCommand.printJSON(submitted)
+        }
+    }
+
+    struct Withdraw: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Take ALZA out of an open field without closing it: prints the leader's receipt of the withdrawal.",
+            discussion: "The node submits field-withdraw by itself once a fully signed snapshot records the withdrawal.")
+
+        @OptionGroup var node: Node
+        @OptionGroup var flow: Flow
+
+        func run() async throws {
+            let receipt = try await FieldCommand.calling("POST /v1/fields/\(flow.field)/withdrawals") {
+                try await node.client.post("/v1/fields/\(flow.field)/withdrawals", try flow.request(), as: NodeAPI.FieldPaymentReceipt.self)
+            }
+            try FieldCommand.printJSON(receipt)
+        }
+    }
+
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "A field's record on chain and the node's own view: balances, snapshot numbers, who has not signed.")
@@ -109,7 +153,12 @@ struct FieldCommand: AsyncParsableCommand {
             let record = try await FieldCommand.calling("GET /v1/fields/\(field)") {
                 try await node.client.get("/v1/fields/\(field)", as: NodeAPI.FieldView.self)
             }
-            print("field \(record.id): \(record.status), leader \(record.leader), \(record.participants.count) participants")
+            print("field \(record.id): \(record.status), leader \(record.leader), \(record.participants.count) participants"
+                  + (record.anchoredSnapshot > 0 ? ", anchored at snapshot \(record.anchoredSnapshot)" : ""))
+            for line in record.participants where line.toppedUp > 0 || line.withdrawn > 0 || line.lockedFrom != nil {
+                print("  \(line.address): topped up \(Amounts.format(line.toppedUp)), out \(Amounts.format(line.withdrawn)) ALZA"
+                      + (line.lockedFrom.map { ", deposit locked from field \($0)" } ?? ""))
+            }
             let local = try? await node.client.get("/v1/fields/\(field)/local", as: FieldLocalView.self)
             if let leader = local?.leader {
                 print("leader here: \(leader.payments) payments, snapshot \(leader.newestSnapshot), fully signed \(leader.newestFullySigned)")
@@ -117,8 +166,9 @@ struct FieldCommand: AsyncParsableCommand {
                 for line in leader.balances { print("  \(line.account)  \(Amounts.format(line.balance)) ALZA") }
             }
             for participant in local?.participants ?? [] {
+                let flows = participant.signedDeposited.map { ", topped up \(Amounts.format($0)), withdrawn \(Amounts.format(participant.signedWithdrawn ?? 0))" } ?? ""
                 print("participant here: \(participant.account) signed snapshot \(participant.newestSigned) "
-                      + "(balance \(participant.signedBalance.map(Amounts.format) ?? "-") ALZA), fully signed \(participant.newestFullySigned), "
+                      + "(balance \(participant.signedBalance.map(Amounts.format) ?? "-") ALZA\(flows)), fully signed \(participant.newestFullySigned), "
                       + "\(participant.paymentsSent) sent, \(participant.receipts) receipts")
             }
             if local == nil { print("(the node at \(node.api) neither leads this field nor holds a participant of it)") }

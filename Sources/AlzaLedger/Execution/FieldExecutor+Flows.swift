@@ -118,30 +118,13 @@ extension FieldExecutor {
         }
     }
 
-    /// What each participant is owed on `settlement`: its line plus what moved on chain that the line does not
-    /// count (top-ups it missed, less what left the field beyond the withdrawals it records). A line that ends
-    /// below zero (a lock taken on the leader's word that the snapshot does not show) is owed nothing, and the sum
-    /// of such shortfalls is for the leader's bond to cover (never more than the bond: `collateralInUse`).
-    static func owed(_ record: FieldRecord, _ settlement: FieldSettlement) throws(LedgerError) -> (amounts: [Amount], shortfall: Amount) {
-        var amounts: [Amount] = []
-        var shortfall: Amount = 0
-        for position in record.participants.indices {
-            let line = settlement.flows[position], chain = record.flows[position]
-            let credits = try Amounts.add(try Amounts.add(settlement.balances[position], line.withdrawn), chain.deposited)
-            let debits = try Amounts.add(line.deposited, chain.withdrawn)
-            amounts.append(credits > debits ? credits - debits : 0)
-            if debits > credits { shortfall = try Amounts.add(shortfall, debits - credits) }
-        }
-        precondition(shortfall <= record.bond, "locks outstanding (\(shortfall)) never exceed the bond (\(record.bond))")
-        return (amounts, shortfall)
-    }
-
     /// An unanswered receipt dispute: the round never happened for the chain. Every participant is owed its line
     /// of the base snapshot (the opening, unless one was anchored) — what a lock brought goes back to its source
     /// field while that is unsettled (the lock undone; the source's leader credits it like a top-up) — and the
     /// disputer gets the bond, less any shortfall.
     static func annul(_ record: inout FieldRecord, disputer: Address, context: inout TransactionContext) throws(LedgerError) {
-        let (amounts, shortfall) = try owed(record, record.base)
+        let (amounts, shortfall) = try record.owed(on: record.base)
+        precondition(shortfall <= record.bond, "locks outstanding (\(shortfall)) never exceed the bond (\(record.bond))")
         for (position, amount) in amounts.enumerated() where amount > 0 {
             let participant = record.participants[position]
             if let locked = record.lockedDeposits.first(where: { Int($0.position) == position }),

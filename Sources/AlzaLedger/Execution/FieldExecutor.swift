@@ -251,7 +251,8 @@ enum FieldExecutor {
     /// leader less any shortfall it answers for, with its reward minted from 0x0.
     private static func settle(_ record: inout FieldRecord, _ settlement: FieldSettlement,
                                context: inout TransactionContext) throws(LedgerError) {
-        let (amounts, shortfall) = try owed(record, settlement)
+        let (amounts, shortfall) = try record.owed(on: settlement)
+        precondition(shortfall <= record.bond, "locks outstanding (\(shortfall)) never exceed the bond (\(record.bond))")
         for (participant, amount) in zip(record.participants, amounts) where amount > 0 {
             try credit(participant, amount, context: &context)
         }

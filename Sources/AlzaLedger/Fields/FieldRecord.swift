@@ -185,6 +185,24 @@ public struct FieldRecord: Hashable, Sendable, CanonicalCodable {
         if case .closing = status { true } else { false }
     }
 
+    /// What each participant is owed on `settlement`: its line plus what moved on chain that the line does not
+    /// count (top-ups it missed, less what left the field beyond the withdrawals it records). A line that ends
+    /// below zero (a lock taken on the leader's word that the snapshot does not show) is owed nothing, and the sum
+    /// of such shortfalls is for the leader's bond to cover (never more than the bond while the field is unsettled:
+    /// `collateralInUse`).
+    public func owed(on settlement: FieldSettlement) throws(LedgerError) -> (amounts: [Amount], shortfall: Amount) {
+        var amounts: [Amount] = []
+        var shortfall: Amount = 0
+        for position in participants.indices {
+            let line = settlement.flows[position], chain = flows[position]
+            let credits = try Amounts.add(try Amounts.add(settlement.balances[position], line.withdrawn), chain.deposited)
+            let debits = try Amounts.add(line.deposited, chain.withdrawn)
+            amounts.append(credits > debits ? credits - debits : 0)
+            if debits > credits { shortfall = try Amounts.add(shortfall, debits - credits) }
+        }
+        return (amounts, shortfall)
+    }
+
     /// What a message that settles this field touches besides the field: its participants, its leader, and the
     /// fields its locked deposits return to when it is annulled. Senders list it as the message's extra scope.
     public var settlementScope: [Address] {

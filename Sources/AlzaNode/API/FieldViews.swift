@@ -7,8 +7,14 @@ extension NodeAPI {
         public struct Participant: Codable, Sendable, Equatable {
             public var address: String
             public var deposit: Amount
-            /// The balance settled to it (absent until the field closes).
+            /// The balance settled to it (absent until the field closes): its line, with the top-ups and exits
+            /// that moved on chain (D34).
             public var finalBalance: Amount?
+            /// What moved on chain while open (D34): top-ups credited, and withdrawals paid or locks taken.
+            public var toppedUp: Amount
+            public var withdrawn: Amount
+            /// The field its deposit was locked in, when a lock brought it.
+            public var lockedFrom: String?
         }
 
         public struct Settlement: Codable, Sendable, Equatable {
@@ -44,6 +50,10 @@ extension NodeAPI {
         public var disputedIndex: UInt64?
         /// The posted (closing) or settled (closed) snapshot.
         public var snapshot: Settlement?
+        /// The snapshot anchored by a withdrawal or a lock settlement (D34; 0: the opening), and how much of the
+        /// leader's bond answers for locks not yet shown in a fully signed snapshot.
+        public var anchoredSnapshot: UInt64
+        public var bondInUseForLocks: Amount
 
         init(_ record: FieldRecord, settledIn block: Block?, fields: (FieldId) -> FieldRecord?) {
             id = record.id.hash.hex
@@ -56,6 +66,8 @@ extension NodeAPI {
             claimedAtHeight = record.claimedAtHeight
             openedAtHeight = record.openedAtHeight == 0 ? nil : record.openedAtHeight
             status = record.status.name
+            anchoredSnapshot = record.base.number
+            bondInUseForLocks = record.collateralInUse
             var finals: [Amount]?
             switch record.status {
             case .claimed, .open: break
@@ -64,7 +76,7 @@ extension NodeAPI {
                 disputedIndex = dispute?.index
                 snapshot = Self.settlement(posted, of: record, height: nil)
             case .closed(let settled, let height):
-                finals = settled.balances
+                finals = try? record.owed(on: settled).amounts
                 var view = Self.settlement(settled, of: record, height: height)
                 if let block {
                     switch FieldRootProof.proof(for: record.id, in: block, fields: fields) {
@@ -80,11 +92,13 @@ extension NodeAPI {
                 }
                 snapshot = view
             case .annulled:
-                finals = record.deposits
+                finals = try? record.owed(on: record.base).amounts
             }
             participants = record.participants.indices.map { index in
                 Participant(address: record.participants[index].description, deposit: record.deposits[index],
-                            finalBalance: finals?[index])
+                            finalBalance: finals?[index], toppedUp: record.flows[index].deposited,
+                            withdrawn: record.flows[index].withdrawn,
+                            lockedFrom: record.lockedDeposits.first { Int($0.position) == index }?.source.hash.hex)
             }
         }
 

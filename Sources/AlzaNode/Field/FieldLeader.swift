@@ -78,6 +78,22 @@ public actor FieldLeader {
         tickTask = nil
     }
 
+    /// The chain's top-ups of the field's participants (its record's flows, D34): each new total is journaled
+    /// before the core credits it, so a payment it pays for never reaches the journal ahead of it.
+    func credit(_ flows: FieldFlows) {
+        for entry in flows.entries where Int(entry.position) < roster.participants.count {
+            let participant = roster.participants[Int(entry.position)]
+            guard entry.flow.deposited > core.durableFlows[Int(entry.position)].deposited else { continue }
+            journal.enqueue([FieldLeaderJournalEntry.credited(participant: participant, depositedTotal: entry.flow.deposited).canonicalBytes])
+            do throws(FieldError) {
+                try core.credited(participant, depositedTotal: entry.flow.deposited)
+                logger.info("field \(field.hash.short): \(participant) topped up to \(Amounts.format(entry.flow.deposited)) ALZA")
+            } catch {
+                preconditionFailure("a participant of the roster: \(error.description)")
+            }
+        }
+    }
+
     private func tick() async -> UInt64 {
         var effects = core.tick(now: ChainService.now())
         var wake = ChainService.now() + core.configuration.snapshotEveryMilliseconds

@@ -30,6 +30,9 @@ public struct FieldLocalView: Codable, Sendable, Equatable {
         public var account: String
         /// Its balance in the newest snapshot it signed.
         public var signedBalance: Amount?
+        /// Its top-ups and exits in that snapshot (D34).
+        public var signedDeposited: Amount?
+        public var signedWithdrawn: Amount?
         public var newestSigned: UInt64
         public var newestFullySigned: UInt64
         /// Payments it made, and receipts it holds (for its own and incoming payments).

@@ -19,18 +19,33 @@ struct FieldOpening {
         var deposits: [AmountEntry]
         var challengeSeconds: UInt32
         var bond: Amount
+        /// Participants whose deposit a lock brings, and the field it is locked in.
+        var lockedFrom: [Address: FieldId] = [:]
     }
 
     /// Checks a request against the field rules before anything is signed.
     static func plan(_ request: NodeAPI.FieldOpenRequest, state: LedgerState, leader: Address) throws(APIFailure) -> Plan {
         func bad(_ message: String) -> APIFailure { APIFailure(status: .badRequest, code: "field.bad-open", message: message) }
         var deposits: [AmountEntry] = []
+        var lockedFrom: [Address: FieldId] = [:]
         for participant in request.participants {
             guard let account = state.resolve(participant.account) else { throw .bad(LedgerError.invalidAddress(participant.account)) }
             do {
                 deposits.append(AmountEntry(account, try Amounts.parse(participant.deposit)))
             } catch {
                 throw .bad(error)
+            }
+            if let text = participant.lockFrom {
+                let source = try APIServer.fieldId(text)
+                guard let record = state.fields[source], record.status == .open, record.participants.contains(account) else {
+                    throw bad("\(participant.account) is not in open field \(text) to lock from")
+                }
+                // The source's leader answers for a lock with its bond until a fully signed snapshot shows it.
+                let free = record.bond > record.collateralInUse ? record.bond - record.collateralInUse : 0
+                guard let amount = deposits.last?.amount, amount <= free else {
+                    throw bad("field \(text)'s leader bond answers for \(Amounts.format(free)) ALZA more of locks, less than the deposit")
+                }
+                lockedFrom[account] = source
             }
         }
         guard (FieldRules.minimumParticipants...FieldRules.maximumParticipants).contains(deposits.count) else {
@@ -51,7 +66,7 @@ struct FieldOpening {
         } catch {
             throw .bad(error)
         }
-        return Plan(deposits: deposits, challengeSeconds: challenge, bond: bond)
+        return Plan(deposits: deposits, challengeSeconds: challenge, bond: bond, lockedFrom: lockedFrom)
     }
 
     /// Claims, gathers consents and opens; returns the field's record once open, with both transaction ids.
@@ -64,8 +79,10 @@ struct FieldOpening {
                                                       messages: [Message(.fieldClaim(nonce: nonce, leaderKey: key.publicKey, bond: plan.bond),
                                                                          authorizer: account)]), extra: []))
         _ = try await waitFor(field, "claimed") { $0.status == .claimed }
+        let locks = try await gatherLocks(plan, for: field)
         let transaction = Transaction(header: await header(), messages: [
-            Message(.fieldOpen(field: field, deposits: plan.deposits, challengeSeconds: plan.challengeSeconds), authorizer: account),
+            Message(.fieldOpen(field: field, deposits: plan.deposits, challengeSeconds: plan.challengeSeconds, locks: locks),
+                    authorizer: account),
         ])
         let consents = try await gatherConsents(transaction, from: plan.deposits.map(\.account).filter { $0 != account })
         let open = try await submit(sign(transaction, extra: consents))
@@ -126,6 +143,32 @@ struct FieldOpening {
             }
         }
         return consents
+    }
+
+    /// The locks the plan's participants bring (D34), asked of each participant's node in turn: it pays the exit
+    /// in the source field and answers with the source leader's receipt.
+    private func gatherLocks(_ plan: Plan, for target: FieldId) async throws(APIFailure) -> [FieldLock] {
+        var locks: [FieldLock] = []
+        for deposit in plan.deposits {
+            guard let source = plan.lockedFrom[deposit.account] else { continue }
+            let answer: FieldWireMessage
+            do throws(FieldRequestFailure) {
+                answer = try await service.request(.lockRequest(source: source, target: target, participant: deposit.account, amount: deposit.amount),
+                                                   to: FieldService.address(ofParticipant: deposit.account))
+            } catch {
+                throw APIFailure(status: .badGateway, code: error.code, message: "lock of \(deposit.account): \(error.description)")
+            }
+            switch answer {
+            case .lock(let lock) where lock.participant == deposit.account && lock.amount == deposit.amount
+                && lock.source == source && lock.payment.payment.kind == .lock(target: target):
+                locks.append(lock)
+            case .refused(let code, let reason):
+                throw APIFailure(status: .conflict, code: code, message: "\(deposit.account) did not lock: \(reason)")
+            default:
+                throw APIFailure(status: .badGateway, code: "field.bad-lock", message: "\(deposit.account) answered \(answer)")
+            }
+        }
+        return locks
     }
 
     private func waitForHosts(of participants: [Address]) async throws(APIFailure) {

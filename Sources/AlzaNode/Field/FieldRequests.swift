@@ -9,10 +9,14 @@ extension NodeAPI {
             public var account: String
             /// ALZA, e.g. "100".
             public var deposit: String
+            /// The id of an open field the account is in: the deposit is locked there (D34), not taken from the
+            /// account.
+            public var lockFrom: String?
 
-            public init(account: String, deposit: String) {
+            public init(account: String, deposit: String, lockFrom: String? = nil) {
                 self.account = account
                 self.deposit = deposit
+                self.lockFrom = lockFrom
             }
         }
 
@@ -138,5 +142,19 @@ extension NodeAPI {
         public var id: String
         public var action: String
         public var transaction: String
+    }
+
+    /// `POST /v1/fields/{id}/deposits` and `/withdrawals` on a participant's node (D34): move `amount` ALZA from
+    /// the account into the open field, or out of it (paid by `field-withdraw` once a fully signed snapshot
+    /// records it; the node submits that by itself).
+    public struct FieldFlowRequest: Codable, Sendable, Equatable {
+        public var amount: String
+        /// The wallet account, when the wallet holds more than one in the field.
+        public var account: String?
+
+        public init(amount: String, account: String? = nil) {
+            self.amount = amount
+            self.account = account
+        }
     }
 }

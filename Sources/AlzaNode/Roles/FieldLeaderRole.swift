@@ -54,6 +54,7 @@ public actor FieldLeaderRole: NodeRole {
                 try? await Task.sleep(for: .seconds(1))
                 await self?.retireClosedFields()
                 await self?.answerDisputes()
+                await self?.creditTopUps()
             }
         }
     }
@@ -80,6 +81,7 @@ public actor FieldLeaderRole: NodeRole {
                                  participants: record.participants, openingBalances: record.deposits)
         let leader = try await FieldLeader.open(roster: roster, key: key, configuration: configuration, service: service,
                                                 logger: logger)
+        await leader.credit(record.flows)
         try await service.attach(leader)
         await leader.start()
         logger.info("leading field \(record.id.hash.short) (\(record.participants.count) participants, \(leader.recovered) payments recovered)")
@@ -93,6 +95,16 @@ public actor FieldLeaderRole: NodeRole {
             await service.detach(leaderOf: field)
             closed += 1
             logger.info("field \(field.hash.short) is \(record.status.name) on chain; its leader stopped")
+        }
+    }
+
+    /// The top-ups the chain credited to the participants of the open fields it leads (D34).
+    private func creditTopUps() async {
+        let state = await chain.snapshot().state
+        for field in await service.ledFields {
+            guard let record = state.fields[field], record.status == .open, !record.flows.isEmpty,
+                  let leader = await service.leader(of: field) else { continue }
+            await leader.credit(record.flows)
         }
     }
 
@@ -157,7 +169,7 @@ public actor FieldLeaderRole: NodeRole {
                 throw APIFailure(status: .badGateway, code: "field.network", message: "no close signature from \(participant)")
             }
         }
-        return SignedFieldSnapshot(snapshot: final.snapshot, balances: final.balances, signatures: signatures)
+        return SignedFieldSnapshot(snapshot: final.snapshot, balances: final.balances, flows: final.flows, signatures: signatures)
     }
 
     // MARK: Routes

@@ -36,6 +36,28 @@ extension SatelliteRole {
                     throw Self.apiFailure(failure)
                 }
             },
+            RoleRoute(.POST, "v1/fields/*/deposits") { request, captured in
+                let field = try APIServer.fieldId(captured[0])
+                let (account, amount) = try await Self.flow(request, state: chain.snapshot().state)
+                switch await (try held()).deposit(field: field, from: account, amount: amount) {
+                case .success(let id):
+                    return try APIResponse.json(NodeAPI.FieldActionSubmitted(id: field.hash.hex, action: MessageCode.fieldDeposit.description,
+                                                                             transaction: id.hex), status: .accepted)
+                case .failure(let failure):
+                    throw Self.apiFailure(failure)
+                }
+            },
+            RoleRoute(.POST, "v1/fields/*/withdrawals") { request, captured in
+                let started = ContinuousClock.now
+                let field = try APIServer.fieldId(captured[0])
+                let (account, amount) = try await Self.flow(request, state: chain.snapshot().state)
+                do {
+                    let (signed, receipt) = try await held().exit(field: field, from: account, kind: .withdrawal, amount: amount)
+                    return try APIResponse.json(NodeAPI.FieldPaymentReceipt(signed, receipt, latencyMicroseconds: Self.micros(since: started)))
+                } catch let failure as FieldPaymentFailure {
+                    throw Self.apiFailure(failure)
+                }
+            },
             RoleRoute(.POST, "v1/fields/payments") { request, _ in
                 let body = try APIResponse.decode(NodeAPI.FieldPaymentBatchRequest.self, from: try await APIResponse.body(request))
                 return try APIResponse.json(try await Self.payBatch(body, participants: held(), chain: chain))
@@ -108,6 +130,23 @@ extension SatelliteRole {
         } catch {
             throw .bad(error)
         }
+    }
+
+    private static func flow(_ request: HTTPRequest, state: LedgerState) async throws -> (Address?, Amount) {
+        let body = try APIResponse.decode(NodeAPI.FieldFlowRequest.self, from: try await APIResponse.body(request))
+        var account: Address?
+        if let text = body.account {
+            guard let address = state.resolve(text) else { throw APIFailure.bad(LedgerError.invalidAddress(text)) }
+            account = address
+        }
+        let amount: Amount
+        do throws(LedgerError) {
+            amount = try Amounts.parse(body.amount)
+        } catch {
+            throw APIFailure.bad(error)
+        }
+        guard amount > 0 else { throw APIFailure(status: .badRequest, code: "field.zero-amount", message: "the amount must be positive") }
+        return (account, amount)
     }
 
     private static func micros(since start: ContinuousClock.Instant) -> UInt64 {

@@ -35,7 +35,8 @@ extension FieldParticipants {
             case .fullySigned(let signed):
                 try entries[key]!.core.receivedFullySigned(signed)
                 entries[key]!.journal.enqueue([FieldParticipantJournalEntry.fullySigned(signed).canonicalBytes])
-            case .pay, .payBatch, .answers, .refused, .signature, .consentRequest, .consent, .closeRequest, .closeSignature:
+            case .pay, .payBatch, .answers, .refused, .signature, .consentRequest, .consent, .closeRequest, .closeSignature,
+                 .lockRequest, .lock:
                 refuse("field.unexpected-message", "\(message) for participant \(account) from \(peer.prefix(16))")
             }
         } catch let error as FieldError {
@@ -62,8 +63,11 @@ extension FieldParticipants {
                 return .refusal(error)
             }
         }
+        if case .lockRequest(let source, let target, let participant, let amount) = message {
+            return await answerLock(source: source, target: target, participant: participant, amount: amount, account: account, from: peer)
+        }
         guard case .consentRequest(let transaction, let participant) = message else {
-            return .refused(code: "field.unexpected-request", reason: "a participant answers consent and close requests only")
+            return .refused(code: "field.unexpected-request", reason: "a participant answers consent, lock and close requests only")
         }
         guard participant == account, let key = keys[account] else {
             return .refused(code: "field.not-held", reason: "this node's wallet holds no key of \(participant)")
@@ -107,6 +111,7 @@ extension FieldParticipants {
         let state = await chain.snapshot().state
         let now = ChainService.now()
         for (field, record) in state.fields where !record.isClosed && record.status != .claimed {
+            if record.status == .open { await followFlows(record, state: state) }
             for account in record.participants where keys[account] != nil {
                 guard let key = await entry(field, account),
                       let payload = entries[key]?.core.reaction(to: record, now: now) else { continue }
@@ -142,7 +147,7 @@ extension FieldParticipants {
     }
 
     @discardableResult
-    private func submit(_ payload: MessagePayload, from account: Address, record: FieldRecord) async -> Result<Hash, FieldPaymentFailure> {
+    func submit(_ payload: MessagePayload, from account: Address, record: FieldRecord) async -> Result<Hash, FieldPaymentFailure> {
         guard let key = keys[account] else { return .failure(.notHeld(field: record.id, account: account)) }
         switch await chain.submitFieldMessage(payload, signedBy: key, record: record) {
         case .success(let id):
@@ -161,6 +166,7 @@ extension FieldParticipants {
             let core = entry.core
             return FieldLocalView.Participant(
                 account: key.account.description, signedBalance: core.newestSigned?.balance,
+                signedDeposited: core.newestSigned?.flow.deposited, signedWithdrawn: core.newestSigned?.flow.withdrawn,
                 newestSigned: core.newestSigned?.snapshot.number ?? 0,
                 newestFullySigned: core.newestFullySigned?.snapshot.number ?? 0,
                 paymentsSent: core.sent.count, receipts: core.receipted.count)

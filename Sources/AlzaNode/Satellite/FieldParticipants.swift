@@ -103,16 +103,19 @@ public actor FieldParticipants {
 
     // MARK: Paying
 
-    /// A payment to make: to whom, how much, and an optional memo (sealed to the payee).
+    /// A payment to make: to whom, how much, and an optional memo (sealed to the payee); or an exit (D34) of
+    /// the payer's own (`kind` a withdrawal or a lock, `payee` the payer).
     public struct PaymentOrder: Sendable {
         public var payee: Address
         public var amount: Amount
         public var memo: [UInt8]
+        public var kind: FieldPaymentKind
 
-        public init(payee: Address, amount: Amount, memo: [UInt8] = []) {
+        public init(payee: Address, amount: Amount, memo: [UInt8] = [], kind: FieldPaymentKind = .transfer) {
             self.payee = payee
             self.amount = amount
             self.memo = memo
+            self.kind = kind
         }
     }
 
@@ -139,7 +142,13 @@ public actor FieldParticipants {
         var signed: [(position: Int, payment: SignedFieldPayment)] = []
         for (position, order) in orders.enumerated() {
             do throws(FieldError) {
-                signed.append((position, try entries[key]!.core.pay(to: order.payee, amount: order.amount, memo: order.memo)))
+                let payment: SignedFieldPayment
+                switch order.kind {
+                case .transfer: payment = try entries[key]!.core.pay(to: order.payee, amount: order.amount, memo: order.memo)
+                case .withdrawal: payment = try entries[key]!.core.withdraw(amount: order.amount)
+                case .lock(let target): payment = try entries[key]!.core.lock(amount: order.amount, for: target)
+                }
+                signed.append((position, payment))
             } catch {
                 results[position] = .failure(.refused(code: error.code, reason: error.description))
             }

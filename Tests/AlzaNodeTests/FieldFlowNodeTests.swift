@@ -1,0 +1,97 @@
+import AlzaCore
+import AlzaLedger
+import AlzaNode
+import Foundation
+import Testing
+
+/// Money in and out of open fields across real nodes (D34): a top-up the leader credits once the chain has it,
+/// a withdrawal the participant's node claims on chain by itself once a fully signed snapshot records it, and a
+/// second field that opens with a deposit locked in the first.
+@Suite(.serialized) struct FieldFlowNodeTests {
+    typealias Net = FieldNodeTests.Net
+
+    static func record(_ net: Net, _ field: String) async -> NodeAPI.FieldView? {
+        try? await net.producer.client.get("/v1/fields/\(field)", as: NodeAPI.FieldView.self)
+    }
+
+    static func close(_ net: Net, _ field: String) async throws -> NodeAPI.FieldView {
+        let _: NodeAPI.FieldCloseSubmitted = try await NodeClient(api: net.leader.api, timeout: 30).post("/v1/fields/\(field)/close", [String: String]())
+        return try await eventuallyValue { () -> NodeAPI.FieldView? in
+            guard let view = await record(net, field), view.status == "closed" else { return nil }
+            return view
+        }
+    }
+
+    @Test func aTopUpIsCreditedByTheLeaderAndAWithdrawalIsPaidOnChainByTheParticipantsNode() async throws {
+        let net = try await FieldNodeTests.start()
+        let field = try await FieldNodeTests.open(net)
+        let deposited: NodeAPI.FieldActionSubmitted = try await net.other.client.post("/v1/fields/\(field)/deposits",
+                                                                                       NodeAPI.FieldFlowRequest(amount: "30"))
+        #expect(deposited.action == "field-deposit")
+        // 70 is more than the 50 deposited at the opening: paid once the leader has credited the top-up.
+        let paid = try await eventuallyValue { () -> NodeAPI.FieldPaymentReceipt? in
+            try? await FieldNodeTests.pay(net.other, field: field, to: net.leaderAccount, amount: "70")
+        }
+        #expect(paid.index == 0)
+        let withdrawn: NodeAPI.FieldPaymentReceipt = try await net.other.client.post("/v1/fields/\(field)/withdrawals",
+                                                                                      NodeAPI.FieldFlowRequest(amount: "5"))
+        #expect(withdrawn.payee == net.otherAccount.description && withdrawn.index == 1)
+        let paidOut = try await eventuallyValue { () -> NodeAPI.FieldView? in
+            guard let view = await Self.record(net, field), view.participants[1].withdrawn == 5 * Amounts.unit else { return nil }
+            return view
+        }
+        #expect(paidOut.status == "open" && paidOut.anchoredSnapshot > 0)
+        #expect(paidOut.participants[1].toppedUp == 30 * Amounts.unit)
+
+        // Bad top-ups and withdrawals: each refused with its code, nothing moved.
+        let (zero, zeroBody, _) = try await http("POST", net.other.api, "/v1/fields/\(field)/deposits",
+                                                 body: try JSONEncoder().encode(NodeAPI.FieldFlowRequest(amount: "0")))
+        #expect(zero == 400 && errorCode(zeroBody) == "field.zero-amount")
+        let (over, overBody, _) = try await http("POST", net.other.api, "/v1/fields/\(field)/withdrawals",
+                                                 body: try JSONEncoder().encode(NodeAPI.FieldFlowRequest(amount: "1000")))
+        #expect(over == 409 && errorCode(overBody) == "field.insufficient-balance")
+        let unknown = String(repeating: "ab", count: 32)
+        let (none, noneBody, _) = try await http("POST", net.other.api, "/v1/fields/\(unknown)/deposits",
+                                                 body: try JSONEncoder().encode(NodeAPI.FieldFlowRequest(amount: "1")))
+        #expect(none == 409 && errorCode(noneBody) == "field.unknown")
+
+        let closed = try await Self.close(net, field)
+        #expect(closed.participants.map(\.finalBalance) == [170 * Amounts.unit, 5 * Amounts.unit],
+                "50 + 30 topped up − 70 paid − 5 withdrawn (paid before the close)")
+        await net.folder.stopAll()
+    }
+
+    @Test func aSecondFieldOpensWithADepositLockedInTheFirstAndBothClose() async throws {
+        let net = try await FieldNodeTests.start()
+        // The source's leader answers for a lock with its bond until a fully signed snapshot shows it: 20 here.
+        let sourceRequest = NodeAPI.FieldOpenRequest(participants: [.init(account: net.leaderAccount.description, deposit: "100"),
+                                                                    .init(account: net.otherAccount.description, deposit: "50")],
+                                                     challengeSeconds: 60, bond: "20")
+        let source = (try await NodeClient(api: net.leader.api, timeout: 60).post("/v1/fields", sourceRequest) as NodeAPI.FieldOpened).id
+        let request = NodeAPI.FieldOpenRequest(participants: [.init(account: net.leaderAccount.description, deposit: "20"),
+                                                              .init(account: net.otherAccount.description, deposit: "10", lockFrom: source)],
+                                               challengeSeconds: 60)
+        let opened: NodeAPI.FieldOpened = try await NodeClient(api: net.leader.api, timeout: 60).post("/v1/fields", request)
+        let target = try #require(await Self.record(net, opened.id))
+        #expect(target.participants[1].lockedFrom == source && target.participants[1].deposit == 10 * Amounts.unit)
+        let locked = try #require(await Self.record(net, source))
+        #expect(locked.participants[1].withdrawn == 10 * Amounts.unit && locked.bondInUseForLocks == 10 * Amounts.unit)
+        // The locked 10 is gone from the first field: 45 of the 40 left there is refused; 4 in the second is paid.
+        let (status, body, _) = try await http("POST", net.other.api, "/v1/fields/\(source)/payments",
+                                               body: try JSONEncoder().encode(NodeAPI.FieldPaymentRequest(to: net.leaderAccount.description, amount: "45")))
+        #expect(status == 409 && errorCode(body) == "field.insufficient-balance")
+        _ = try await FieldNodeTests.pay(net.other, field: opened.id, to: net.leaderAccount, amount: "4")
+
+        // A lock from a field the account is not in is refused before anything is claimed.
+        let bad = NodeAPI.FieldOpenRequest(participants: [.init(account: net.leaderAccount.description, deposit: "1"),
+                                                          .init(account: net.otherAccount.description, deposit: "1", lockFrom: opened.id + "00")])
+        let (badStatus, badBody, _) = try await http("POST", net.leader.api, "/v1/fields", body: try JSONEncoder().encode(bad))
+        #expect(badStatus == 400 && errorCode(badBody) == "request.bad-field-id")
+
+        let sourceClosed = try await Self.close(net, source)
+        #expect(sourceClosed.participants.map(\.finalBalance) == [100 * Amounts.unit, 40 * Amounts.unit])
+        let targetClosed = try await Self.close(net, opened.id)
+        #expect(targetClosed.participants.map(\.finalBalance) == [24 * Amounts.unit, 6 * Amounts.unit])
+        await net.folder.stopAll()
+    }
+}
