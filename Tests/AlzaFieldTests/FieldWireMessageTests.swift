@@ -20,6 +20,10 @@ import Testing
             Message(.fieldOpen(field: fixture.roster.field, deposits: [AmountEntry(fixture.address(0), 5), AmountEntry(fixture.address(1), 5)],
                                challengeSeconds: 60), authorizer: fixture.address(2)),
         ])
+        let target = FieldId(hash: Hash.sha256(utf8: "target field"))
+        let lock = try participant.lock(amount: 9, for: target)
+        var flows = FieldFlows()
+        flows[2] = FieldFlow(deposited: 4, withdrawn: 1)
         let messages: [FieldWireMessage] = [
             .pay(payment), .receipt(receipt), .refusal(FieldError.zeroAmount), .incoming(payment, receipt), .propose(proposal),
             .signature(field: fixture.roster.field, snapshot: 1, signer: fixture.address(0), signature: signature),
@@ -28,6 +32,11 @@ import Testing
             .consent(TransactionSignature(key: fixture.keys[0].publicKey, signature: signature)),
             .payBatch([payment]),
             .answers([.receipt(receipt), .refusal(FieldError.zeroAmount)]),
+            .closeRequest(SignedFieldSnapshot(snapshot: proposal.snapshot, balances: [1, 2, 3], flows: flows, signatures: [signature]),
+                          participant: fixture.address(1)),
+            .closeSignature(signer: fixture.address(1), signature),
+            .lockRequest(source: fixture.roster.field, target: target, participant: fixture.address(0), amount: 9),
+            .lock(FieldLock(payment: lock, receipt: receipt)),
         ]
         for message in messages {
             #expect(try FieldWireMessage(canonicalBytes: message.canonicalBytes) == message)

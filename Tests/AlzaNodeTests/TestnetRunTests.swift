@@ -73,6 +73,7 @@ import Glibc
         #expect(payments.errors == 0 && payments.refused == 0)
         #expect(payments.latencyMs.count == UInt64(payments.receipted))
         #expect(report.fieldsOpened == 2 && report.fieldsClosed == 2)
+        #expect(report.crossFieldLocks == 1, "field 1 opens with a deposit locked in field 0")
         #expect(report.balanceChecks?.passed == 6 && report.balanceChecks?.failed == 0)
         #expect(report.agreed)
         withExtendedLifetime(ports) {}

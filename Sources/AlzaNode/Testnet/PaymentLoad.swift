@@ -6,7 +6,8 @@ import Synchronization
 
 /// `alza testnet run --load payments:RATE --fields F --participants P` (DESIGN.md §6, §9): opens F fields of P
 /// satellite wallets each (field k led by satellite k, its participants the P satellites from k on, so wallets
-/// sit in several fields), pays at the offered rate open loop — latency from each payment's intended send time,
+/// sit in several fields; field k ≥ 1 brings its first participant's deposit as a cross-field lock from field 0,
+/// D34), pays at the offered rate open loop — latency from each payment's intended send time,
 /// so a slow leader shows in the figures instead of slowing the load — closes every field at the end, and checks
 /// each account's settled balance against its deposit plus the receipted payments.
 final class PaymentLoad: Sendable {
@@ -17,6 +18,8 @@ final class PaymentLoad: Sendable {
     }
 
     static let deposit = 10_000 * Amounts.unit
+    /// A deposit locked in field 0 for another field (field 0's leader bond answers for every one of them).
+    static let lockedDeposit = 1_000 * Amounts.unit
     static let amount: Amount = Amounts.unit / 100
 
     private struct State {
@@ -32,11 +35,14 @@ final class PaymentLoad: Sendable {
     }
 
     let fields: [Field]
+    /// Fields opened with a deposit locked in field 0.
+    let locks: Int
     private let clients: [String: NodeClient]
     private let state = Mutex(State())
 
-    private init(fields: [Field], clients: [String: NodeClient]) {
+    private init(fields: [Field], locks: Int, clients: [String: NodeClient]) {
         self.fields = fields
+        self.locks = locks
         self.clients = clients
     }
 
@@ -51,35 +57,50 @@ final class PaymentLoad: Sendable {
                   participants: (0..<participants).map { satellites[(k + $0) % satellites.count] })
         }
         let clients = Dictionary(uniqueKeysWithValues: satellites.map { ($0.name, NodeClient(api: $0.api, timeout: 30)) })
-        let opened = await withTaskGroup(of: (Int, Result<String, NodeClient.Failure>).self) { group in
-            for (index, plan) in plans.enumerated() {
+        // Field k's first participant (satellite k) is in field 0 when k < P: its deposit there is locked in field 0.
+        let locked = Array(1..<max(1, min(count, participants)))
+        let source = try await openField(plans[0], bond: lockedDeposit * Amount(locked.count) + FieldRules.minimumBond, lockFrom: nil, index: 0)
+        let opened = await withTaskGroup(of: (Int, Result<String, NodeError>).self) { group in
+            for index in plans.indices.dropFirst() {
                 group.addTask {
-                    let request = NodeAPI.FieldOpenRequest(
-                        participants: plan.participants.map { .init(account: $0.address, deposit: Amounts.format(deposit)) },
-                        challengeSeconds: 600)
-                    do {
-                        let opened: NodeAPI.FieldOpened = try await NodeClient(api: plan.leader.api, timeout: 90).post("/v1/fields", request)
-                        return (index, .success(opened.id))
-                    } catch let failure as NodeClient.Failure {
-                        return (index, .failure(failure))
+                    do throws(NodeError) {
+                        return (index, .success(try await openField(plans[index], bond: nil, lockFrom: locked.contains(index) ? source : nil,
+                                                                   index: index)))
                     } catch {
-                        return (index, .failure(NodeClient.Failure(status: 0, code: "http", message: "\(error)")))
+                        return (index, .failure(error))
                     }
                 }
             }
-            var results: [Int: Result<String, NodeClient.Failure>] = [:]
+            var results: [Int: Result<String, NodeError>] = [:]
             for await (index, result) in group { results[index] = result }
             return results
         }
-        var fields: [Field] = []
-        for (index, plan) in plans.enumerated() {
+        var fields = [Field(id: source, leader: plans[0].leader, participants: plans[0].participants)]
+        for index in plans.indices.dropFirst() {
             switch opened[index] {
-            case .success(let id)?: fields.append(Field(id: id, leader: plan.leader, participants: plan.participants))
-            case .failure(let failure)?: throw .startup("field \(index) (led by \(plan.leader.name)) did not open: \(failure)")
+            case .success(let id)?: fields.append(Field(id: id, leader: plans[index].leader, participants: plans[index].participants))
+            case .failure(let error)?: throw error
             case nil: throw .startup("field \(index) did not open")
             }
         }
-        return PaymentLoad(fields: fields, clients: clients)
+        return PaymentLoad(fields: fields, locks: locked.count, clients: clients)
+    }
+
+    /// Opens one field through its leader's API; `lockFrom` brings its first participant's deposit from that field.
+    private static func openField(_ plan: Field, bond: Amount?, lockFrom: String?, index: Int) async throws(NodeError) -> String {
+        let request = NodeAPI.FieldOpenRequest(
+            participants: plan.participants.enumerated().map { position, entry in
+                position == 0 && lockFrom != nil
+                    ? .init(account: entry.address, deposit: Amounts.format(lockedDeposit), lockFrom: lockFrom)
+                    : .init(account: entry.address, deposit: Amounts.format(deposit))
+            },
+            challengeSeconds: 600, bond: bond.map(Amounts.format))
+        do {
+            let opened: NodeAPI.FieldOpened = try await NodeClient(api: plan.leader.api, timeout: 90).post("/v1/fields", request)
+            return opened.id
+        } catch {
+            throw .startup("field \(index) (led by \(plan.leader.name)) did not open: \(error)")
+        }
     }
 
     /// A payment due at `due` and not yet posted.
@@ -213,7 +234,9 @@ final class PaymentLoad: Sendable {
             for field in fields {
                 guard let view = closed[field.id] else { continue }
                 for participant in view.participants {
+                    // Top-ups and exits that moved on chain (a lock other fields took) count beside the payments.
                     let expected = Int64(participant.deposit) + (state.net[field.id]?[participant.address] ?? 0)
+                        + Int64(participant.toppedUp) - Int64(participant.withdrawn)
                     if let final = participant.finalBalance, Int64(final) == expected {
                         passed += 1
                     } else if failed.count < 5 {
@@ -223,7 +246,8 @@ final class PaymentLoad: Sendable {
                     }
                 }
             }
-            let settled = closed.values.reduce(0) { $0 + Int($1.snapshot?.paymentCount ?? 0) }
+            // Each lock is an exit in field 0's log, not a payment of the load.
+            let settled = closed.values.reduce(0) { $0 + Int($1.snapshot?.paymentCount ?? 0) } - (closed[fields[0].id] == nil ? 0 : locks)
             let latency = state.latency
             func ms(_ micros: UInt64) -> Double { Double(micros) / 1_000 }
             let payments = TestnetRun.Report.Payments(
@@ -232,7 +256,7 @@ final class PaymentLoad: Sendable {
                 latencyMs: latency.totalCount == 0 ? .init(p50: 0, p99: 0, max: 0, count: 0)
                     : .init(p50: ms(latency.valueAtPercentile(50)), p99: ms(latency.valueAtPercentile(99)), max: ms(latency.max),
                             count: latency.totalCount))
-            return PaymentOutcome(payments: payments, fieldsOpened: fields.count, fieldsClosed: closed.count,
+            return PaymentOutcome(payments: payments, fieldsOpened: fields.count, fieldsClosed: closed.count, crossFieldLocks: locks,
                                   balanceChecks: .init(passed: passed, failed: failed.count, samples: failed.filter { !$0.isEmpty }))
         }
     }

@@ -27,5 +27,6 @@ struct PaymentOutcome: Sendable {
     var payments: TestnetRun.Report.Payments
     var fieldsOpened: Int
     var fieldsClosed: Int
+    var crossFieldLocks: Int
     var balanceChecks: TestnetRun.Report.BalanceChecks
 }

@@ -111,6 +111,8 @@ public struct TestnetRun: Sendable {
         /// The payment-field load, when one ran (`--load payments:RATE`).
         public var payments: Payments?
         public var fieldsOpened: Int?
+        /// Fields that opened with a deposit locked in another field (D34).
+        public var crossFieldLocks: Int?
         public var fieldsClosed: Int?
         /// Every participant's settled balance against its deposit plus its receipted payments.
         public var balanceChecks: BalanceChecks?
@@ -213,6 +215,7 @@ public struct TestnetRun: Sendable {
             let outcome = await payments.closeAndCheck(chain: clients[layout.nodes[0].name]!)
             report.payments = outcome.payments
             report.fieldsOpened = outcome.fieldsOpened
+            report.crossFieldLocks = outcome.crossFieldLocks
             report.fieldsClosed = outcome.fieldsClosed
             report.balanceChecks = outcome.balanceChecks
         }
