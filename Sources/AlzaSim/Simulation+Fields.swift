@@ -2,14 +2,16 @@ import AlzaCore
 import AlzaLedger
 
 /// The payment-field workload (DESIGN.md §6 on chain): every `fieldEverySlots` slots field k starts — user 3k
-/// claims it, users 3k+1 and 3k+2 open it two slots later with deposits of 100 and 50 ALZA, and close it
-/// cooperatively four slots after that with a fully signed snapshot moving 33 ALZA. Under the campaign's crashes,
+/// claims it, users 3k+1 and 3k+2 open it two slots later with deposits of 100 and 50 ALZA; two slots later user
+/// 3k+1 tops up 10 ALZA (`field-deposit`) and a slot after that user 3k+2 withdraws 5 against snapshot 1
+/// (`field-withdraw`, D34); a slot later they close cooperatively with snapshot 2, which moves 33 ALZA and does not
+/// count the top-up (paid back by the close). Each step is valid whether or not the ones before it landed. Under the campaign's crashes,
 /// partitions and fork switches the field records are written, reverted and replayed like any other, and supply
 /// conservation counts the coins they hold.
 extension Simulation {
     func submitFieldWorkload(slot: UInt64) {
         guard let every = configuration.fieldEverySlots, every > 0 else { return }
-        for (step, offset) in [UInt64(0), 2, 6].enumerated() where slot >= offset && (slot - offset) % every == 0 {
+        for (step, offset) in [UInt64(0), 2, 4, 5, 6].enumerated() where slot >= offset && (slot - offset) % every == 0 {
             submitFieldStep(step, field: (slot - offset) / every)
         }
     }
@@ -28,15 +30,32 @@ extension Simulation {
             submit(.fieldOpen(field: field, deposits: [AmountEntry(first, 100 * Amounts.unit), AmountEntry(second, 50 * Amounts.unit)],
                               challengeSeconds: 60),
                    by: keys, user: Int((3 * k) % users))
+        case 2:
+            submit(.fieldDeposit(field: field, amount: 10 * Amounts.unit), by: [keys[1]], user: Int((3 * k + 1) % users))
+        case 3:
+            let withdrawal = fieldSnapshot(field, number: 1, balances: [100 * Amounts.unit, 45 * Amounts.unit], keys: keys,
+                                           domain: FieldDomains.commitment)
+            submit(.fieldWithdraw(field: field, snapshot: withdrawal), by: [keys[2]], user: Int((3 * k + 2) % users),
+                   scope: [first, second, leader])
         default:
-            let balances = [67 * Amounts.unit, 83 * Amounts.unit]
-            let snapshot = FieldSnapshot(field: field, number: 1, paymentCount: 3, paymentsRoot: Hash.sha256(utf8: "sim field \(k)"),
-                                         balancesHash: FieldSnapshot.balancesHash(participants: [first, second], balances: balances))
-            let commitment = snapshot.commitment(participantsHash: FieldSnapshot.participantsHash([first, second]))
-            let signatures = keys[1...].map { $0.sign(commitment.bytes, domain: FieldDomains.close, chainId: genesis.chainId) }
-            submit(.fieldClose(field: field, snapshot: SignedFieldSnapshot(snapshot: snapshot, balances: balances, signatures: signatures)),
-                   by: [keys[1]], user: Int((3 * k + 1) % users), scope: [first, second, leader])
+            let final = fieldSnapshot(field, number: 2, balances: [67 * Amounts.unit, 78 * Amounts.unit], keys: keys,
+                                      domain: FieldDomains.close)
+            submit(.fieldClose(field: field, snapshot: final), by: [keys[1]], user: Int((3 * k + 1) % users), scope: [first, second, leader])
         }
+    }
+
+    /// Snapshot `number` of the workload's field with the second participant's 5 ALZA withdrawn, signed by both.
+    private func fieldSnapshot(_ field: FieldId, number: UInt64, balances: [Amount], keys: [SigningKey],
+                               domain: SigningDomain) -> SignedFieldSnapshot {
+        let participants = keys[1...].map { Address($0.publicKey) }
+        var flows = FieldFlows()
+        flows[1] = FieldFlow(withdrawn: 5 * Amounts.unit)
+        let snapshot = FieldSnapshot(field: field, number: number, paymentCount: 1 + 2 * number,
+                                     paymentsRoot: Hash.sha256(utf8: "sim field \(field) \(number)"),
+                                     balancesHash: FieldSnapshot.balancesHash(participants: participants, balances: balances, flows: flows))
+        let commitment = snapshot.commitment(participantsHash: FieldSnapshot.participantsHash(participants))
+        let signatures = keys[1...].map { $0.sign(commitment.bytes, domain: domain, chainId: genesis.chainId) }
+        return SignedFieldSnapshot(snapshot: snapshot, balances: balances, flows: flows, signatures: signatures)
     }
 
     /// Signs `payload` (the first key pays) and hands it to the user's node (`entryNode(forUser:)`).

@@ -59,17 +59,12 @@ final class PaymentLoad: Sendable {
         let clients = Dictionary(uniqueKeysWithValues: satellites.map { ($0.name, NodeClient(api: $0.api, timeout: 30)) })
         // Field k's first participant (satellite k) is in field 0 when k < P: its deposit there is locked in field 0.
         let locked = Array(1..<max(1, min(count, participants)))
-        let source = try await openField(plans[0], bond: lockedDeposit * Amount(locked.count) + FieldRules.minimumBond, lockFrom: nil, index: 0)
+        let source = try await openField(plans[0], bond: lockedDeposit * Amount(locked.count) + FieldRules.minimumBond, lockFrom: nil,
+                                         index: 0).get()
         let opened = await withTaskGroup(of: (Int, Result<String, NodeError>).self) { group in
             for index in plans.indices.dropFirst() {
-                group.addTask {
-                    do throws(NodeError) {
-                        return (index, .success(try await openField(plans[index], bond: nil, lockFrom: locked.contains(index) ? source : nil,
-                                                                   index: index)))
-                    } catch {
-                        return (index, .failure(error))
-                    }
-                }
+                let lockFrom = locked.contains(index) ? source : nil
+                group.addTask { (index, await openField(plans[index], bond: nil, lockFrom: lockFrom, index: index)) }
             }
             var results: [Int: Result<String, NodeError>] = [:]
             for await (index, result) in group { results[index] = result }
@@ -87,7 +82,7 @@ final class PaymentLoad: Sendable {
     }
 
     /// Opens one field through its leader's API; `lockFrom` brings its first participant's deposit from that field.
-    private static func openField(_ plan: Field, bond: Amount?, lockFrom: String?, index: Int) async throws(NodeError) -> String {
+    private static func openField(_ plan: Field, bond: Amount?, lockFrom: String?, index: Int) async -> Result<String, NodeError> {
         let request = NodeAPI.FieldOpenRequest(
             participants: plan.participants.enumerated().map { position, entry in
                 position == 0 && lockFrom != nil
@@ -97,9 +92,9 @@ final class PaymentLoad: Sendable {
             challengeSeconds: 600, bond: bond.map(Amounts.format))
         do {
             let opened: NodeAPI.FieldOpened = try await NodeClient(api: plan.leader.api, timeout: 90).post("/v1/fields", request)
-            return opened.id
+            return .success(opened.id)
         } catch {
-            throw .startup("field \(index) (led by \(plan.leader.name)) did not open: \(error)")
+            return .failure(.startup("field \(index) (led by \(plan.leader.name)) did not open: \(error)"))
         }
     }
 
