@@ -37,6 +37,9 @@ public struct SimulationReport: Codable, Sendable, Equatable {
     /// state shows closed.
     public var fieldsStarted: UInt64
     public var fieldsClosed: UInt64
+    /// Closed fields whose record shows the workload's top-up and its withdrawal paid on chain (D34).
+    public var fieldsToppedUp: UInt64
+    public var fieldsWithdrawn: UInt64
     public var stateRoots: [String: String]
     public var agreed: Bool
     public var messagesDelivered: UInt64
@@ -59,6 +62,7 @@ public struct SimulationReport: Codable, Sendable, Equatable {
             && left.forkSwitches == right.forkSwitches && left.maxLibLagSlots == right.maxLibLagSlots
             && left.rewardsPaid == right.rewardsPaid && left.transfersApplied == right.transfersApplied
             && left.fieldsStarted == right.fieldsStarted && left.fieldsClosed == right.fieldsClosed
+            && left.fieldsToppedUp == right.fieldsToppedUp && left.fieldsWithdrawn == right.fieldsWithdrawn
             && left.messagesDelivered == right.messagesDelivered && left.messagesLost == right.messagesLost
             && left.removedProducers == right.removedProducers && left.recoveryLog == right.recoveryLog
             && left.violations == right.violations

@@ -24,6 +24,8 @@ import Testing
         // One field every 10 slots of 3,600; the last one, started 4 slots before the end, has not closed yet.
         #expect(report.fieldsStarted == 360)
         #expect(report.fieldsClosed == 359)
+        // Each closed field had its top-up and its withdrawal (D34) applied before the close.
+        #expect(report.fieldsToppedUp == 359 && report.fieldsWithdrawn == 359)
     }
 
     @Test(arguments: [6, 7] as [UInt64])
@@ -40,5 +42,7 @@ import Testing
         // the rest close.
         #expect(report.fieldsClosed > report.fieldsStarted / 2)
         #expect(report.fieldsClosed < report.fieldsStarted)
+        #expect(report.fieldsToppedUp > 0 && report.fieldsToppedUp <= report.fieldsClosed)
+        #expect(report.fieldsWithdrawn > 0 && report.fieldsWithdrawn <= report.fieldsClosed)
     }
 }
