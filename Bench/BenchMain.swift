@@ -80,7 +80,7 @@ extension AlzaBench {
 
     struct Field: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Payments/s through one field leader core (verified, logged with fsync, receipted in batches) vs Ed25519 verify/s; open-loop latency.")
+            abstract: "Payments/s through one field leader core (verified, logged with fsync, receipted in batches) vs Ed25519 verify/s; open-loop latency; snapshot and close cost by participants and payments.")
 
         @OptionGroup var options: SuiteOptions
 

@@ -66,6 +66,7 @@ enum FieldBenchmark {
                 if durable && share == 0.5 { report.latencies.append(("payment log append + fsync", log.writes.summary)) }
             }
         }
+        FieldCloseCostBenchmark.measure(into: &report, quick: quick)
         return report
     }
 

@@ -138,6 +138,19 @@ import Testing
         }
     }
 
+    @Test mutating func withdrawalsWhoseSumWouldWrapAreRefusedNotWrapped() throws {
+        // 10 + 5 in balances, and withdrawals of 2^64 − 2^40 and 2^40: a wrapping sum would make them 15 + 0.
+        let huge = Amount.max - (1 << 40) + 1
+        let wrapping = snapshot(1, alice: 10 * Amounts.unit, bob: 5 * Amounts.unit,
+                                flows: [(0, FieldFlow(withdrawn: huge)), (1, FieldFlow(withdrawn: 1 << 40))], domain: FieldDomains.close)
+        let root = fixture.state.root()
+        let error = #expect(throws: LedgerError.self) {
+            try fixture.apply(lifecycle.settlement(.fieldClose(field: field, snapshot: wrapping), from: Keys.bob))
+        }
+        #expect(error?.description.contains("overflow") == true, "\(String(describing: error))")
+        #expect(fixture.state.root() == root)
+    }
+
     @Test func flowsDecodeOnlyInTheirCanonicalForm() throws {
         var flows = FieldFlows()
         flows[3] = FieldFlow(deposited: 1)

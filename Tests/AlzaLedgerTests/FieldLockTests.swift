@@ -62,6 +62,7 @@ import Testing
             #expect(throws: LedgerError.invalidFieldLock(source: source, reason: reason)) { try fixture.apply(transaction) }
         }
         refused(openTarget(lock(3 * Amounts.unit)), "the locks outstanding would be 3.00000000, more than the leader's bond 2.00000000")
+        refused(openTarget(lock(Amount.max - 5)), "the locks outstanding would be \(Amounts.format(Amount.max - 5)), more than the leader's bond 2.00000000")
         refused(openTarget(lock(2 * Amounts.unit), deposit: Amounts.unit), "the lock is for 2.00000000, the deposit 1.00000000")
         let elsewhere = FieldId(leader: Keys.frank.publicKey, nonce: 1)
         refused(openTarget(lock(Amounts.unit, for: elsewhere)), "the payment is not a lock for field \(target)")
@@ -116,6 +117,31 @@ import Testing
         #expect(fixture.balance(Keys.bob) == bobBefore + 14 * Amounts.unit - LedgerFixture.fee, "the honest participant is whole")
         let reward = FieldRules.reward(paymentCount: 2)
         #expect(fixture.balance(Keys.carol) == carolBefore + FieldLifecycleTests.bond - Amounts.unit + reward, "the bond paid the shortfall of 1")
+        #expect(flow.lifecycle.heldEverywhere() == fixture.state.chain.totalSupply)
+    }
+
+    @Test mutating func aLeaderThatEquivocatesWithLocksOutstandingLosesTheReservedBondToTheProverToo() throws {
+        try fixture.apply(openTarget(lock(2 * Amounts.unit)))
+        let hashes = [Hash.sha256(utf8: "one"), Hash.sha256(utf8: "two")]
+        let first = FieldReceipt.signBatch(field: source, firstIndex: 5, paymentHashes: [hashes[0]], leader: FieldLifecycleTests.leaderKey,
+                                           chainId: fixture.chainId)[0]
+        let second = FieldReceipt.signBatch(field: source, firstIndex: 5, paymentHashes: [hashes[1]], leader: FieldLifecycleTests.leaderKey,
+                                            chainId: fixture.chainId)[0]
+        let proverBefore = fixture.balance(Keys.dave)
+        try fixture.apply(fixture.sign([Message(.fieldEquivocation(field: source, first: first, second: second), authorizer: Keys.dave.address,
+                                                extraScope: record(source).settlementScope)], by: [Keys.dave]))
+        #expect(record(source).bond == 2 * Amounts.unit && record(source).bondClaimant == Keys.dave.address,
+                "the whole bond answers for the lock: kept back")
+        #expect(fixture.balance(Keys.dave) == proverBefore - LedgerFixture.fee)
+        // A closes from its base (the opening): Alice's line less the lock B took; the kept bond goes to Dave.
+        let (aliceBefore, carolBefore, daveBefore) = (fixture.balance(Keys.alice), fixture.balance(Keys.carol), fixture.balance(Keys.dave))
+        try fixture.apply(fixture.sign([Message(.fieldFinalize(field: source), authorizer: Keys.bob.address,
+                                                extraScope: record(source).settlementScope)], by: [Keys.bob]),
+                          at: fixture.time + UInt64(FieldLifecycleTests.window) * 1_000)
+        #expect(record(source).isClosed)
+        #expect(fixture.balance(Keys.alice) == aliceBefore + 8 * Amounts.unit)
+        #expect(fixture.balance(Keys.dave) == daveBefore + 2 * Amounts.unit)
+        #expect(fixture.balance(Keys.carol) == carolBefore, "a forfeited leader gets neither bond nor reward")
         #expect(flow.lifecycle.heldEverywhere() == fixture.state.chain.totalSupply)
     }
 

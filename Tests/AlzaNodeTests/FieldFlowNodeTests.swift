@@ -1,5 +1,7 @@
 import AlzaCore
+import AlzaField
 import AlzaLedger
+import AlzaNet
 import AlzaNode
 import Foundation
 import Testing
@@ -76,6 +78,32 @@ import Testing
         #expect(target.participants[1].lockedFrom == source && target.participants[1].deposit == 10 * Amounts.unit)
         let locked = try #require(await Self.record(net, source))
         #expect(locked.participants[1].withdrawn == 10 * Amounts.unit && locked.bondInUseForLocks == 10 * Amounts.unit)
+        // Asked again by the target's leader (a retried open): the same lock, not a second exit.
+        let otherNode = net.other.runtime.transport.nodeId
+        let participantActor = ActorAddress(.field, instance: InstanceId(net.otherAccount.bytes32.bytes))
+        let again = try FieldWireMessage(canonicalBytes: try await net.leader.runtime.transport.request(
+            FieldWireMessage.lockRequest(source: FieldId(hash: try Hash(hex: source)), target: FieldId(hash: try Hash(hex: opened.id)),
+                                         participant: net.otherAccount, amount: 10 * Amounts.unit).canonicalBytes,
+            to: otherNode, address: participantActor))
+        guard case .lock(let lock) = again else {
+            Issue.record("a repeated lock request was answered \(again)")
+            return
+        }
+        #expect(lock.amount == 10 * Amounts.unit && lock.receipt.index == 0 && lock.source.hash.hex == source)
+        // A field-open for the target that leaves the lock out (the account would pay twice) gets no consent.
+        let info: NodeAPI.ChainInfo = try await net.producer.client.get("/v1/chain/info")
+        let header = TransactionHeader(chainId: try Hash(hex: info.chainId),
+                                       expiration: UInt64(Date().timeIntervalSince1970 * 1_000) + 60_000, nonce: 0, fee: 1)
+        let withoutLock = Transaction(header: header, messages: [Message(
+            .fieldOpen(field: FieldId(hash: try Hash(hex: opened.id)), deposits: [AmountEntry(net.otherAccount, 10 * Amounts.unit)],
+                       challengeSeconds: 60), authorizer: net.leaderAccount)])
+        let consent = try FieldWireMessage(canonicalBytes: try await net.leader.runtime.transport.request(
+            FieldWireMessage.consentRequest(withoutLock, participant: net.otherAccount).canonicalBytes, to: otherNode, address: participantActor))
+        guard case .refused(let code, let reason) = consent else {
+            Issue.record("a field-open without the wallet's lock was answered \(consent)")
+            return
+        }
+        #expect(code == "field.consent-declined" && reason.contains("leaves out the lock"), "\(reason)")
         // The locked 10 is gone from the first field: 45 of the 40 left there is refused; 4 in the second is paid.
         let (status, body, _) = try await http("POST", net.other.api, "/v1/fields/\(source)/payments",
                                                body: try JSONEncoder().encode(NodeAPI.FieldPaymentRequest(to: net.leaderAccount.description, amount: "45")))

@@ -86,11 +86,22 @@ extension FieldExecutor {
         guard lock.receipt.index >= record.base.paymentCount else {
             throw refuse("payment \(lock.receipt.index) is in the anchored snapshot \(record.base.number): settled there")
         }
-        record.flows[position].withdrawn = try Amounts.add(record.flows[position].withdrawn, amount)
-        guard record.collateralInUse <= record.bond else {
-            throw refuse("the locks outstanding would be \(Amounts.format(record.collateralInUse)), more than the leader's bond \(Amounts.format(record.bond))")
+        let outstanding = record.collateralInUse
+        guard outstanding <= record.bond, amount <= record.bond - outstanding else {
+            let total = outstanding > Amount.max - amount ? Amount.max : outstanding + amount
+            throw refuse("the locks outstanding would be \(Amounts.format(total)), more than the leader's bond \(Amounts.format(record.bond))")
         }
+        record.flows[position].withdrawn = try Amounts.add(record.flows[position].withdrawn, amount)
         try context.setField(record)
+    }
+
+    /// The shortfalls of a settlement are within what the leader's bond still holds: `collateralInUse` never exceeds
+    /// it, so this holds for every record the codes make; should it ever not, the settlement is refused with the
+    /// reason rather than creating coins or stopping the node.
+    static func requireCovered(_ shortfall: Amount, by record: FieldRecord) throws(LedgerError) {
+        guard shortfall <= record.bond else {
+            throw .fieldState(field: record.id, reason: "its shortfall \(Amounts.format(shortfall)) is more than the bond \(Amounts.format(record.bond)) that answers for it")
+        }
     }
 
     /// A snapshot's flows fit the record: only its participants, no withdrawal below the base, no top-up the
@@ -124,7 +135,7 @@ extension FieldExecutor {
     /// disputer gets the bond, less any shortfall.
     static func annul(_ record: inout FieldRecord, disputer: Address, context: inout TransactionContext) throws(LedgerError) {
         let (amounts, shortfall) = try record.owed(on: record.base)
-        precondition(shortfall <= record.bond, "locks outstanding (\(shortfall)) never exceed the bond (\(record.bond))")
+        try requireCovered(shortfall, by: record)
         for (position, amount) in amounts.enumerated() where amount > 0 {
             let participant = record.participants[position]
             if let locked = record.lockedDeposits.first(where: { Int($0.position) == position }),

@@ -186,6 +186,7 @@ enum FieldExecutor {
         let reserved = min(record.bond, record.collateralInUse)
         if record.bond > reserved { try credit(sender, record.bond - reserved, context: &context) }
         record.bond = reserved
+        record.bondClaimant = sender
         record.leaderForfeited = true
         try context.setField(record)
     }
@@ -224,10 +225,15 @@ enum FieldExecutor {
             throw .invalidFieldSnapshot(field: id, reason: "\(signed.balances.count) balances for \(record.participants.count) participants")
         }
         try checkFlows(signed, of: record)
+        // Checked sums: a wrapped total would let lines of huge withdrawals pass as conserving.
         var total: Amount = 0
         for balance in signed.balances { total = try Amounts.add(total, balance) }
-        total = try Amounts.add(total, signed.flows.totalWithdrawn)
-        let deposits = try Amounts.add(record.deposits.reduce(Amount(0), &+), signed.flows.totalDeposited)
+        var deposits: Amount = 0
+        for deposit in record.deposits { deposits = try Amounts.add(deposits, deposit) }
+        for entry in signed.flows.entries {
+            total = try Amounts.add(total, entry.flow.withdrawn)
+            deposits = try Amounts.add(deposits, entry.flow.deposited)
+        }
         guard total == deposits else {
             throw .invalidFieldSnapshot(field: id, reason: "balances and withdrawals sum to \(Amounts.format(total)), the deposits to \(Amounts.format(deposits))")
         }
@@ -252,13 +258,20 @@ enum FieldExecutor {
     private static func settle(_ record: inout FieldRecord, _ settlement: FieldSettlement,
                                context: inout TransactionContext) throws(LedgerError) {
         let (amounts, shortfall) = try record.owed(on: settlement)
-        precondition(shortfall <= record.bond, "locks outstanding (\(shortfall)) never exceed the bond (\(record.bond))")
+        try requireCovered(shortfall, by: record)
         for (participant, amount) in zip(record.participants, amounts) where amount > 0 {
             try credit(participant, amount, context: &context)
         }
         let reward = record.leaderForfeited ? 0 : FieldRules.reward(paymentCount: settlement.paymentCount)
-        let toLeader = try Amounts.add(record.bond - shortfall, reward)
-        if toLeader > 0 { try credit(record.leader, toLeader, context: &context) }
+        // A forfeited leader's bond kept back for its locks goes, less the shortfall, to whoever proved it.
+        let remainder = record.bond - shortfall
+        if record.leaderForfeited, let claimant = record.bondClaimant {
+            if remainder > 0 { try credit(claimant, remainder, context: &context) }
+            if reward > 0 { try credit(record.leader, reward, context: &context) }
+        } else {
+            let toLeader = try Amounts.add(remainder, reward)
+            if toLeader > 0 { try credit(record.leader, toLeader, context: &context) }
+        }
         record.bond = 0
         if reward > 0 {
             var chain = context.chain

@@ -53,8 +53,9 @@ public struct FieldFlows: Hashable, Sendable, CanonicalCodable {
     }
 
     public var isEmpty: Bool { entries.isEmpty }
-    public var totalDeposited: Amount { entries.reduce(0) { $0 &+ $1.flow.deposited } }
-    public var totalWithdrawn: Amount { entries.reduce(0) { $0 &+ $1.flow.withdrawn } }
+    /// Saturating totals, for views and accounting; consensus checks sum the entries with `Amounts.add`.
+    public var totalDeposited: Amount { entries.reduce(0) { $0 > Amount.max - $1.flow.deposited ? .max : $0 + $1.flow.deposited } }
+    public var totalWithdrawn: Amount { entries.reduce(0) { $0 > Amount.max - $1.flow.withdrawn ? .max : $0 + $1.flow.withdrawn } }
     /// The highest position with a flow, or nil: a record of `n` participants holds only positions below `n`.
     public var highestPosition: Int? { entries.last.map { Int($0.position) } }
 

@@ -145,6 +145,8 @@ public struct FieldRecord: Hashable, Sendable, CanonicalCodable {
     public var base: FieldSettlement
     /// Deposits that locks in other fields brought, with the field each returns to if this one is annulled.
     public var lockedDeposits: [FieldLockedDeposit]
+    /// Who proved the leader's equivocation: the bond kept back for its locks goes to it at settlement.
+    public var bondClaimant: Address?
 
     public init(id: FieldId, leader: Address, leaderKey: PublicKey, bond: Amount, claimedAtHeight: UInt64) {
         self.id = id
@@ -162,6 +164,7 @@ public struct FieldRecord: Hashable, Sendable, CanonicalCodable {
         flows = FieldFlows()
         base = .opening(participants: [], deposits: [])
         lockedDeposits = []
+        bondClaimant = nil
     }
 
     public func position(of participant: Address) -> Int? { participants.firstIndex(of: participant) }
@@ -171,9 +174,11 @@ public struct FieldRecord: Hashable, Sendable, CanonicalCodable {
     /// snapshot shows it; should the field settle on a snapshot that does not, the shortfall comes from the bond,
     /// so the locks outstanding never exceed it.
     public var collateralInUse: Amount {
+        // Saturating: a sum that wrapped would look small enough for one more lock.
         flows.entries.reduce(Amount(0)) { total, entry in
             let anchored = base.flows[Int(entry.position)].withdrawn
-            return total &+ (entry.flow.withdrawn > anchored ? entry.flow.withdrawn - anchored : 0)
+            let owed = entry.flow.withdrawn > anchored ? entry.flow.withdrawn - anchored : 0
+            return total > Amount.max - owed ? Amount.max : total + owed
         }
     }
 
@@ -203,10 +208,10 @@ public struct FieldRecord: Hashable, Sendable, CanonicalCodable {
         return (amounts, shortfall)
     }
 
-    /// What a message that settles this field touches besides the field: its participants, its leader, and the
-    /// fields its locked deposits return to when it is annulled. Senders list it as the message's extra scope.
+    /// What a message that settles this field touches besides the field: its participants, its leader, whoever
+    /// proved its leader's equivocation, and the fields its locked deposits return to when it is annulled. Senders list it as the message's extra scope.
     public var settlementScope: [Address] {
-        participants + [leader] + lockedDeposits.map { FieldRules.scopeKey($0.source) }
+        participants + [leader] + (bondClaimant.map { [$0] } ?? []) + lockedDeposits.map { FieldRules.scopeKey($0.source) }
     }
 
     /// The commitment of a posted or settled snapshot of this field: the leaf it adds to a block's field root.
@@ -256,6 +261,7 @@ public struct FieldRecord: Hashable, Sendable, CanonicalCodable {
         encoder.encode(flows)
         encoder.encode(base)
         encoder.encode(lockedDeposits)
+        encoder.encode(bondClaimant)
     }
 
     public init(from decoder: inout CanonicalDecoder) throws(CodecError) {
@@ -282,5 +288,6 @@ public struct FieldRecord: Hashable, Sendable, CanonicalCodable {
         flows = try decoder.decode()
         base = try decoder.decode()
         lockedDeposits = try decoder.decodeArray(limit: FieldRules.maximumParticipants)
+        bondClaimant = try decoder.decodeOptional()
     }
 }

@@ -307,6 +307,10 @@ public actor ChainService {
                         mempoolCount: core.mempool.count, statistics: core.statistics, state: core.head)
     }
 
+    /// The state after the last irreversible block: what no fork switch can take back (field top-ups are
+    /// credited from it, D34).
+    public func committedState() -> LedgerState { core.committed }
+
     /// The block at `height` on this node's chain (log or reversible), if it has it.
     public func block(at height: UInt64) -> Block? {
         if height <= core.lib.height { return try? storage.block(at: height) }

@@ -81,7 +81,7 @@ public actor FieldLeaderRole: NodeRole {
                                  participants: record.participants, openingBalances: record.deposits)
         let leader = try await FieldLeader.open(roster: roster, key: key, configuration: configuration, service: service,
                                                 logger: logger)
-        await leader.credit(record.flows)
+        if let final = await chain.committedState().fields[record.id] { await leader.credit(final.flows) }
         try await service.attach(leader)
         await leader.start()
         logger.info("leading field \(record.id.hash.short) (\(record.participants.count) participants, \(leader.recovered) payments recovered)")
@@ -98,9 +98,10 @@ public actor FieldLeaderRole: NodeRole {
         }
     }
 
-    /// The top-ups the chain credited to the participants of the open fields it leads (D34).
+    /// The top-ups the chain credited to the participants of the open fields it leads (D34), as of the last
+    /// irreversible block: a top-up on a branch that is later abandoned must never be spent in the field.
     private func creditTopUps() async {
-        let state = await chain.snapshot().state
+        let state = await chain.committedState()
         for field in await service.ledFields {
             guard let record = state.fields[field], record.status == .open, !record.flows.isEmpty,
                   let leader = await service.leader(of: field) else { continue }

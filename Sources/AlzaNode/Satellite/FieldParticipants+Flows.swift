@@ -42,6 +42,16 @@ extension FieldParticipants {
             return .refused(code: "field.consent-declined",
                             reason: "a lock of \(Amounts.format(amount)) ALZA is over this wallet's limit of \(Amounts.format(policy.maximumDeposit))")
         }
+        // Asked again (the open was retried, or answers were lost): the same lock, never a second exit.
+        if let given = ownLocks(for: target, account: account).first {
+            guard await chain.snapshot().state.fields[target]?.leaderKey.hex == peer else {
+                return .refusal(FieldError.notFromLeader(sender: peer))
+            }
+            guard given.source == source, given.amount == amount else {
+                return .refused(code: "field.consent-declined", reason: "\(account) already locked \(Amounts.format(given.amount)) ALZA in field \(given.source) for field \(target)")
+            }
+            return .lock(given)
+        }
         // The leader saw its claim in a block this node may not have yet: give the chain a few slots.
         var record = await chain.snapshot().state.fields[target]
         let deadline = ChainService.now() + 10_000
@@ -53,6 +63,12 @@ extension FieldParticipants {
             return .refused(code: "field.consent-declined", reason: "field \(target) is not claimed on chain")
         }
         guard peer == record.leaderKey.hex else { return .refusal(FieldError.notFromLeader(sender: peer)) }
+        let making = Key(field: target, account: account)
+        guard !locking.contains(making), ownLocks(for: target, account: account).isEmpty else {
+            return .refused(code: "field.lock-in-progress", reason: "a lock of \(account) for field \(target) is being made; ask again")
+        }
+        locking.insert(making)
+        defer { locking.remove(making) }
         do throws(FieldPaymentFailure) {
             let (payment, receipt) = try await exit(field: source, from: account, kind: .lock(target: target), amount: amount)
             logger.info("locked \(Amounts.format(amount)) ALZA of \(account) in field \(source.hash.short) for field \(target.hash.short)")
@@ -62,13 +78,37 @@ extension FieldParticipants {
         }
     }
 
-    /// For the wallet's accounts in an open field: the chain's top-ups to their cores (journaled first, so a
-    /// replayed signature finds them), and the `field-withdraw` their newest fully signed snapshot calls for.
-    func followFlows(_ record: FieldRecord, state: LedgerState) async {
+    /// The receipted locks `account` made for field `target`, in any field this wallet takes part in.
+    func ownLocks(for target: FieldId, account: Address) -> [FieldLock] {
+        entries.filter { $0.key.account == account }.flatMap { _, entry in
+            entry.core.receipted.values.filter { $0.payment.payment.payer == account && $0.payment.payment.kind == .lock(target: target) }
+                .map { FieldLock(payment: $0.payment, receipt: $0.receipt) }
+        }
+    }
+
+    /// Why a `field-open` for `target` must not be signed for `account` as far as its locks go: a lock it carries
+    /// for the account that this wallet did not make, or one this wallet made for the target that it leaves out
+    /// (the account would pay its deposit twice, from its account and from the source field).
+    func lockRefusal(locks: [FieldLock], target: FieldId, account: Address) -> String? {
+        let carried = locks.filter { $0.participant == account }
+        let own = ownLocks(for: target, account: account)
+        if let foreign = carried.first(where: { lock in !own.contains { $0.payment.hash == lock.payment.hash } }) {
+            return "the field-open carries a lock of \(account) in field \(foreign.source) this wallet did not make"
+        }
+        if carried.isEmpty, let left = own.first {
+            return "the field-open leaves out the lock \(account) made in field \(left.source) for it"
+        }
+        return nil
+    }
+
+    /// For the wallet's accounts in an open field: the chain's top-ups to their cores as of the last irreversible
+    /// block (`final`; journaled first, so a replayed signature finds them), and the `field-withdraw` their newest
+    /// fully signed snapshot calls for.
+    func followFlows(_ record: FieldRecord, state: LedgerState, final: FieldRecord?) async {
         for account in record.participants where keys[account] != nil {
             guard let key = await entry(record.id, account), let position = record.position(of: account),
                   var core = entries[key]?.core else { continue }
-            let credited = record.flows[position].deposited
+            let credited = final?.flows[position].deposited ?? 0
             if credited > core.creditedOnChain {
                 entries[key]!.journal.enqueue([FieldParticipantJournalEntry.credited(depositedTotal: credited).canonicalBytes])
                 core.credited(depositedTotal: credited)

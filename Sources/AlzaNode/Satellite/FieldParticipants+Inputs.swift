@@ -84,8 +84,9 @@ extension FieldParticipants {
         guard policy.automatic else { return "this wallet consents to fields only when configured to (fieldConsent)" }
         guard transaction.header.chainId == (await chain.chainId) else { return "the transaction is for another chain" }
         guard transaction.messages.count == 1, let message = transaction.messages.first,
-              case .fieldOpen(let field, let deposits, _, _)? = try? message.payload()
+              case .fieldOpen(let field, let deposits, _, let locks)? = try? message.payload()
         else { return "the transaction is not a single field-open" }
+        if let refusal = lockRefusal(locks: locks, target: field, account: participant) { return refusal }
         guard let deposit = deposits.first(where: { $0.account == participant }) else { return "\(participant) is not among the deposits" }
         guard deposit.amount <= policy.maximumDeposit else {
             return "a deposit of \(Amounts.format(deposit.amount)) ALZA is over this wallet's limit of \(Amounts.format(policy.maximumDeposit))"
@@ -109,9 +110,10 @@ extension FieldParticipants {
     /// only if the record still calls for it 10 s later (the first may have been lost or refused).
     func watchChain() async {
         let state = await chain.snapshot().state
+        let committed = await chain.committedState()
         let now = ChainService.now()
         for (field, record) in state.fields where !record.isClosed && record.status != .claimed {
-            if record.status == .open { await followFlows(record, state: state) }
+            if record.status == .open { await followFlows(record, state: state, final: committed.fields[field]) }
             for account in record.participants where keys[account] != nil {
                 guard let key = await entry(field, account),
                       let payload = entries[key]?.core.reaction(to: record, now: now) else { continue }

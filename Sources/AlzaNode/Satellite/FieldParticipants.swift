@@ -43,6 +43,8 @@ public actor FieldParticipants {
     private var watcher: Task<Void, Never>?
     /// The newest reaction submitted per field and when, so one is not sent again every round.
     var reacted: [FieldId: (payload: MessagePayload, at: UInt64)] = [:]
+    /// Locks being made (target field, account): a second request meanwhile waits for no second exit.
+    var locking: Set<Key> = []
     /// Inputs refused, by error code (a forged receipt, a bad proposal, a message for an unknown field…).
     public internal(set) var refusals: [String: UInt64] = [:]
 
