@@ -4,17 +4,24 @@ import AlzaLedger
 /// The payment-field workload (DESIGN.md §6 on chain): every `fieldEverySlots` slots field k starts — user 3k
 /// claims it, users 3k+1 and 3k+2 open it two slots later with deposits of 100 and 50 ALZA; two slots later user
 /// 3k+1 tops up 10 ALZA (`field-deposit`) and a slot after that user 3k+2 withdraws 5 against snapshot 1
-/// (`field-withdraw`, D34); a slot later they close cooperatively with snapshot 2, which moves 33 ALZA and does not
-/// count the top-up (paid back by the close). Each step is valid whether or not the ones before it landed. Under the campaign's crashes,
-/// partitions and fork switches the field records are written, reverted and replayed like any other, and supply
-/// conservation counts the coins they hold.
+/// (`field-withdraw`, D34). Then the field ends one of four ways, by k mod 4: a cooperative close with snapshot 2
+/// (which moves 33 ALZA and does not count the top-up, paid back by the close); a stale solo close with snapshot
+/// 1 replaced by snapshot 2 in a dispute and finalized after the window; a solo close with a receipt dispute
+/// nobody answers, annulled at the finalize (the bond to the disputer); the leader's equivocation proven (the
+/// bond to the prover), finalized from the base after the window. Each step is valid whether or not the ones
+/// before it landed (a step that no longer applies is refused like any transaction). Under the campaign's
+/// crashes, partitions and fork switches the field records are written, reverted and replayed like any other,
+/// and supply conservation counts the coins they hold.
 extension Simulation {
     func submitFieldWorkload(slot: UInt64) {
         guard let every = configuration.fieldEverySlots, every > 0 else { return }
-        for (step, offset) in [UInt64(0), 2, 4, 5, 6].enumerated() where slot >= offset && (slot - offset) % every == 0 {
+        let window = (UInt64(Self.fieldWindowSeconds) * 1_000 + configuration.slotMilliseconds - 1) / configuration.slotMilliseconds
+        for (step, offset) in [UInt64(0), 2, 4, 5, 6, 7, 8 + window].enumerated() where slot >= offset && (slot - offset) % every == 0 {
             submitFieldStep(step, field: (slot - offset) / every)
         }
     }
+
+    static let fieldWindowSeconds: UInt32 = 60
 
     private func submitFieldStep(_ step: Int, field k: UInt64) {
         let users = UInt64(configuration.userAccounts)
@@ -22,25 +29,43 @@ extension Simulation {
         let (leader, first, second) = (Address(keys[0].publicKey), Address(keys[1].publicKey), Address(keys[2].publicKey))
         let leaderKey = SigningKey(deterministicLabel: "alza-sim-field-leader-\(k)")
         let field = FieldId(leader: leaderKey.publicKey, nonce: k)
-        switch step {
-        case 0:
+        let scope = [first, second, leader]
+        let (payer, payerUser) = (keys[1], Int((3 * k + 1) % users))
+        let withdrawn = fieldSnapshot(field, number: 1, balances: [100 * Amounts.unit, 45 * Amounts.unit], keys: keys, domain: FieldDomains.commitment)
+        switch (step, k % 4) {
+        case (0, _):
             fieldsStarted += 1
             submit(.fieldClaim(nonce: k, leaderKey: leaderKey.publicKey, bond: Amounts.unit), by: [keys[0]], user: Int((3 * k) % users))
-        case 1:
+        case (1, _):
             submit(.fieldOpen(field: field, deposits: [AmountEntry(first, 100 * Amounts.unit), AmountEntry(second, 50 * Amounts.unit)],
-                              challengeSeconds: 60),
+                              challengeSeconds: Self.fieldWindowSeconds),
                    by: keys, user: Int((3 * k) % users))
-        case 2:
-            submit(.fieldDeposit(field: field, amount: 10 * Amounts.unit), by: [keys[1]], user: Int((3 * k + 1) % users))
-        case 3:
-            let withdrawal = fieldSnapshot(field, number: 1, balances: [100 * Amounts.unit, 45 * Amounts.unit], keys: keys,
-                                           domain: FieldDomains.commitment)
-            submit(.fieldWithdraw(field: field, snapshot: withdrawal), by: [keys[2]], user: Int((3 * k + 2) % users),
-                   scope: [first, second, leader])
+        case (2, _):
+            submit(.fieldDeposit(field: field, amount: 10 * Amounts.unit), by: [payer], user: payerUser)
+        case (3, _):
+            submit(.fieldWithdraw(field: field, snapshot: withdrawn), by: [keys[2]], user: Int((3 * k + 2) % users), scope: scope)
+        case (4, 0):
+            let final = fieldSnapshot(field, number: 2, balances: [67 * Amounts.unit, 78 * Amounts.unit], keys: keys, domain: FieldDomains.close)
+            submit(.fieldClose(field: field, snapshot: final), by: [payer], user: payerUser, scope: scope)
+        case (4, 1), (4, 2):
+            submit(.fieldSoloClose(field: field, snapshot: withdrawn), by: [payer], user: payerUser, scope: scope)
+        case (4, _):
+            let receipts = [Hash.sha256(utf8: "sim payment \(k) a"), Hash.sha256(utf8: "sim payment \(k) b")].map {
+                FieldReceipt.signBatch(field: field, firstIndex: 2, paymentHashes: [$0], leader: leaderKey, chainId: genesis.chainId)[0]
+            }
+            submit(.fieldEquivocation(field: field, first: receipts[0], second: receipts[1]), by: [keys[2]],
+                   user: Int((3 * k + 2) % users), scope: scope)
+        case (5, 1):
+            let newer = fieldSnapshot(field, number: 2, balances: [67 * Amounts.unit, 78 * Amounts.unit], keys: keys, domain: FieldDomains.commitment)
+            submit(.fieldDispute(field: field, claim: .newerSnapshot(newer)), by: [keys[2]], user: Int((3 * k + 2) % users), scope: scope)
+        case (5, 2):
+            let beyond = FieldReceipt.signBatch(field: field, firstIndex: 4, paymentHashes: [Hash.sha256(utf8: "sim payment \(k) c")],
+                                                leader: leaderKey, chainId: genesis.chainId)[0]
+            submit(.fieldDispute(field: field, claim: .receipt(beyond)), by: [keys[2]], user: Int((3 * k + 2) % users), scope: scope)
+        case (6, 1), (6, 2), (6, 3):
+            submit(.fieldFinalize(field: field), by: [payer], user: payerUser, scope: scope)
         default:
-            let final = fieldSnapshot(field, number: 2, balances: [67 * Amounts.unit, 78 * Amounts.unit], keys: keys,
-                                      domain: FieldDomains.close)
-            submit(.fieldClose(field: field, snapshot: final), by: [keys[1]], user: Int((3 * k + 1) % users), scope: [first, second, leader])
+            break
         }
     }
 

@@ -439,7 +439,8 @@ public final class Simulation {
         let finalTransfers = finalizedTransfers.filter { $0.key <= referenceLib }.values.reduce(0, +)
         let agreed = !online.isEmpty && Set(online.map { $0.core!.headReference.id }).count == 1
             && Set(roots.values).count == 1 && Set(online.map { $0.core!.lib.id }).count == 1
-        let closedFields = referenceState?.fields.values.filter(\.isClosed) ?? []
+        let fields = referenceState.map { Array($0.fields.values) } ?? []
+        let settled = fields.filter { $0.isClosed || $0.status.name == "annulled" }
         return SimulationReport(
             seed: configuration.seed, producers: configuration.producers, slots: slots, blocks: blocks,
             missedSlots: slots - min(slots, blocks), forkSwitches: forkSwitches, maxLibLagSlots: maxLibLag,
@@ -448,9 +449,11 @@ public final class Simulation {
             rewardsPaid: referenceState?.chain.totalRewardsPaid ?? 0, totalSupply: referenceState?.chain.totalSupply ?? 0,
             transfersSubmitted: transfersSubmitted, transfersApplied: finalTransfers + reversibleTransfers,
             fieldsStarted: fieldsStarted,
-            fieldsClosed: UInt64(closedFields.count),
-            fieldsToppedUp: UInt64(closedFields.filter { $0.flows[0].deposited > 0 }.count),
-            fieldsWithdrawn: UInt64(closedFields.filter { $0.flows[1].withdrawn > 0 }.count),
+            fieldsClosed: UInt64(fields.filter(\.isClosed).count),
+            fieldsAnnulled: UInt64(fields.filter { $0.status.name == "annulled" }.count),
+            fieldsForfeited: UInt64(fields.filter(\.leaderForfeited).count),
+            fieldsToppedUp: UInt64(settled.filter { $0.flows[0].deposited > 0 }.count),
+            fieldsWithdrawn: UInt64(settled.filter { $0.flows[1].withdrawn > 0 }.count),
             stateRoots: roots, agreed: agreed, messagesDelivered: delivered, messagesLost: lost,
             syncRequests: syncRequests, restarts: restarts, recoveryLog: recoveryLog,
             violations: invariants.violations, wallSeconds: wallSeconds)

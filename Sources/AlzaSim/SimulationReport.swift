@@ -37,7 +37,11 @@ public struct SimulationReport: Codable, Sendable, Equatable {
     /// state shows closed.
     public var fieldsStarted: UInt64
     public var fieldsClosed: UInt64
-    /// Closed fields whose record shows the workload's top-up and its withdrawal paid on chain (D34).
+    /// Fields annulled by an unanswered receipt dispute, and those whose leader was proven to equivocate.
+    public var fieldsAnnulled: UInt64
+    public var fieldsForfeited: UInt64
+    /// Settled (closed or annulled) fields whose record shows the workload's top-up and its withdrawal paid on
+    /// chain (D34).
     public var fieldsToppedUp: UInt64
     public var fieldsWithdrawn: UInt64
     public var stateRoots: [String: String]
@@ -63,6 +67,7 @@ public struct SimulationReport: Codable, Sendable, Equatable {
             && left.rewardsPaid == right.rewardsPaid && left.transfersApplied == right.transfersApplied
             && left.fieldsStarted == right.fieldsStarted && left.fieldsClosed == right.fieldsClosed
             && left.fieldsToppedUp == right.fieldsToppedUp && left.fieldsWithdrawn == right.fieldsWithdrawn
+            && left.fieldsAnnulled == right.fieldsAnnulled && left.fieldsForfeited == right.fieldsForfeited
             && left.messagesDelivered == right.messagesDelivered && left.messagesLost == right.messagesLost
             && left.removedProducers == right.removedProducers && left.recoveryLog == right.recoveryLog
             && left.violations == right.violations
