@@ -66,6 +66,7 @@ enum FieldBenchmark {
                 if durable && share == 0.5 { report.latencies.append(("payment log append + fsync", log.writes.summary)) }
             }
         }
+        try FieldAggregateBenchmark.measure(into: &report, limits: limits, quick: quick, scratchDirectory: scratchDirectory)
         FieldCloseCostBenchmark.measure(into: &report, quick: quick)
         return report
     }
@@ -114,9 +115,9 @@ enum FieldBenchmark {
         let keys: [SigningKey]
         let leaderKey = SigningKey(deterministicLabel: "bench leader")
 
-        init(participants: Int) {
+        init(participants: Int, nonce: UInt64 = 1) {
             keys = (0..<participants).map { SigningKey(deterministicLabel: "bench participant \($0)") }
-            roster = FieldRoster(field: FieldId(leader: leaderKey.publicKey, nonce: 1), chainId: Hash.sha256(utf8: "bench chain"),
+            roster = FieldRoster(field: FieldId(leader: leaderKey.publicKey, nonce: nonce), chainId: Hash.sha256(utf8: "bench chain"),
                                  leader: leaderKey.publicKey, participants: keys.map { Address($0.publicKey) },
                                  openingBalances: Array(repeating: 1_000_000 * Amounts.unit, count: participants))
         }

@@ -4,10 +4,12 @@ enum BenchError: Error, CustomStringConvertible {
     case toolOutput(String)
     /// The benchmark's setup (sockets, processes, a mesh) did not come up.
     case setup(String)
+    /// A measured run did not do what it measures (a payment not receipted, a worker failed).
+    case failed(String)
 
     var description: String {
         switch self {
-        case .toolOutput(let text), .setup(let text): text
+        case .toolOutput(let text), .setup(let text), .failed(let text): text
         }
     }
 }
