@@ -21,6 +21,19 @@ import Testing
         #expect(try RecordLog(storage: storage, name: "missing").open().records.isEmpty)
     }
 
+    @Test func aRewrittenLogHoldsTheKeptRecordsAndTakesAppendsAfterThem() throws {
+        let storage = try folder()
+        let log = RecordLog(storage: storage, name: "journal")
+        try log.append([[1], [2, 2], [3, 3, 3]])
+        try log.sync()
+        try log.rewrite([[2, 2]])
+        try log.append([[4]])
+        try log.sync()
+        #expect(try RecordLog(storage: storage, name: "journal").open().records == [[2, 2], [4]])
+        try log.rewrite([])
+        #expect(try storage.size("journal") == 0)
+    }
+
     @Test func aTornTailIsCutAndTheRecordsBeforeItKept() throws {
         let storage = try folder()
         let log = RecordLog(storage: storage, name: "journal")

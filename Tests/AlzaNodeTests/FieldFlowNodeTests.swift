@@ -120,6 +120,15 @@ import Testing
         #expect(sourceClosed.participants.map(\.finalBalance) == [100 * Amounts.unit, 40 * Amounts.unit])
         let targetClosed = try await Self.close(net, opened.id)
         #expect(targetClosed.participants.map(\.finalBalance) == [24 * Amounts.unit, 6 * Amounts.unit])
+
+        // Both fields settled for good: a restarted participant node compacts their records out of its journal.
+        let journal = net.folder.path + "/satellite-1/data/fields/fields.journal"
+        let before = try #require(try FileManager.default.attributesOfItem(atPath: journal)[.size] as? Int)
+        #expect(before > 0)
+        await net.other.runtime.stop()
+        _ = try await net.folder.start("satellite-1", peers: [net.producer.p2p], fields: FieldNodeTests.consenting)
+        let after = try #require(try FileManager.default.attributesOfItem(atPath: journal)[.size] as? Int)
+        #expect(after == 0, "journal of \(before) bytes, after compaction \(after)")
         await net.folder.stopAll()
     }
 }

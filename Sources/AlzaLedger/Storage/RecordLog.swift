@@ -39,4 +39,12 @@ public struct RecordLog: Sendable {
     }
 
     public func sync() throws(StorageError) { try storage.sync(name) }
+
+    /// Replaces the whole file with `payloads`, atomically (a crash leaves the old file or the new one).
+    public func rewrite(_ payloads: [[UInt8]]) throws(StorageError) {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(payloads.reduce(0) { $0 + $1.count + LogRecord.headerSize })
+        for payload in payloads { bytes += LogRecord.frame(payload) }
+        try storage.writeAtomically(name, bytes)
+    }
 }

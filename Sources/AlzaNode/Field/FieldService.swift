@@ -38,7 +38,10 @@ public actor FieldService {
 
     /// Reads the journal: every intact record, by owner (a torn tail is cut and said); a record that does not
     /// decode ends the usable part like a torn one would.
-    private func openJournal() throws(NodeError) {
+    /// Records of fields `settled` reports settled (closed or annulled in the last irreversible block) are
+    /// dropped, and the file rewritten without them: no leader or participant reads them again, and the journal
+    /// would otherwise grow with every field the node ever took part in.
+    private func openJournal(settled: (FieldId) -> Bool) throws(NodeError) {
         let log = RecordLog(storage: storage, name: Self.journalName)
         let opened: RecordLog.Opened
         do {
@@ -47,12 +50,27 @@ public actor FieldService {
             throw .startup("field journal: \(error.description)")
         }
         if let repair = opened.repair { logger.warning("field journal: \(repair)") }
+        var kept: [[UInt8]] = []
+        var dropped: Set<FieldId> = []
         for (position, bytes) in opened.records.enumerated() {
             guard let record = try? FieldJournalRecord(canonicalBytes: bytes) else {
                 logger.error("field journal record \(position) does not decode; the \(opened.records.count - position) records from it on are ignored")
                 break
             }
+            if settled(record.owner.field) {
+                dropped.insert(record.owner.field)
+                continue
+            }
+            kept.append(bytes)
             recovered[record.owner, default: []].append(record.entry)
+        }
+        if kept.count < opened.records.count {
+            do {
+                try log.rewrite(kept)
+            } catch {
+                throw .startup("field journal compaction: \(error.description)")
+            }
+            logger.info("field journal: compacted to \(kept.count) records (dropped \(opened.records.count - kept.count), \(dropped.count) settled fields)")
         }
         journal = GroupCommitJournal(log: log, logger: logger)
         if !opened.records.isEmpty { logger.info("field journal: \(opened.records.count) records for \(recovered.count) leaders and participants") }
@@ -67,9 +85,10 @@ public actor FieldService {
     public nonisolated var nodeId: String { transport.nodeId }
 
     /// Registers the protocol (before the transport starts) and starts reading its inbox.
-    public func start() async throws(NodeError) {
+    /// `settled` says which fields are settled for good (their journal records are compacted away).
+    public func start(settled: (FieldId) -> Bool = { _ in false }) async throws(NodeError) {
         precondition(inboxTask == nil, "the field service starts once")
-        try openJournal()
+        try openJournal(settled: settled)
         let inbox: AsyncStream<TransportEvent>
         do {
             inbox = try await transport.register(Self.registration)

@@ -94,7 +94,11 @@ public final class NodeRuntime: Sendable {
     public func start() async throws(NodeError) -> String {
         // Every protocol is registered before the transport starts: no message arrives before its inbox.
         try await chain.start()
-        try await fields?.start()
+        let final = await chain.committedState().fields
+        try await fields?.start(settled: { field in
+            guard let record = final[field] else { return false }
+            return record.isClosed || record.status.name == "annulled"
+        })
         try await roleHost.start(transport: transport, chain: chain, logger: Logger(label: "alza.roles.\(configuration.name)"))
         do {
             try await transport.start()
