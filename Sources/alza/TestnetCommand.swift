@@ -121,8 +121,8 @@ struct TestnetCommand: AsyncParsableCommand {
             }
             if options.paymentRate > 0 {
                 guard fields >= 1 else { throw ValidationError("--fields must be at least 1") }
-                guard participants >= 2 && participants <= min(satellites, 8) else {
-                    throw ValidationError("--participants must be 2...\(min(satellites, 8)) (one wallet per satellite, 8 signers per field-open)")
+                guard participants >= 2 && participants <= min(satellites, 60) else {
+                    throw ValidationError("--participants must be 2...\(min(satellites, 60)) (one wallet per satellite; a field's messages touch at most 64 accounts and fields)")
                 }
             }
             options.fields = fields

@@ -72,7 +72,11 @@ import Testing
             .fieldFinalize(field: field),
             .fieldEquivocation(field: field, first: receipt, second: receipt),
             .fieldOpen(field: field, deposits: [AmountEntry(Keys.alice.address, 4)], challengeSeconds: 5,
-                       locks: [FieldLock(payment: lockPayment, receipt: receipt)]),
+                       locks: [FieldLock(payment: lockPayment, receipt: receipt)],
+                       consents: [FieldConsent(account: Keys.bob.address, expiry: 99, signatures: [
+                           TransactionSignature(key: Keys.bob.publicKey, signature: Keys.bob.sign([1, 2, 3], domain: FieldConsent.domain,
+                                                                                                chainId: fixture.chainId)),
+                       ])]),
             .fieldDeposit(field: field, amount: 12),
             .fieldWithdraw(field: field, snapshot: flowing),
             .fieldLockSettle(field: field, snapshot: flowing),

@@ -16,8 +16,8 @@ enum FieldExecutor {
                                          claimedAtHeight: context.block.height))
     }
 
-    static func open(_ id: FieldId, deposits: [AmountEntry], challengeSeconds: UInt32, locks: [FieldLock], message: Message,
-                     context: inout TransactionContext) throws(LedgerError) {
+    static func open(_ id: FieldId, deposits: [AmountEntry], challengeSeconds: UInt32, locks: [FieldLock], consents: [FieldConsent],
+                     message: Message, context: inout TransactionContext) throws(LedgerError) {
         var record = try context.existingField(id)
         guard message.authorization.first?.account == record.leader else {
             throw .missingAuthorization(account: record.leader, code: .fieldOpen)
@@ -38,9 +38,15 @@ enum FieldExecutor {
         var lockedDeposits: [FieldLockedDeposit] = []
         for (position, deposit) in deposits.enumerated() {
             guard !deposit.account.isCoinbase else { throw .invalidPayload(code: .fieldOpen, reason: "0x0 cannot join a field") }
-            // The participant's authorization of this message is its consent (checked against its permission).
-            guard message.authorization.contains(where: { $0.account == deposit.account }) else {
-                throw .missingAuthorization(account: deposit.account, code: .fieldOpen)
+            // The participant's authorization of this message is its consent (checked against its permission),
+            // or a consent in the payload (D35).
+            if !message.authorization.contains(where: { $0.account == deposit.account }) {
+                guard let consent = consents.first(where: { $0.account == deposit.account }) else {
+                    throw .missingAuthorization(account: deposit.account, code: .fieldOpen)
+                }
+                try checkConsent(consent, to: FieldConsent.signedBytes(
+                    field: id, leader: record.leader, deposits: deposits, challengeSeconds: challengeSeconds, locks: locks,
+                    account: deposit.account, expiry: consent.expiry), context: &context)
             }
             guard deposit.amount > 0 else { throw .invalidPayload(code: .fieldOpen, reason: "deposits must be positive") }
             if let lock = locks.first(where: { $0.participant == deposit.account }) {
@@ -192,6 +198,25 @@ enum FieldExecutor {
     }
 
     // MARK: Checks
+
+    /// A consent in the payload: not expired, and signatures of the terms that satisfy the account's active
+    /// permission (as an authorization would).
+    private static func checkConsent(_ consent: FieldConsent, to terms: [UInt8], context: inout TransactionContext) throws(LedgerError) {
+        let account = consent.account
+        guard context.block.time <= consent.expiry else {
+            throw .invalidPayload(code: .fieldOpen, reason: "the consent of \(account.short) expired at \(consent.expiry)")
+        }
+        var signers: Set<PublicKey> = []
+        for entry in consent.signatures {
+            guard entry.key.isValidSignature(entry.signature, for: terms, domain: FieldConsent.domain, chainId: context.chainId) else {
+                throw .invalidPayload(code: .fieldOpen, reason: "a signature in the consent of \(account.short) is not valid for the field's terms")
+            }
+            signers.insert(entry.key)
+        }
+        guard try context.existingAccount(account).active.isSatisfied(by: signers) else {
+            throw .missingAuthorization(account: account, code: .fieldOpen)
+        }
+    }
 
     /// The posted snapshot, deadline and pending receipt dispute of a field whose window is open at `time`.
     private static func closingWindow(of record: FieldRecord, at time: UInt64)

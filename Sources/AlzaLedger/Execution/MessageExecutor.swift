@@ -100,8 +100,9 @@ enum MessageExecutor {
         case .fieldClaim(let nonce, let leaderKey, let bond):
             try FieldExecutor.claim(nonce: nonce, leaderKey: leaderKey, bond: bond, leader: try authorizer(of: message),
                                     context: &context)
-        case .fieldOpen(let field, let deposits, let challengeSeconds, let locks):
-            try FieldExecutor.open(field, deposits: deposits, challengeSeconds: challengeSeconds, locks: locks, message: message,
+        case .fieldOpen(let field, let deposits, let challengeSeconds, let locks, let consents):
+            try FieldExecutor.open(field, deposits: deposits, challengeSeconds: challengeSeconds, locks: locks, consents: consents,
+                                   message: message,
                                    context: &context)
         case .fieldClose(let field, let snapshot):
             try FieldExecutor.close(field, snapshot, message: message, context: &context)

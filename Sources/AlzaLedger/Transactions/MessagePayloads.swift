@@ -53,8 +53,9 @@ public enum MessagePayload: Hashable, Sendable {
     /// Opens a claimed field: the leader and every participant authorize it (their signatures over this
     /// transaction are their consents to the field, the deposits, the window and, as its expiration, an expiry);
     /// each deposit is locked from its participant's balance, or brought by a `FieldLock` from another field
-    /// the participant is in (D34).
-    case fieldOpen(field: FieldId, deposits: [AmountEntry], challengeSeconds: UInt32, locks: [FieldLock] = [])
+    /// the participant is in (D34). A participant not among the authorizers consents by a `FieldConsent` (D35).
+    case fieldOpen(field: FieldId, deposits: [AmountEntry], challengeSeconds: UInt32, locks: [FieldLock] = [],
+                   consents: [FieldConsent] = [])
     /// Cooperative close with a fully signed snapshot: settles at once, pays the leader's reward.
     case fieldClose(field: FieldId, snapshot: SignedFieldSnapshot)
     /// A participant posts the newest fully signed snapshot it holds; the challenge window opens.
@@ -118,7 +119,7 @@ public enum MessagePayload: Hashable, Sendable {
     /// The field a field code acts on.
     public var field: FieldId? {
         switch self {
-        case .fieldOpen(let field, _, _, _), .fieldClose(let field, _), .fieldSoloClose(let field, _),
+        case .fieldOpen(let field, _, _, _, _), .fieldClose(let field, _), .fieldSoloClose(let field, _),
              .fieldDispute(let field, _), .fieldFinalize(let field), .fieldRespond(let field, _, _),
              .fieldEquivocation(let field, _, _), .fieldDeposit(let field, _), .fieldWithdraw(let field, _),
              .fieldLockSettle(let field, _):
@@ -189,11 +190,12 @@ public enum MessagePayload: Hashable, Sendable {
             encoder.encode(nonce)
             encoder.encode(leaderKey)
             encoder.encode(bond)
-        case .fieldOpen(let field, let deposits, let challengeSeconds, let locks):
+        case .fieldOpen(let field, let deposits, let challengeSeconds, let locks, let consents):
             encoder.encode(field)
             encoder.encode(deposits)
             encoder.encode(challengeSeconds)
             encoder.encode(locks)
+            encoder.encode(consents)
         case .fieldDeposit(let field, let amount):
             encoder.encode(field)
             encoder.encode(amount)
@@ -282,7 +284,8 @@ public enum MessagePayload: Hashable, Sendable {
             self = .fieldOpen(field: try decoder.decode(),
                               deposits: try decoder.decodeArray(limit: FieldRules.maximumParticipants),
                               challengeSeconds: try decoder.decode(),
-                              locks: try decoder.decodeArray(limit: FieldRules.maximumParticipants))
+                              locks: try decoder.decodeArray(limit: FieldRules.maximumParticipants),
+                              consents: try decoder.decodeArray(limit: FieldRules.maximumParticipants))
         case .fieldClose: self = .fieldClose(field: try decoder.decode(), snapshot: try decoder.decode())
         case .fieldSoloClose: self = .fieldSoloClose(field: try decoder.decode(), snapshot: try decoder.decode())
         case .fieldDispute: self = .fieldDispute(field: try decoder.decode(), claim: try decoder.decode())
@@ -347,11 +350,12 @@ extension Message {
             authorization = []
         case .fieldClaim(let nonce, let leaderKey, _):
             scope.append(FieldRules.scopeKey(FieldId(leader: leaderKey, nonce: nonce)))
-        case .fieldOpen(let field, let deposits, _, let locks):
-            // The participants consent by authorizing; their accounts give the deposits, or the fields their
-            // locks come from.
+        case .fieldOpen(let field, let deposits, _, let locks, let consents):
+            // The participants consent by authorizing or by a consent in the payload; their accounts give the
+            // deposits, or the fields their locks come from.
             scope += [FieldRules.scopeKey(field)] + deposits.map(\.account) + locks.map { FieldRules.scopeKey($0.source) }
-            authorization += deposits.map { Authorization($0.account, permission) }
+            let consented = Set(consents.map(\.account))
+            authorization += deposits.filter { !consented.contains($0.account) }.map { Authorization($0.account, permission) }
         case .fieldClose(let field, _), .fieldSoloClose(let field, _), .fieldDispute(let field, _),
              .fieldFinalize(let field), .fieldRespond(let field, _, _), .fieldEquivocation(let field, _, _),
              .fieldDeposit(let field, _), .fieldWithdraw(let field, _), .fieldLockSettle(let field, _):

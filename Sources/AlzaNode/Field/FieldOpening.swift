@@ -52,9 +52,11 @@ struct FieldOpening {
             throw bad("a field has \(FieldRules.minimumParticipants)...\(FieldRules.maximumParticipants) participants, not \(deposits.count)")
         }
         guard Set(deposits.map(\.account)).count == deposits.count else { throw bad("a participant appears twice") }
-        let signers = Set(deposits.map(\.account) + [leader]).count
-        guard signers <= Message.maximumAuthorizations else {
-            throw bad("a field-open carries at most \(Message.maximumAuthorizations) consents with the leader's; this one needs \(signers)")
+        // Consents ride in the payload (D35); what bounds a field is the scope of its opening and of its
+        // settlements: the field, its leader, every participant and every field a lock comes from.
+        let scope = Set(deposits.map(\.account) + [leader]).count + 1 + Set(lockedFrom.values).count
+        guard scope <= Message.maximumScope else {
+            throw bad("a field's messages touch at most \(Message.maximumScope) accounts and fields; this one touches \(scope)")
         }
         let challenge = request.challengeSeconds ?? FieldRules.defaultChallengeSeconds
         guard (1...FieldRules.maximumChallengeSeconds).contains(challenge) else {
@@ -80,12 +82,20 @@ struct FieldOpening {
                                                                          authorizer: account)]), extra: []))
         _ = try await waitFor(field, "claimed") { $0.status == .claimed }
         let locks = try await gatherLocks(plan, for: field)
-        let transaction = Transaction(header: await header(), messages: [
+        let header = await header()
+        let terms = Transaction(header: header, messages: [
             Message(.fieldOpen(field: field, deposits: plan.deposits, challengeSeconds: plan.challengeSeconds, locks: locks),
                     authorizer: account),
         ])
-        let consents = try await gatherConsents(transaction, from: plan.deposits.map(\.account).filter { $0 != account })
-        let open = try await submit(sign(transaction, extra: consents))
+        let others = plan.deposits.map(\.account).filter { $0 != account }
+        let signatures = try await gatherConsents(terms, from: others)
+        let consents = zip(others, signatures).map { FieldConsent(account: $0, expiry: header.expiration, signatures: [$1]) }
+        // The leader's own deposit, if any, is consented by its authorization of the message.
+        let transaction = Transaction(header: header, messages: [
+            Message(.fieldOpen(field: field, deposits: plan.deposits, challengeSeconds: plan.challengeSeconds, locks: locks,
+                               consents: consents), authorizer: account),
+        ])
+        let open = try await submit(sign(transaction, extra: []))
         let record = try await waitFor(field, "open") { $0.status == .open }
         return (record, claim, open)
     }

@@ -75,16 +75,23 @@ extension FieldParticipants {
         if let refusal = await consentRefusal(transaction, participant: participant) {
             return .refused(code: "field.consent-declined", reason: refusal)
         }
-        let digest = SignedTransaction(transaction: transaction, signatures: []).signingDigest
+        // The consent signs the opening's terms (D35), not the transaction: it rides in the payload, so a field
+        // may have more participants than a message has authorizations.
+        guard let message = transaction.messages.first, let leader = message.authorization.first?.account,
+              case .fieldOpen(let field, let deposits, let challengeSeconds, let locks, _)? = try? message.payload() else {
+            return .refused(code: "field.consent-declined", reason: "the transaction is not a single field-open")
+        }
         logger.info("consented to field-open for \(participant)")
-        return .consent(TransactionSignature(key: key.publicKey, signature: key.sign(digest)))
+        return .consent(FieldConsent.sign(field: field, leader: leader, deposits: deposits, challengeSeconds: challengeSeconds,
+                                          locks: locks, account: participant, expiry: transaction.header.expiration, key: key,
+                                          chainId: transaction.header.chainId))
     }
 
     private func consentRefusal(_ transaction: Transaction, participant: Address) async -> String? {
         guard policy.automatic else { return "this wallet consents to fields only when configured to (fieldConsent)" }
         guard transaction.header.chainId == (await chain.chainId) else { return "the transaction is for another chain" }
         guard transaction.messages.count == 1, let message = transaction.messages.first,
-              case .fieldOpen(let field, let deposits, _, let locks)? = try? message.payload()
+              case .fieldOpen(let field, let deposits, _, let locks, _)? = try? message.payload()
         else { return "the transaction is not a single field-open" }
         if let refusal = lockRefusal(locks: locks, target: field, account: participant) { return refusal }
         guard let deposit = deposits.first(where: { $0.account == participant }) else { return "\(participant) is not among the deposits" }
