@@ -45,6 +45,20 @@ import Testing
         #expect(FieldWireMessage.refusal(FieldError.zeroAmount) == .refused(code: "field.zero-amount", reason: "a payment moves a positive amount"))
     }
 
+    @Test func aConsentRequestForMoreParticipantsThanAuthorizationsDecodes() throws {
+        let fixture = FieldFixture()
+        let accounts = (0..<12).map { Address(SigningKey(deterministicLabel: "many-\($0)").publicKey) }
+        let header = TransactionHeader(chainId: fixture.chainId, expiration: 9, nonce: 1, fee: 1)
+        // As the leader node sends it (D35): consents not yet signed, so only the leader authorizes the message.
+        let terms = Transaction(header: header, messages: [Message(
+            .fieldOpen(field: fixture.roster.field, deposits: accounts.map { AmountEntry($0, 5) }, challengeSeconds: 60,
+                       consents: accounts.dropFirst().map { FieldConsent(account: $0, expiry: 9, signatures: []) }),
+            authorizer: accounts[0])])
+        #expect(terms.messages[0].authorization.count == 1)
+        let request = FieldWireMessage.consentRequest(terms, participant: accounts[5])
+        #expect(try FieldWireMessage(canonicalBytes: request.canonicalBytes) == request)
+    }
+
     @Test func answersHoldOnlyReceiptsAndRefusalsAndABatchOneField() throws {
         let fixture = FieldFixture()
         let payment = fixture.payment(from: 0, to: 1, amount: 1, sequence: 0)

@@ -83,11 +83,14 @@ struct FieldOpening {
         _ = try await waitFor(field, "claimed") { $0.status == .claimed }
         let locks = try await gatherLocks(plan, for: field)
         let header = await header()
-        let terms = Transaction(header: header, messages: [
-            Message(.fieldOpen(field: field, deposits: plan.deposits, challengeSeconds: plan.challengeSeconds, locks: locks),
-                    authorizer: account),
-        ])
         let others = plan.deposits.map(\.account).filter { $0 != account }
+        // What each participant is shown: the transaction as it will be, its consents not yet signed (so the
+        // message names only the leader as authorizer, whatever the number of participants).
+        let unsigned = others.map { FieldConsent(account: $0, expiry: header.expiration, signatures: []) }
+        let terms = Transaction(header: header, messages: [
+            Message(.fieldOpen(field: field, deposits: plan.deposits, challengeSeconds: plan.challengeSeconds, locks: locks,
+                               consents: unsigned), authorizer: account),
+        ])
         let signatures = try await gatherConsents(terms, from: others)
         let consents = zip(others, signatures).map { FieldConsent(account: $0, expiry: header.expiration, signatures: [$1]) }
         // The leader's own deposit, if any, is consented by its authorization of the message.
