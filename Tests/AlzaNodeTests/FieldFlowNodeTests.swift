@@ -131,4 +131,37 @@ import Testing
         #expect(after == 0, "journal of \(before) bytes, after compaction \(after)")
         await net.folder.stopAll()
     }
+
+    /// A second node announcing a participant's account (here: one whose wallet holds the same key and consents to
+    /// nothing, sorted first so it is asked first) neither keeps the field from opening nor the pushes from the
+    /// participant: a consent that does not verify sends the request on, and pushes go to every announcing node.
+    @Test func aSecondNodeAnnouncingAParticipantsAccountDoesNotStopItsField() async throws {
+        let folder = try TestnetFolder(superNodes: 1, satellites: 3)
+        let producer = try await folder.start("supernode-0")
+        let leader = try await folder.start("satellite-0", peers: [producer.p2p], roles: ["satellite", "fieldleader"],
+                                            fields: FieldNodeTests.consenting)
+        func nodeKey(_ name: String) throws -> PublicKey {
+            try PublicKey(bytes32: Address(parsing: try #require(folder.layout.nodes.first { $0.name == name }).address).bytes32)
+        }
+        // The node that sorts first plays the second announcer; the other is the participant's own.
+        let (own, second) = try nodeKey("satellite-1") < nodeKey("satellite-2") ? ("satellite-2", "satellite-1") : ("satellite-1", "satellite-2")
+        let participant = Address(try nodeKey(own))
+        let real = try await folder.start(own, peers: [producer.p2p], fields: FieldNodeTests.consenting)
+        _ = try await folder.start(second, peers: [producer.p2p],
+                                   fields: .init(automaticConsent: false, walletKeyFiles: ["\(folder.path)/keys/\(own).json"]))
+        let actor = ActorAddress(.field, instance: InstanceId(participant.bytes32.bytes))
+        #expect(await eventually { await leader.runtime.transport.hosts(of: actor).count == 2 })
+        let leaderAccount = Address(try nodeKey("satellite-0"))
+        let request = NodeAPI.FieldOpenRequest(participants: [.init(account: leaderAccount.description, deposit: "10"),
+                                                              .init(account: participant.description, deposit: "10")],
+                                               challengeSeconds: 60)
+        let opened: NodeAPI.FieldOpened = try await NodeClient(api: leader.api, timeout: 60).post("/v1/fields", request)
+        _ = try await FieldNodeTests.pay(leader, field: opened.id, to: participant, amount: "3")
+        // The push reached the participant's own node, which holds the receipt.
+        #expect(await eventually {
+            let view = try? await real.client.get("/v1/fields/\(opened.id)/local", as: FieldLocalView.self)
+            return view?.participants.first?.receipts == 1
+        })
+        await folder.stopAll()
+    }
 }

@@ -221,7 +221,7 @@ public actor FieldLeader {
     }
 
     private func deliver(_ message: FieldWireMessage, to participant: Address) async {
-        guard await service.send(message, to: FieldService.address(ofParticipant: participant)) else {
+        guard await service.send(message, to: FieldService.address(ofParticipant: participant), everyHost: true) else {
             counters.unreachable += 1
             if counters.unreachable.nonzeroBitCount == 1 {
                 logger.warning("field \(field.hash.short): no connected node hosts \(participant); \(counters.unreachable) messages undelivered so far")

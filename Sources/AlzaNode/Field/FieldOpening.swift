@@ -129,7 +129,8 @@ struct FieldOpening {
                 group.addTask {
                     do throws(FieldRequestFailure) {
                         let answer = try await service.request(.consentRequest(transaction, participant: participant),
-                                                               to: FieldService.address(ofParticipant: participant))
+                                                               to: FieldService.address(ofParticipant: participant),
+                                                               accept: { Self.isConsent($0, of: participant, to: transaction) })
                         return (participant, .success(answer))
                     } catch {
                         return (participant, .failure(error))
@@ -143,7 +144,8 @@ struct FieldOpening {
         var consents: [TransactionSignature] = []
         for participant in participants {
             switch answers[participant] {
-            case .success(.consent(let signature)) where signature.key.bytes32 == participant.bytes32:
+            case .success(let answer) where Self.isConsent(answer, of: participant, to: transaction):
+                guard case .consent(let signature) = answer else { preconditionFailure("isConsent matched a consent") }
                 consents.append(signature)
             case .success(.refused(let code, let reason)):
                 throw APIFailure(status: .conflict, code: code, message: "\(participant) did not consent: \(reason)")
@@ -158,6 +160,17 @@ struct FieldOpening {
         return consents
     }
 
+    /// A consent by `participant` (its account's key) that verifies over the terms of `transaction`'s field-open.
+    static func isConsent(_ answer: FieldWireMessage, of participant: Address, to transaction: Transaction) -> Bool {
+        guard case .consent(let signature) = answer, signature.key.bytes32 == participant.bytes32,
+              let message = transaction.messages.first, let leader = message.authorization.first?.account,
+              case .fieldOpen(let field, let deposits, let challengeSeconds, let locks, _)? = try? message.payload() else { return false }
+        let terms = FieldConsent.signedBytes(field: field, leader: leader, deposits: deposits, challengeSeconds: challengeSeconds,
+                                             locks: locks, account: participant, expiry: transaction.header.expiration)
+        return signature.key.isValidSignature(signature.signature, for: terms, domain: FieldConsent.domain,
+                                              chainId: transaction.header.chainId)
+    }
+
     /// The locks the plan's participants bring (D34), asked of each participant's node in turn: it pays the exit
     /// in the source field and answers with the source leader's receipt.
     private func gatherLocks(_ plan: Plan, for target: FieldId) async throws(APIFailure) -> [FieldLock] {
@@ -166,8 +179,14 @@ struct FieldOpening {
             guard let source = plan.lockedFrom[deposit.account] else { continue }
             let answer: FieldWireMessage
             do throws(FieldRequestFailure) {
-                answer = try await service.request(.lockRequest(source: source, target: target, participant: deposit.account, amount: deposit.amount),
-                                                   to: FieldService.address(ofParticipant: deposit.account))
+                let account = deposit.account
+                let chainId = await chain.chainId
+                answer = try await service.request(.lockRequest(source: source, target: target, participant: account, amount: deposit.amount),
+                                                   to: FieldService.address(ofParticipant: account),
+                                                   accept: { answer in
+                                                       guard case .lock(let lock) = answer else { return false }
+                                                       return lock.participant == account && lock.payment.isSigned(chainId: chainId)
+                                                   })
             } catch {
                 throw APIFailure(status: .badGateway, code: error.code, message: "lock of \(deposit.account): \(error.description)")
             }

@@ -156,58 +156,78 @@ public actor FieldService {
 
     /// Sends a direct message to the actor at `address` on the node that hosts it (this one included); false
     /// when no connected node hosts it (logged by the caller, which knows what the message was for).
+    /// `onlyHost`: the one node that may host it (a field's leader is its leader key's node: another node that
+    /// announces the instance is not believed). `everyHost`: to every node that announces it (a participant's
+    /// account is not bound to a node, so an impostor announcing it cannot keep a message from the real one).
     @discardableResult
-    func send(_ message: FieldWireMessage, to address: ActorAddress) async -> Bool {
-        let hosts = await transport.hosts(of: address)
+    func send(_ message: FieldWireMessage, to address: ActorAddress, onlyHost: String? = nil, everyHost: Bool = false) async -> Bool {
+        var hosts = await transport.hosts(of: address)
+        if let onlyHost { hosts = hosts.filter { $0 == onlyHost } }
+        var delivered = false
         if hosts.contains(nodeId) {
             await dispatchDirect(message, instance: address.instance, from: nodeId)
-            return true
+            guard everyHost else { return true }
+            delivered = true
         }
         let bytes = message.canonicalBytes
-        for host in hosts {
+        for host in hosts where host != nodeId {
             // A host the mesh did not connect this node to is dialed at the address it announced.
             for attempt in 0..<2 {
                 do {
                     try await transport.sendDirect(bytes, to: host, address: address)
-                    return true
+                    guard everyHost else { return true }
+                    delivered = true
+                    break
                 } catch {
                     guard attempt == 0, await transport.ensureConnected(to: host) else { break }
                 }
             }
         }
-        return false
+        return delivered
     }
 
-    /// Sends a request to the actor at `address` and returns its answer.
-    func request(_ message: FieldWireMessage, to address: ActorAddress,
+    /// Sends a request to the actor at `address` and returns its answer. With `accept`, an answer it does not
+    /// accept (a consent or signature that does not verify: an impostor's) sends the request on to the next node
+    /// announcing the instance; the first accepted answer wins, else the first answer. `onlyHost` as for `send`.
+    func request(_ message: FieldWireMessage, to address: ActorAddress, onlyHost: String? = nil,
+                 accept: @Sendable (FieldWireMessage) -> Bool = { _ in true },
                  timeoutMilliseconds: UInt64 = 10_000) async throws(FieldRequestFailure) -> FieldWireMessage {
-        let hosts = await transport.hosts(of: address)
+        var hosts = await transport.hosts(of: address)
+        if let onlyHost { hosts = hosts.filter { $0 == onlyHost } }
+        var unaccepted: FieldWireMessage?
         if hosts.contains(nodeId) {
-            return await withCheckedContinuation { continuation in
+            let answer = await withCheckedContinuation { continuation in
                 let reply = FieldReply { continuation.resume(returning: $0) }
                 Task { await self.dispatchRequest(message, instance: address.instance, from: self.nodeId, reply: reply) }
             }
+            guard !accept(answer) else { return answer }
+            unaccepted = answer
         }
         var lastFailure = FieldRequestFailure.noHost(address.description)
-        for host in hosts {
+        for host in hosts where host != nodeId {
             guard await transport.ensureConnected(to: host) else {
                 lastFailure = .network("cannot connect to \(host.prefix(16)), which hosts \(address)")
                 continue
             }
+            let bytes: [UInt8]
             do {
-                let bytes = try await transport.request(message.canonicalBytes, to: host, address: address,
-                                                        timeoutMilliseconds: timeoutMilliseconds)
-                do {
-                    return try FieldWireMessage(canonicalBytes: bytes)
-                } catch {
-                    throw FieldRequestFailure.undecodableAnswer(error.description)
-                }
-            } catch let failure as FieldRequestFailure {
-                throw failure
+                bytes = try await transport.request(message.canonicalBytes, to: host, address: address,
+                                                    timeoutMilliseconds: timeoutMilliseconds)
             } catch {
                 lastFailure = .network(String(describing: error))
+                continue
             }
+            let answer: FieldWireMessage
+            do {
+                answer = try FieldWireMessage(canonicalBytes: bytes)
+            } catch {
+                lastFailure = .undecodableAnswer(error.description)
+                continue
+            }
+            guard !accept(answer) else { return answer }
+            if unaccepted == nil { unaccepted = answer }
         }
+        if let unaccepted { return unaccepted }
         throw lastFailure
     }
 

@@ -141,13 +141,24 @@ public actor FieldLeaderRole: NodeRole {
     /// at once; a refusal names the participant and its reason (the field can still close by the solo route).
     private func closeSignatures(for final: SignedFieldSnapshot) async throws(APIFailure) -> SignedFieldSnapshot {
         let service = self.service
-        let participants = await service.leader(of: final.snapshot.field)?.roster.participants ?? []
+        guard let roster = await service.leader(of: final.snapshot.field)?.roster else {
+            throw APIFailure(status: .notFound, code: "field.unknown-here", message: "this node does not lead field \(final.snapshot.field)")
+        }
+        let participants = roster.participants
+        let commitment = final.snapshot.commitment(participantsHash: roster.participantsHash).bytes
+        let chainId = roster.chainId
         let answers = await withTaskGroup(of: (Address, FieldWireMessage?, String?).self) { group in
             for participant in participants {
+                // Only a signature that verifies is the participant's (another node may announce its account).
+                let verifies: @Sendable (FieldWireMessage) -> Bool = { answer in
+                    guard case .closeSignature(let signer, let signature) = answer, signer == participant else { return false }
+                    return participant.publicKey.isValidSignature(signature, for: commitment, domain: FieldDomains.close, chainId: chainId)
+                }
                 group.addTask {
                     do throws(FieldRequestFailure) {
-                        return (participant, try await service.request(.closeRequest(final, participant: participant),
-                                                                       to: FieldService.address(ofParticipant: participant)), nil)
+                        let answer = try await service.request(.closeRequest(final, participant: participant),
+                                                               to: FieldService.address(ofParticipant: participant), accept: verifies)
+                        return (participant, answer, nil)
                     } catch {
                         return (participant, nil, error.description)
                     }

@@ -30,7 +30,8 @@ extension FieldParticipants {
                 let journal = entries[key]!.journal
                 try await journal.durable(journal.enqueue([FieldParticipantJournalEntry.signed(proposal).canonicalBytes]))
                 let sent = await service.send(.signature(field: field, snapshot: proposal.snapshot.number, signer: account,
-                                                         signature: signature), to: FieldService.address(ofLeader: field))
+                                                         signature: signature), to: FieldService.address(ofLeader: field),
+                                              onlyHost: peer)
                 if !sent { logger.warning("field \(field.hash.short): the leader is unreachable; signature on snapshot \(proposal.snapshot.number) not sent") }
             case .fullySigned(let signed):
                 try entries[key]!.core.receivedFullySigned(signed)

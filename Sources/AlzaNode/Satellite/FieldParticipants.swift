@@ -189,7 +189,8 @@ public actor FieldParticipants {
             let answer: FieldWireMessage
             do {
                 answer = try await service.request(pending.count == 1 ? .pay(pending[0]) : .payBatch(pending),
-                                                   to: FieldService.address(ofLeader: key.field))
+                                                   to: FieldService.address(ofLeader: key.field),
+                                                   onlyHost: entries[key]?.core.roster.leader.hex)
             } catch {
                 guard attempt == 3 else {
                     try? await Task.sleep(for: .milliseconds(100 << attempt))
