@@ -96,9 +96,19 @@ public enum FieldParticipantJournalEntry: Hashable, Sendable, CanonicalCodable {
     case fullySigned(SignedFieldSnapshot)
     /// The chain's top-up total for this participant (D34), as its watcher read it.
     case credited(depositedTotal: Amount)
+    /// The close it signed (durable before the signature leaves), and the chain time after which it lapsed (D36).
+    case closeSigned(SignedFieldSnapshot, closeBy: UInt64)
+    case closeLapsed(finalBlockTime: UInt64)
 
     public func encode(to encoder: inout CanonicalEncoder) {
         switch self {
+        case .closeSigned(let final, let closeBy):
+            encoder.encode(UInt8(7))
+            encoder.encode(final)
+            encoder.encode(closeBy)
+        case .closeLapsed(let time):
+            encoder.encode(UInt8(8))
+            encoder.encode(time)
         case .credited(let total):
             encoder.encode(UInt8(6))
             encoder.encode(total)
@@ -130,6 +140,8 @@ public enum FieldParticipantJournalEntry: Hashable, Sendable, CanonicalCodable {
         case 4: self = .signed(try decoder.decode())
         case 5: self = .fullySigned(try decoder.decode())
         case 6: self = .credited(depositedTotal: try decoder.decode())
+        case 7: self = .closeSigned(try decoder.decode(), closeBy: try decoder.decode())
+        case 8: self = .closeLapsed(finalBlockTime: try decoder.decode())
         case let tag: throw .unknownTag(offset: offset, tag: UInt64(tag), type: "FieldParticipantJournalEntry")
         }
     }
@@ -162,6 +174,8 @@ extension FieldParticipantCore {
         case .signed(let proposal): _ = try sign(proposal)
         case .fullySigned(let signed): try receivedFullySigned(signed)
         case .credited(let total): credited(depositedTotal: total)
+        case .closeSigned(let final, let closeBy): _ = try signClose(final, closeBy: closeBy)
+        case .closeLapsed(let time): _ = closeLapsed(finalBlockTime: time)
         }
     }
 }

@@ -39,7 +39,7 @@ public struct FieldParticipantCore: Sendable {
     }
     /// The payment count of the snapshot whose close this participant signed: payments beyond it no longer count
     /// (the close settles at once, without them).
-    public private(set) var closeSignedAt: (number: UInt64, paymentCount: UInt64)?
+    public private(set) var closeSignedAt: (number: UInt64, paymentCount: UInt64, closeBy: UInt64)?
     /// Own payments found in signed snapshots, by index (with or without a receipt).
     private var ownIndices: [Hash: UInt64] = [:]
 
@@ -250,10 +250,11 @@ public struct FieldParticipantCore: Sendable {
         newestFullySigned = signed
     }
 
-    /// The signature that lets `final` close the field at once (domain `field-close`): given only for the newest
+    /// The signature that lets `final` close the field at once (domain `field-close`, covering `closeBy`, D36):
+    /// given only for the newest
     /// snapshot this participant signed, with its own balance as it signed it, and only when no payment to it that
     /// the leader receipted lies beyond it. Otherwise refused, and the field can still close by the solo route.
-    public mutating func signClose(_ final: SignedFieldSnapshot) throws(FieldError) -> Signature {
+    public mutating func signClose(_ final: SignedFieldSnapshot, closeBy: UInt64 = .max) throws(FieldError) -> Signature {
         let snapshot = final.snapshot
         guard snapshot.field == roster.field else { throw .wrongField(expected: roster.field, actual: snapshot.field) }
         guard let mine = newestSigned, mine.snapshot == snapshot else {
@@ -267,9 +268,17 @@ public struct FieldParticipantCore: Sendable {
         if let beyond = receipted.keys.filter({ $0 >= snapshot.paymentCount && isIncoming(receipted[$0]!.payment.payment) }).min() {
             throw .receiptNotInSnapshot(index: beyond, snapshot: snapshot.number)
         }
-        closeSignedAt = (snapshot.number, snapshot.paymentCount)
-        return key.sign(snapshot.commitment(participantsHash: roster.participantsHash).bytes, domain: FieldDomains.close,
+        closeSignedAt = (snapshot.number, snapshot.paymentCount, closeBy)
+        return key.sign(snapshot.closeBytes(participantsHash: roster.participantsHash, closeBy: closeBy), domain: FieldDomains.close,
                         chainId: roster.chainId)
+    }
+
+    /// The close this participant signed can no longer be in a block (D36): the chain's final block is later than
+    /// its `closeBy` and the field is still open. Payments beyond that snapshot count again. True if it lapsed.
+    public mutating func closeLapsed(finalBlockTime: UInt64) -> Bool {
+        guard let signed = closeSignedAt, signed.closeBy != .max, finalBlockTime > signed.closeBy else { return false }
+        closeSignedAt = nil
+        return true
     }
 
     /// What this participant's node sends when the chain's record of its field changes (DESIGN.md §6, the chain

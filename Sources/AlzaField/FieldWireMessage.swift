@@ -29,7 +29,7 @@ public enum FieldWireMessage: Hashable, Sendable, CanonicalCodable {
     case answers([FieldWireMessage])
     /// Leader → participant (request): sign this final snapshot's close (`FieldParticipantCore.signClose`);
     /// answered with `.closeSignature` or `.refused`.
-    case closeRequest(SignedFieldSnapshot, participant: Address)
+    case closeRequest(SignedFieldSnapshot, participant: Address, closeBy: UInt64)
     case closeSignature(signer: Address, Signature)
     /// A target field's leader → a participant's node (request, D34): lock `amount` of `participant`'s balance in
     /// field `source` for field `target` (its exit payment there, receipted by the source's leader); answered
@@ -57,7 +57,7 @@ public enum FieldWireMessage: Hashable, Sendable, CanonicalCodable {
         case .signature(let field, _, _, _): field
         case .fullySigned(let signed): signed.snapshot.field
         case .payBatch(let payments): payments.first?.payment.field
-        case .closeRequest(let signed, _): signed.snapshot.field
+        case .closeRequest(let signed, _, _): signed.snapshot.field
         case .answers(let answers): answers.first?.field
         case .refused, .consentRequest, .consent, .closeSignature, .lockRequest, .lock: nil
         }
@@ -104,10 +104,11 @@ public enum FieldWireMessage: Hashable, Sendable, CanonicalCodable {
         case .answers(let answers):
             encoder.encode(UInt8(11))
             encoder.encode(answers)
-        case .closeRequest(let signed, let participant):
+        case .closeRequest(let signed, let participant, let closeBy):
             encoder.encode(UInt8(12))
             encoder.encode(signed)
             encoder.encode(participant)
+            encoder.encode(closeBy)
         case .closeSignature(let signer, let signature):
             encoder.encode(UInt8(13))
             encoder.encode(signer)
@@ -158,7 +159,7 @@ public enum FieldWireMessage: Hashable, Sendable, CanonicalCodable {
                 }
             }
             self = .answers(answers)
-        case 12: self = .closeRequest(try decoder.decode(), participant: try decoder.decode())
+        case 12: self = .closeRequest(try decoder.decode(), participant: try decoder.decode(), closeBy: try decoder.decode())
         case 13: self = .closeSignature(signer: try decoder.decode(), try decoder.decode())
         case 14: self = .lockRequest(source: try decoder.decode(), target: try decoder.decode(), participant: try decoder.decode(),
                                      amount: try decoder.decode())

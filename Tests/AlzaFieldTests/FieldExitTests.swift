@@ -134,4 +134,48 @@ import Testing
             try FieldLeaderCore(roster: fixture.roster, key: fixture.leaderKey, now: 3, recovering: FieldLeaderRecovery(records: [journal[1]]))
         }
     }
+
+    @Test func aSignedCloseThatLapsedLetsPaymentsBeyondItCountAgainAndSurvivesARestart() throws {
+        var leader = fixture.leader()
+        var participants = fixture.participants()
+        var journal: [[UInt8]] = []   // participant 1's, as its node writes it
+        let first = try participants[0].pay(to: fixture.address(1), amount: Amounts.unit)
+        let effects = try log(first, &leader, &participants[0])
+        let push = try #require(effects.incoming.first { $0.to == fixture.address(1) })
+        try participants[1].received(push.receipt, for: first)
+        journal.append(FieldParticipantJournalEntry.receipted(push.receipt, first).canonicalBytes)
+        var full: SignedFieldSnapshot?
+        for (proposal, to) in leader.tick(now: 1_000).proposals {
+            let position = fixture.roster.position(of: to)!
+            let signature = try participants[position].sign(proposal)
+            if position == 1 { journal.append(FieldParticipantJournalEntry.signed(proposal).canonicalBytes) }
+            for case .fullySigned(let signed) in try leader.receivedSignature(signature, snapshot: proposal.snapshot.number, from: to, now: 1_000) {
+                full = signed
+            }
+        }
+        let final = try #require(full)
+        try participants[1].receivedFullySigned(final)
+        journal.append(FieldParticipantJournalEntry.fullySigned(final).canonicalBytes)
+        let closeBy: UInt64 = 1_750_000_060_000
+        let signature = try participants[1].signClose(final, closeBy: closeBy)
+        journal.append(FieldParticipantJournalEntry.closeSigned(final, closeBy: closeBy).canonicalBytes)
+        let bytes = final.snapshot.closeBytes(participantsHash: fixture.roster.participantsHash, closeBy: closeBy)
+        #expect(fixture.address(1).publicKey.isValidSignature(signature, for: bytes, domain: FieldDomains.close, chainId: fixture.chainId))
+
+        // A payment to it beyond the signed close is refused until the close lapses, also after a restart.
+        let later = try participants[0].pay(to: fixture.address(1), amount: Amounts.unit)
+        let persist = try #require(leader.receive(later, now: 2_000).persists.first)
+        let beyond = try #require(leader.persisted(firstIndex: persist.firstIndex, now: 2_001).incoming.first { $0.to == fixture.address(1) })
+        var restarted = try FieldParticipantCore(roster: fixture.roster, key: fixture.keys[1], replaying: journal)
+        #expect(restarted.closeSignedAt?.closeBy == closeBy)
+        #expect(throws: FieldError.closeSigned(snapshot: final.snapshot.number)) { try restarted.received(beyond.receipt, for: later) }
+        let early = restarted.closeLapsed(finalBlockTime: closeBy)
+        #expect(!early, "not lapsed at its own time")
+        let lapsed = restarted.closeLapsed(finalBlockTime: closeBy + 1)
+        #expect(lapsed)
+        try restarted.received(beyond.receipt, for: later)
+        #expect(restarted.receipted.count == 2)
+        journal.append(FieldParticipantJournalEntry.closeLapsed(finalBlockTime: closeBy + 1).canonicalBytes)
+        #expect(try FieldParticipantCore(roster: fixture.roster, key: fixture.keys[1], replaying: journal).closeSignedAt == nil)
+    }
 }

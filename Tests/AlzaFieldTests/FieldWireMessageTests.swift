@@ -33,7 +33,7 @@ import Testing
             .payBatch([payment]),
             .answers([.receipt(receipt), .refusal(FieldError.zeroAmount)]),
             .closeRequest(SignedFieldSnapshot(snapshot: proposal.snapshot, balances: [1, 2, 3], flows: flows, signatures: [signature]),
-                          participant: fixture.address(1)),
+                          participant: fixture.address(1), closeBy: 1_750_000_120_000),
             .closeSignature(signer: fixture.address(1), signature),
             .lockRequest(source: fixture.roster.field, target: target, participant: fixture.address(0), amount: 9),
             .lock(FieldLock(payment: lock, receipt: receipt)),

@@ -151,6 +151,26 @@ import Testing
         #expect(fixture.state.root() == root)
     }
 
+    @Test mutating func aCloseIsTakenOnlyUntilTheTimeItsSignaturesCover() throws {
+        // Signatures of the close with a limit (D36): the commitment and closeBy.
+        var final = snapshot(1, alice: 8 * Amounts.unit, bob: 7 * Amounts.unit, flows: [])
+        let participants = [Keys.alice.address, Keys.bob.address]
+        let closeBy = fixture.nextTime + 5_000
+        let bytes = final.snapshot.closeBytes(participantsHash: FieldSnapshot.participantsHash(participants), closeBy: closeBy)
+        final.signatures = [Keys.alice, Keys.bob].map { $0.sign(bytes, domain: FieldDomains.close, chainId: fixture.chainId) }
+        let root = fixture.state.root()
+        #expect(throws: LedgerError.invalidFieldSnapshot(field: field, reason: "\(Keys.alice.address.short) did not sign the close of its commitment"),
+                "signatures of one limit do not close with another") {
+            try fixture.apply(lifecycle.settlement(.fieldClose(field: field, snapshot: final, closeBy: closeBy + 1), from: Keys.bob))
+        }
+        #expect(throws: LedgerError.fieldState(field: field, reason: "its close signatures expired at \(closeBy)")) {
+            try fixture.apply(lifecycle.settlement(.fieldClose(field: field, snapshot: final, closeBy: closeBy), from: Keys.bob), at: closeBy + 1)
+        }
+        #expect(fixture.state.root() == root)
+        try fixture.apply(lifecycle.settlement(.fieldClose(field: field, snapshot: final, closeBy: closeBy), from: Keys.bob), at: closeBy)
+        #expect(record.isClosed)
+    }
+
     @Test func flowsDecodeOnlyInTheirCanonicalForm() throws {
         var flows = FieldFlows()
         flows[3] = FieldFlow(deposited: 1)

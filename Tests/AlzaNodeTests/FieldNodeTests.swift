@@ -156,7 +156,7 @@ import Testing
         // And a close request: answered with the refusal, nothing signed.
         let final = SignedFieldSnapshot(snapshot: snapshot, balances: [0, 150 * Amounts.unit], signatures: [])
         let answer = try FieldWireMessage(canonicalBytes: try await net.other.runtime.transport.request(
-            FieldWireMessage.closeRequest(final, participant: net.leaderAccount).canonicalBytes, to: leaderNode, address: target))
+            FieldWireMessage.closeRequest(final, participant: net.leaderAccount, closeBy: .max).canonicalBytes, to: leaderNode, address: target))
         guard case .refused(let code, _) = answer else {
             Issue.record("a close request from another node was answered \(answer)")
             return

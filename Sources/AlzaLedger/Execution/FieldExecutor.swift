@@ -73,12 +73,13 @@ enum FieldExecutor {
     /// Cooperative close: a snapshot every participant signed *as the last* (domain `field-close`) settles the field
     /// at once. Snapshot signatures (domain `field-commitment`) do not: with them an old snapshot could close a
     /// field with no window to dispute it.
-    static func close(_ id: FieldId, _ signed: SignedFieldSnapshot, message: Message,
+    static func close(_ id: FieldId, _ signed: SignedFieldSnapshot, closeBy: UInt64, message: Message,
                       context: inout TransactionContext) throws(LedgerError) {
         var record = try context.existingField(id)
         try requireMember(message, of: record, leaderAllowed: true)
         guard record.status == .open else { throw .fieldState(field: id, reason: "is \(record.status), not open") }
-        try verify(signed, of: record, chainId: context.chainId, domain: FieldDomains.close)
+        guard context.block.time <= closeBy else { throw .fieldState(field: id, reason: "its close signatures expired at \(closeBy)") }
+        try verify(signed, of: record, chainId: context.chainId, domain: FieldDomains.close, closeBy: closeBy)
         try settle(&record, FieldSettlement(signed), context: &context)
     }
 
@@ -242,7 +243,7 @@ enum FieldExecutor {
     /// on the commitment, and (D34) not behind the anchored base: no earlier number, no withdrawal undone, no top-up
     /// the chain has not seen.
     static func verify(_ signed: SignedFieldSnapshot, of record: FieldRecord, chainId: Hash,
-                       domain: SigningDomain = FieldDomains.commitment) throws(LedgerError) {
+                       domain: SigningDomain = FieldDomains.commitment, closeBy: UInt64 = .max) throws(LedgerError) {
         let id = record.id
         let snapshot = signed.snapshot
         guard snapshot.field == id else { throw .invalidFieldSnapshot(field: id, reason: "it is a snapshot of field \(snapshot.field)") }
@@ -270,7 +271,7 @@ enum FieldExecutor {
             throw .invalidFieldSnapshot(field: id, reason: "\(signed.signatures.count) signatures for \(record.participants.count) participants")
         }
         if let missing = signed.firstMissingSigner(participants: record.participants, participantsHash: record.participantsHash,
-                                                   chainId: chainId, domain: domain) {
+                                                   chainId: chainId, domain: domain, closeBy: closeBy) {
             let what = domain == FieldDomains.close ? "the close of its commitment" : "its commitment"
             throw .invalidFieldSnapshot(field: id, reason: "\(missing.short) did not sign \(what)")
         }

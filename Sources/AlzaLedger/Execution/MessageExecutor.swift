@@ -104,8 +104,8 @@ enum MessageExecutor {
             try FieldExecutor.open(field, deposits: deposits, challengeSeconds: challengeSeconds, locks: locks, consents: consents,
                                    message: message,
                                    context: &context)
-        case .fieldClose(let field, let snapshot):
-            try FieldExecutor.close(field, snapshot, message: message, context: &context)
+        case .fieldClose(let field, let snapshot, let closeBy):
+            try FieldExecutor.close(field, snapshot, closeBy: closeBy, message: message, context: &context)
         case .fieldSoloClose(let field, let snapshot):
             try FieldExecutor.soloClose(field, snapshot, message: message, context: &context)
         case .fieldDispute(let field, let claim):

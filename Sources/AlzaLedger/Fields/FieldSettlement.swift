@@ -19,8 +19,9 @@ public struct SignedFieldSnapshot: Hashable, Sendable, CanonicalCodable {
     /// The first participant (in order) whose signature on the commitment is missing or not its own, or nil when
     /// every one signed: what the chain and a participant check before trusting a snapshot as fully signed.
     public func firstMissingSigner(participants: [Address], participantsHash: Hash, chainId: Hash,
-                                   domain: SigningDomain = FieldDomains.commitment) -> Address? {
-        let commitment = snapshot.commitment(participantsHash: participantsHash).bytes
+                                   domain: SigningDomain = FieldDomains.commitment, closeBy: UInt64 = .max) -> Address? {
+        let commitment = domain == FieldDomains.close ? snapshot.closeBytes(participantsHash: participantsHash, closeBy: closeBy)
+            : snapshot.commitment(participantsHash: participantsHash).bytes
         for (position, participant) in participants.enumerated() {
             guard position < signatures.count,
                   participant.publicKey.isValidSignature(signatures[position], for: commitment, domain: domain, chainId: chainId)

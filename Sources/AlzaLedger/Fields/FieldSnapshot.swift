@@ -61,6 +61,16 @@ public struct FieldSnapshot: Hashable, Sendable, CanonicalCodable {
         return Hash.sha256(encoder.bytes)
     }
 
+    /// What a participant signs to close the field with this snapshot (domain `field-close`): the commitment and
+    /// the chain time the close must be in a block by (D36). `UInt64.max` (no limit) signs the commitment alone.
+    public func closeBytes(participantsHash: Hash, closeBy: UInt64) -> [UInt8] {
+        let commitment = commitment(participantsHash: participantsHash).bytes
+        guard closeBy != .max else { return commitment }
+        var encoder = CanonicalEncoder()
+        encoder.encode(closeBy)
+        return commitment + encoder.bytes
+    }
+
     public static func participantsHash(_ participants: [Address]) -> Hash {
         var encoder = CanonicalEncoder()
         encoder.encode(participants)

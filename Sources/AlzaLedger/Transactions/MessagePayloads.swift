@@ -56,8 +56,9 @@ public enum MessagePayload: Hashable, Sendable {
     /// the participant is in (D34). A participant not among the authorizers consents by a `FieldConsent` (D35).
     case fieldOpen(field: FieldId, deposits: [AmountEntry], challengeSeconds: UInt32, locks: [FieldLock] = [],
                    consents: [FieldConsent] = [])
-    /// Cooperative close with a fully signed snapshot: settles at once, pays the leader's reward.
-    case fieldClose(field: FieldId, snapshot: SignedFieldSnapshot)
+    /// Cooperative close with a fully signed snapshot: settles at once, pays the leader's reward. The close
+    /// signatures cover `closeBy`: no block later than it takes the close (D36; `UInt64.max`: no limit).
+    case fieldClose(field: FieldId, snapshot: SignedFieldSnapshot, closeBy: UInt64 = .max)
     /// A participant posts the newest fully signed snapshot it holds; the challenge window opens.
     case fieldSoloClose(field: FieldId, snapshot: SignedFieldSnapshot)
     /// Within the window: a fully signed snapshot with a higher number replaces the posted one, or a leader's
@@ -119,7 +120,7 @@ public enum MessagePayload: Hashable, Sendable {
     /// The field a field code acts on.
     public var field: FieldId? {
         switch self {
-        case .fieldOpen(let field, _, _, _, _), .fieldClose(let field, _), .fieldSoloClose(let field, _),
+        case .fieldOpen(let field, _, _, _, _), .fieldClose(let field, _, _), .fieldSoloClose(let field, _),
              .fieldDispute(let field, _), .fieldFinalize(let field), .fieldRespond(let field, _, _),
              .fieldEquivocation(let field, _, _), .fieldDeposit(let field, _), .fieldWithdraw(let field, _),
              .fieldLockSettle(let field, _):
@@ -199,8 +200,11 @@ public enum MessagePayload: Hashable, Sendable {
         case .fieldDeposit(let field, let amount):
             encoder.encode(field)
             encoder.encode(amount)
-        case .fieldClose(let field, let snapshot), .fieldSoloClose(let field, let snapshot),
-             .fieldWithdraw(let field, let snapshot), .fieldLockSettle(let field, let snapshot):
+        case .fieldClose(let field, let snapshot, let closeBy):
+            encoder.encode(field)
+            encoder.encode(snapshot)
+            encoder.encode(closeBy)
+        case .fieldSoloClose(let field, let snapshot), .fieldWithdraw(let field, let snapshot), .fieldLockSettle(let field, let snapshot):
             encoder.encode(field)
             encoder.encode(snapshot)
         case .fieldDispute(let field, let claim):
@@ -286,7 +290,7 @@ public enum MessagePayload: Hashable, Sendable {
                               challengeSeconds: try decoder.decode(),
                               locks: try decoder.decodeArray(limit: FieldRules.maximumParticipants),
                               consents: try decoder.decodeArray(limit: FieldRules.maximumParticipants))
-        case .fieldClose: self = .fieldClose(field: try decoder.decode(), snapshot: try decoder.decode())
+        case .fieldClose: self = .fieldClose(field: try decoder.decode(), snapshot: try decoder.decode(), closeBy: try decoder.decode())
         case .fieldSoloClose: self = .fieldSoloClose(field: try decoder.decode(), snapshot: try decoder.decode())
         case .fieldDispute: self = .fieldDispute(field: try decoder.decode(), claim: try decoder.decode())
         case .fieldRespond:
@@ -356,7 +360,7 @@ extension Message {
             scope += [FieldRules.scopeKey(field)] + deposits.map(\.account) + locks.map { FieldRules.scopeKey($0.source) }
             let consented = Set(consents.map(\.account))
             authorization += deposits.filter { !consented.contains($0.account) }.map { Authorization($0.account, permission) }
-        case .fieldClose(let field, _), .fieldSoloClose(let field, _), .fieldDispute(let field, _),
+        case .fieldClose(let field, _, _), .fieldSoloClose(let field, _), .fieldDispute(let field, _),
              .fieldFinalize(let field), .fieldRespond(let field, _, _), .fieldEquivocation(let field, _, _),
              .fieldDeposit(let field, _), .fieldWithdraw(let field, _), .fieldLockSettle(let field, _):
             // A settlement credits every participant and the leader: the sender lists them (from the chain's

@@ -139,13 +139,13 @@ public actor FieldLeaderRole: NodeRole {
 
     /// Every participant's signature of `final` as the field's last snapshot (domain `field-close`), asked of all
     /// at once; a refusal names the participant and its reason (the field can still close by the solo route).
-    private func closeSignatures(for final: SignedFieldSnapshot) async throws(APIFailure) -> SignedFieldSnapshot {
+    private func closeSignatures(for final: SignedFieldSnapshot, closeBy: UInt64) async throws(APIFailure) -> SignedFieldSnapshot {
         let service = self.service
         guard let roster = await service.leader(of: final.snapshot.field)?.roster else {
             throw APIFailure(status: .notFound, code: "field.unknown-here", message: "this node does not lead field \(final.snapshot.field)")
         }
         let participants = roster.participants
-        let commitment = final.snapshot.commitment(participantsHash: roster.participantsHash).bytes
+        let commitment = final.snapshot.closeBytes(participantsHash: roster.participantsHash, closeBy: closeBy)
         let chainId = roster.chainId
         let answers = await withTaskGroup(of: (Address, FieldWireMessage?, String?).self) { group in
             for participant in participants {
@@ -156,7 +156,7 @@ public actor FieldLeaderRole: NodeRole {
                 }
                 group.addTask {
                     do throws(FieldRequestFailure) {
-                        let answer = try await service.request(.closeRequest(final, participant: participant),
+                        let answer = try await service.request(.closeRequest(final, participant: participant, closeBy: closeBy),
                                                                to: FieldService.address(ofParticipant: participant), accept: verifies)
                         return (participant, answer, nil)
                     } catch {
@@ -216,6 +216,9 @@ public actor FieldLeaderRole: NodeRole {
                                                         openedAtHeight: record.openedAtHeight), status: .created)
     }
 
+    /// How long the participants' close signatures hold (chain time) after the leader asks for them.
+    static let closeWindowMilliseconds: UInt64 = 120_000
+
     private func close(_ text: String) async throws -> HTTPResponse {
         let id = try APIServer.fieldId(text)
         guard let leader = await service.leader(of: id), let record = await chain.snapshot().state.fields[id] else {
@@ -229,14 +232,17 @@ public actor FieldLeaderRole: NodeRole {
             throw APIFailure(status: .conflict, code: "field.final-snapshot-unsigned",
                              message: "the final snapshot of field \(id) is not signed by \(unsigned.accounts.map(\.description).joined(separator: ", ")); a participant may solo-close with its newest fully signed one")
         }
+        // The close signatures hold until then (chain time): a close that does not make it by then lapses, and the
+        // participants count payments beyond it again (D36).
+        let closeBy = ChainService.now() + Self.closeWindowMilliseconds
         let closing: SignedFieldSnapshot
         do {
-            closing = try await closeSignatures(for: signed)
+            closing = try await closeSignatures(for: signed, closeBy: closeBy)
         } catch {
             await leader.reopen()
             throw error
         }
-        switch await submit(.fieldClose(field: id, snapshot: closing), record: record) {
+        switch await submit(.fieldClose(field: id, snapshot: closing, closeBy: closeBy), record: record) {
         case .success(let transaction):
             return try APIResponse.json(NodeAPI.FieldCloseSubmitted(id: id.hash.hex, transaction: transaction.hex,
                                                                     snapshot: signed.snapshot.number,

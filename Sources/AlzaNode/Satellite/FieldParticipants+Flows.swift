@@ -104,10 +104,18 @@ extension FieldParticipants {
     /// For the wallet's accounts in an open field: the chain's top-ups to their cores as of the last irreversible
     /// block (`final`; journaled first, so a replayed signature finds them), and the `field-withdraw` their newest
     /// fully signed snapshot calls for.
-    func followFlows(_ record: FieldRecord, state: LedgerState, final: FieldRecord?) async {
+    func followFlows(_ record: FieldRecord, state: LedgerState, final: FieldRecord?, finalBlockTime: UInt64) async {
         for account in record.participants where keys[account] != nil {
             guard let key = await entry(record.id, account), let position = record.position(of: account),
                   var core = entries[key]?.core else { continue }
+            // A close signed and lapsed (the final block is past its closeBy, the field still open): journaled,
+            // and payments beyond it count again (D36).
+            if let signed = core.closeSignedAt, signed.closeBy != .max, finalBlockTime > signed.closeBy, final?.status == .open {
+                entries[key]!.journal.enqueue([FieldParticipantJournalEntry.closeLapsed(finalBlockTime: finalBlockTime).canonicalBytes])
+                _ = core.closeLapsed(finalBlockTime: finalBlockTime)
+                _ = entries[key]!.core.closeLapsed(finalBlockTime: finalBlockTime)
+                logger.info("field \(record.id.hash.short): the close \(account) signed lapsed at \(signed.closeBy)")
+            }
             let credited = final?.flows[position].deposited ?? 0
             if credited > core.creditedOnChain {
                 entries[key]!.journal.enqueue([FieldParticipantJournalEntry.credited(depositedTotal: credited).canonicalBytes])

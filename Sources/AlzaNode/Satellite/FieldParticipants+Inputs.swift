@@ -49,7 +49,7 @@ extension FieldParticipants {
 
     /// Answers a leader's request for this wallet's consent to a `field-open` (its signature of the transaction).
     func answer(_ message: FieldWireMessage, account: Address, from peer: String) async -> FieldWireMessage {
-        if case .closeRequest(let final, let participant) = message {
+        if case .closeRequest(let final, let participant, let closeBy) = message {
             guard participant == account, let key = await entry(final.snapshot.field, account) else {
                 return .refusal(FieldError.unknownFieldHere(final.snapshot.field))
             }
@@ -57,12 +57,22 @@ extension FieldParticipants {
                 refuse(FieldError.notFromLeader(sender: peer).code, "close request for \(final.snapshot.field.hash.short)")
                 return .refusal(FieldError.notFromLeader(sender: peer))
             }
+            let signature: Signature
             do throws(FieldError) {
-                return .closeSignature(signer: account, try entries[key]!.core.signClose(final))
+                signature = try entries[key]!.core.signClose(final, closeBy: closeBy)
             } catch {
                 refuse(error.code, "close of snapshot \(final.snapshot.number) of \(final.snapshot.field.hash.short)")
                 return .refusal(error)
             }
+            // Durable before it leaves: a restarted participant still refuses payments beyond the close it signed.
+            do throws(StorageError) {
+                let journal = entries[key]!.journal
+                try await journal.durable(journal.enqueue([FieldParticipantJournalEntry.closeSigned(final, closeBy: closeBy).canonicalBytes]))
+            } catch {
+                logger.error("field \(final.snapshot.field.hash.short): the journal of \(account) failed: \(error.description)")
+                return .refused(code: "storage.io", reason: "the close signature could not be journaled: \(error.description)")
+            }
+            return .closeSignature(signer: account, signature)
         }
         if case .lockRequest(let source, let target, let participant, let amount) = message {
             return await answerLock(source: source, target: target, participant: participant, amount: amount, account: account, from: peer)
@@ -119,9 +129,12 @@ extension FieldParticipants {
     func watchChain() async {
         let state = await chain.snapshot().state
         let committed = await chain.committedState()
+        let finalBlockTime = committed.slotStart(await chain.snapshot().lib.slot)
         let now = ChainService.now()
         for (field, record) in state.fields where !record.isClosed && record.status != .claimed {
-            if record.status == .open { await followFlows(record, state: state, final: committed.fields[field]) }
+            if record.status == .open {
+                await followFlows(record, state: state, final: committed.fields[field], finalBlockTime: finalBlockTime)
+            }
             for account in record.participants where keys[account] != nil {
                 guard let key = await entry(field, account),
                       let payload = entries[key]?.core.reaction(to: record, now: now) else { continue }
