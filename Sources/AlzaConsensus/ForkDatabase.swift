@@ -13,7 +13,7 @@ public struct ForkDatabase: Sendable {
         public let parent: Hash?
         public let producer: Address?
         /// On this branch up to this block: the last height each producer produced.
-        public fileprivate(set) var lastProduced: [Address: UInt64]
+        public fileprivate(set) var lastProduced: ProducerHeights
         /// The committee of this block's round (the parent's until the block is applied and its round is known).
         public fileprivate(set) var committee: [Address]
         /// The branch's last irreversible height at this block.
@@ -48,7 +48,7 @@ public struct ForkDatabase: Sendable {
     public init(root: BlockReference, lastProduced: [Address: UInt64], committee: [Address], capacity: Int = 100_000) {
         rootId = root.id
         self.capacity = capacity
-        entries[root.id] = Entry(block: nil, reference: root, parent: nil, producer: nil, lastProduced: lastProduced,
+        entries[root.id] = Entry(block: nil, reference: root, parent: nil, producer: nil, lastProduced: ProducerHeights(lastProduced),
                                  committee: committee, irreversibleHeight: root.height, applied: true)
         leaves = [root.id]
     }
@@ -66,7 +66,7 @@ public struct ForkDatabase: Sendable {
     }
 
     /// The highest height that at least `requiredConfirmations` committee members produced at or above.
-    static func irreversibleHeight(lastProduced: [Address: UInt64], committee: [Address]) -> UInt64 {
+    static func irreversibleHeight(lastProduced: ProducerHeights, committee: [Address]) -> UInt64 {
         guard !committee.isEmpty else { return 0 }
         let needed = requiredConfirmations(committee: committee.count, effective: committee.count)
         let heights = committee.map { lastProduced[$0] ?? 0 }.sorted(by: >)
@@ -78,7 +78,7 @@ public struct ForkDatabase: Sendable {
     /// content until that block is irreversible under the committee before it; without the second rule a node
     /// cut off for longer than the inactivity limit removes everyone else on its own branch and finalizes it
     /// alone (found by the simulation campaign, seed 13).
-    func confirmedHeight(lastProduced: [Address: UInt64], committee: [Address]) -> UInt64 {
+    func confirmedHeight(lastProduced: ProducerHeights, committee: [Address]) -> UInt64 {
         let branch = Self.irreversibleHeight(lastProduced: lastProduced, committee: committee)
         guard let rootCommittee = entries[rootId]?.committee, !rootCommittee.isEmpty, rootCommittee != committee else {
             return branch
