@@ -21,6 +21,12 @@ public protocol ChainEnvironment {
     mutating func observe(_ effect: ConsensusEffect)
     /// A failure the chain survives (a journal repair that did not write), for the log.
     mutating func warn(_ message: String)
+    /// Gossip a `TransactionBatch` payload on the transactions topic (`ChainRelayCore`'s batches and relays).
+    mutating func publishTransactions(_ payload: [UInt8])
+    /// Tell every connected peer this node's head and LIB (the relay's status cadence).
+    mutating func announceStatus()
+    /// Wake the relay (its `tick`) when the node's clock reads `time`.
+    mutating func wakeRelay(at time: UInt64)
 }
 
 public enum ChainEffects {
@@ -72,6 +78,38 @@ public enum ChainEffects {
             }
         }
         return true
+    }
+
+    /// Carries out the relay's effects (`ChainRelayCore`): gossip, status announcements, its wake-up.
+    public static func perform(_ effects: [ChainRelayCore.Effect], in environment: inout some ChainEnvironment) {
+        for effect in effects {
+            switch effect {
+            case .publishTransactions(let payload): environment.publishTransactions(payload)
+            case .announceStatus: environment.announceStatus()
+            case .wakeAt(let at): environment.wakeRelay(at: at)
+            }
+        }
+    }
+
+    /// A gossiped transaction batch: each transaction goes to the core (`feed`, nil once the chain halted) and its
+    /// effects are carried out, except the relay of each accepted one, which the relay policy replaces by one
+    /// relay of the batch (`ChainRelayCore.relay`: as it came when all of it was accepted, so it keeps one gossip
+    /// id network-wide). Returns how many transactions the core accepted (an empty batch: none, nothing relayed).
+    @discardableResult
+    public static func receive(_ batch: TransactionBatch, payload: [UInt8], in environment: inout some ChainEnvironment,
+                               feed: (ConsensusEvent) -> [ConsensusEffect]?, from peer: PeerID) -> Int {
+        var accepted: [SignedTransaction] = []
+        for transaction in batch.transactions {
+            guard var effects = feed(.received(.transaction(transaction), from: peer)) else { return accepted.count }
+            effects.removeAll { effect in
+                guard case .broadcast(.transaction(let relayed), relay: true) = effect else { return false }
+                accepted.append(relayed)
+                return true
+            }
+            guard perform(effects, in: &environment) else { return accepted.count }
+        }
+        perform(ChainRelayCore.relay(received: payload, count: batch.transactions.count, accepted: accepted), in: &environment)
+        return accepted.count
     }
 
     /// Blocks from the log, then the reversible ones, contiguous and within `syncResponseBudget` bytes (at least

@@ -106,7 +106,8 @@ public struct ConsensusCore: Sendable {
             case .blockResponse(let response):
                 onResponse(response, from: peer, effects: &effects)
             case .status(let status):
-                if status.head.height > headReference.height && !forkDatabase.contains(status.head.id) {
+                if status.head.height > headReference.height && !forkDatabase.contains(status.head.id)
+                    && !gossipMayStillBring(status.head) {
                     requestSync(from: peer, effects: &effects)
                 }
             }
@@ -412,6 +413,14 @@ public struct ConsensusCore: Sendable {
         }
         if locator.last != lib { locator.append(lib) }
         return locator
+    }
+
+    /// A peer one block ahead whose head was produced in the current slot most likely has that block on its way
+    /// here by gossip: a sync would fetch it twice. Found by the simulator once it ran the node's 2 s status
+    /// cadence: 196,110 sync requests in a simulated day with no fault, about one per node every 3.4 slots.
+    /// A peer further ahead, or whose head is a slot old, is synced from at once.
+    private func gossipMayStillBring(_ peerHead: BlockReference) -> Bool {
+        peerHead.height == headReference.height + 1 && now < head.slotStart(peerHead.slot + 1)
     }
 
     private mutating func requestSync(from peer: PeerID, effects: inout [ConsensusEffect]) {

@@ -49,31 +49,47 @@ public struct InvariantMonitor: Sendable {
     /// A node (re)started: its LIB may be below the one it had if its disk lost unsynced writes.
     public mutating func restarted(_ node: Int) { libHeight[node] = nil }
 
+    /// What the per-step check reads of a node's core: taken in place (`ConsensusCore.invariantSample`), so a
+    /// check after every event does not copy the core and retain each of its buffers.
+    public struct Sample {
+        var lib: BlockReference
+        var totalSupply: Amount
+        var rewardsPaid: Amount
+        var mempoolCount: Int
+        var mempoolBytes: Int
+        var mempoolLimits: (count: Int, bytes: Int)
+        var forkCount: Int
+        var forkCapacity: Int
+    }
+
     /// After every event the node handled.
     public mutating func check(_ core: ConsensusCore, node: Int, name: String, at time: UInt64) {
-        if let previous = libHeight[node], core.lib.height < previous {
-            record(.noFinalizedBlockReverted, name, time, "LIB went back from height \(previous) to \(core.lib.height)")
+        check(core.invariantSample, node: node, name: name, at: time)
+    }
+
+    public mutating func check(_ sample: Sample, node: Int, name: String, at time: UInt64) {
+        let lib = sample.lib
+        if let previous = libHeight[node], lib.height < previous {
+            record(.noFinalizedBlockReverted, name, time, "LIB went back from height \(previous) to \(lib.height)")
         }
-        libHeight[node] = core.lib.height
-        if core.lib.height > 0, let known = finalized[core.lib.height], known.id != core.lib.id {
+        libHeight[node] = lib.height
+        if lib.height > 0, let known = finalized[lib.height], known.id != lib.id {
             let invariant: SimulationInvariant = known.node == node ? .noFinalizedBlockReverted : .honestNodesAgreeUpToTheLowerLib
             if known.node == node || isHonestPair(node, known.node) {
-                record(invariant, name, time, "LIB at height \(core.lib.height) is \(core.lib.id.short), "
+                record(invariant, name, time, "LIB at height \(lib.height) is \(lib.id.short), "
                        + "but node \(known.node) finalized \(known.id.short)")
             }
         }
-        let chain = core.committed.chain
-        if let broken = Self.mintedOtherThanByRewards(supply: chain.totalSupply, genesisSupply: genesisSupply,
-                                                      rewardsPaid: chain.totalRewardsPaid) {
+        if let broken = Self.mintedOtherThanByRewards(supply: sample.totalSupply, genesisSupply: genesisSupply,
+                                                      rewardsPaid: sample.rewardsPaid) {
             record(.supplyConserved, name, time, broken)
         }
-        let mempool = core.mempool
-        if mempool.count > mempool.maximumCount || mempool.totalBytes > mempool.maximumBytes {
-            record(.memoryBounded, name, time, "mempool holds \(mempool.count) transactions, \(mempool.totalBytes) bytes "
-                   + "(limits \(mempool.maximumCount), \(mempool.maximumBytes))")
+        if sample.mempoolCount > sample.mempoolLimits.count || sample.mempoolBytes > sample.mempoolLimits.bytes {
+            record(.memoryBounded, name, time, "mempool holds \(sample.mempoolCount) transactions, \(sample.mempoolBytes) bytes "
+                   + "(limits \(sample.mempoolLimits.count), \(sample.mempoolLimits.bytes))")
         }
-        if core.forkDatabase.count > core.forkDatabase.capacity {
-            record(.memoryBounded, name, time, "fork database holds \(core.forkDatabase.count) blocks (capacity \(core.forkDatabase.capacity))")
+        if sample.forkCount > sample.forkCapacity {
+            record(.memoryBounded, name, time, "fork database holds \(sample.forkCount) blocks (capacity \(sample.forkCapacity))")
         }
     }
 
@@ -119,5 +135,15 @@ public struct InvariantMonitor: Sendable {
     private mutating func record(_ invariant: SimulationInvariant, _ node: String, _ time: UInt64, _ detail: String) {
         guard reported.insert("\(invariant)/\(node)").inserted else { return }
         violations.append(InvariantViolation(invariant: invariant, node: node, atMilliseconds: time, detail: detail))
+    }
+}
+
+extension ConsensusCore {
+    /// What `InvariantMonitor.check` reads.
+    public var invariantSample: InvariantMonitor.Sample {
+        InvariantMonitor.Sample(lib: lib, totalSupply: committed.chain.totalSupply, rewardsPaid: committed.chain.totalRewardsPaid,
+                                mempoolCount: mempool.count, mempoolBytes: mempool.totalBytes,
+                                mempoolLimits: (mempool.maximumCount, mempool.maximumBytes),
+                                forkCount: forkDatabase.count, forkCapacity: forkDatabase.capacity)
     }
 }

@@ -3,8 +3,8 @@ import AlzaCore
 import AlzaLedger
 import AlzaNetCore
 
-/// The simulator's `ChainEnvironment` for one node (DESIGN.md §1): blocks and transactions gossip through the
-/// node's `SimulatedMesh` cores, direct messages cross the simulated links, writes go to its simulated disk,
+/// The simulator's `ChainEnvironment` for one node (DESIGN.md §1): blocks and transaction batches gossip through
+/// the node's `SimulatedMesh` cores, statuses go to its peers, direct messages cross the simulated links, writes go to its simulated disk,
 /// wake-ups are events at the true time its clock reads the requested time. `ChainEffects.perform`, the
 /// interpreter a node runs, drives it.
 struct SimulatedChainEnvironment: ChainEnvironment {
@@ -13,18 +13,42 @@ struct SimulatedChainEnvironment: ChainEnvironment {
 
     var chainStorage: ChainStorage { node.chainStorage }
 
-    func publish(_ message: ConsensusMessage, relay: Bool) {
-        let topic: GossipTopic
+    /// Blocks gossip at once; transactions go through the relay's batching window, as on a node.
+    mutating func publish(_ message: ConsensusMessage, relay: Bool) {
         switch message {
-        case .block: topic = .blocks
-        case .transaction: topic = .transactions
+        case .block:
+            let outputs = simulation.mesh.publish(message, topic: .blocks, from: node.index, now: node.clock.read(at: simulation.time))
+            simulation.route(outputs, from: node)
+            simulation.armGossipTick(node)
+        case .transaction(let transaction):
+            ChainEffects.perform(node.relay.queue(transaction, now: node.clock.read(at: simulation.time)), in: &self)
         case .blockRequest, .blockResponse, .status:
             simulation.recoveryLog.append("\(node.name): a broadcast of a point-to-point message, not sent")
-            return
         }
-        let outputs = simulation.mesh.publish(message, topic: topic, from: node.index, now: node.clock.read(at: simulation.time))
+    }
+
+    func publishTransactions(_ payload: [UInt8]) {
+        node.batchesPublished += 1
+        let outputs = simulation.mesh.publish(payload: payload, topic: .transactions, from: node.index,
+                                              now: node.clock.read(at: simulation.time))
         simulation.route(outputs, from: node)
         simulation.armGossipTick(node)
+    }
+
+    /// To every node it is connected to, in index order, as a node sends to every peer its chain inbox knows.
+    func announceStatus() {
+        guard let core = node.core else { return }
+        node.statusesAnnounced += 1
+        let status = ConsensusMessage.status(ChainStatus(head: core.headReference, lib: core.lib))
+        for peer in simulation.mesh.peers(of: node.index) { simulation.transmit(status, from: node, to: simulation.nodes[peer]) }
+    }
+
+    /// One pending relay wake-up per node, as for the core's ticks.
+    func wakeRelay(at time: UInt64) {
+        if let pending = node.relayWakeAt, pending <= time { return }
+        node.relayWakeAt = time
+        simulation.queue.schedule(.relayTick(node: node.index, generation: node.generation),
+                                  at: max(simulation.time, node.clock.trueTime(at: time)))
     }
 
     func send(_ message: ConsensusMessage, to peer: PeerID) {

@@ -10,14 +10,16 @@ import AlzaNetCore
 /// them — so loss and partitions hit the simulation where they hit a network. Direct messages (statuses, sync)
 /// stay point to point, as on the transport.
 ///
-/// A gossip payload here is a handle (8 bytes) to the `ConsensusMessage` it stands for, kept in `messages`:
-/// the gossip core sees real frames, ids and caches, but a simulated node does not re-decode a block it shares
-/// with 22 others in one process.
+/// A block's gossip payload here is a handle (8 bytes) to the block it stands for, kept in `messages`: the gossip
+/// core sees real frames, ids and caches, but a simulated node does not re-decode a block it shares with 22
+/// others in one process. Transaction batches travel as their real bytes and are decoded by each receiver.
 final class SimulatedMesh {
     /// What a node's gossip asks of the simulator.
     enum Output {
         case send(Frame, to: Int)
         case deliver(ConsensusMessage, from: Int)
+        /// A transaction batch's bytes, as gossiped (`TransactionBatch`).
+        case deliverTransactions([UInt8], from: Int)
         /// The node's manager dials the node `Int`.
         case dial(Int)
         /// A connection to the node `Int` is established (the consensus core is introduced to the peer).
@@ -25,6 +27,8 @@ final class SimulatedMesh {
     }
 
     private let names: [String]
+    /// The roles each node announces in its hello.
+    private let roles: [NodeRoles]
     private let indices: [String: Int]
     private var cores: [GossipCore?]
     private var managers: [ConnectionManager?]
@@ -56,8 +60,10 @@ final class SimulatedMesh {
         return configuration
     }()
 
-    init(names: [String], chainId: Hash) {
+    init(names: [String], roles: [NodeRoles], chainId: Hash) {
+        precondition(names.count == roles.count, "one role set per node")
         self.names = names
+        self.roles = roles
         indices = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
         cores = Array(repeating: nil, count: names.count)
         managers = Array(repeating: nil, count: names.count)
@@ -66,6 +72,9 @@ final class SimulatedMesh {
     }
 
     func isConnected(_ a: Int, _ b: Int) -> Bool { links[a].contains(b) }
+
+    /// The nodes `node` is connected to, in index order.
+    func peers(of node: Int) -> [Int] { links[node].sorted() }
 
     /// A node (re)starts with a fresh gossip core and connection manager (memory, lost with a crash); its peer
     /// table holds every other node.
@@ -126,14 +135,14 @@ final class SimulatedMesh {
               let inbound = managers[b]?.opened(inbound: true, address: "\(names[a]):dialed", now: now(b))
         else { return [] }
         handshakes += 1
-        func hello(_ key: SigningKey) -> Hello {
+        func hello(_ key: SigningKey, _ node: Int) -> Hello {
             var random = SeededRandom(seed: handshakes &* 31 &+ UInt64(a &* 7 &+ b))
-            return Hello(chainId: chainId, nodeKey: key.publicKey, roles: .superNode, listenAddress: "",
+            return Hello(chainId: chainId, nodeKey: key.publicKey, roles: roles[node], listenAddress: "",
                          nonce: Bytes32(random.bytes(count: 32))!, agent: "alza-sim",
                          instances: .signed(by: key, chainId: chainId, sequence: 1, instances: []))
         }
-        var sideA = HandshakeCore(local: hello(keyA), key: keyA)
-        var sideB = HandshakeCore(local: hello(keyB), key: keyB)
+        var sideA = HandshakeCore(local: hello(keyA, a), key: keyA)
+        var sideB = HandshakeCore(local: hello(keyB, b), key: keyB)
         guard case .send(let proofFromA) = sideA.receive(sideB.openingFrame),
               case .send(let proofFromB) = sideB.receive(sideA.openingFrame),
               case .established = sideA.receive(proofFromB), case .established = sideB.receive(proofFromA)
@@ -175,6 +184,12 @@ final class SimulatedMesh {
         expireMessages(now: now)
         let gossip = GossipMessage(topic: topic, payload: withUnsafeBytes(of: handle.littleEndian) { Array($0) })
         return map(cores[node]!.publish(gossip, now: now), node: node)
+    }
+
+    /// Gossips real bytes (transaction batches: each node decodes what it receives, as a node does).
+    func publish(payload: [UInt8], topic: GossipTopic, from node: Int, now: UInt64) -> [Output] {
+        guard cores[node] != nil else { return [] }
+        return map(cores[node]!.publish(GossipMessage(topic: topic, payload: payload), now: now), node: node)
     }
 
     /// The handle of each message gossiped in the last three minutes, by its block or transaction id.
@@ -224,6 +239,7 @@ final class SimulatedMesh {
             case .send(let frame, let peer):
                 return indices[peer].map { .send(frame, to: $0) }
             case .deliver(let message, _, let from):
+                if message.topic == .transactions, let sender = indices[from] { return .deliverTransactions(message.payload, from: sender) }
                 guard message.payload.count == 8, let sender = indices[from] else {
                     malformedFrames += 1
                     return nil

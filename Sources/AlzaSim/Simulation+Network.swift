@@ -35,6 +35,9 @@ extension Simulation {
             case .deliver(let message, let from):
                 delivered += 1
                 feed(node, .received(message, from: nodes[from].peer))
+            case .deliverTransactions(let payload, let from):
+                delivered += 1
+                receiveTransactions(payload, at: node, from: nodes[from])
             case .dial(let to):
                 dial(from: node, to: nodes[to])
             case .connected(let peer):
@@ -51,7 +54,7 @@ extension Simulation {
             mesh.dialFailed(node.index, to: other.index, now: node.clock.read(at: time))
             return
         }
-        let outputs = mesh.connect(node.index, key: node.identity.signingKey, other.index, key: other.identity.signingKey) {
+        let outputs = mesh.connect(node.index, key: node.key, other.index, key: other.key) {
             self.nodes[$0].clock.read(at: self.time)
         }
         for (from, output) in outputs { route([output], from: nodes[from]) }

@@ -46,6 +46,7 @@ public final class Simulation {
         case frame(node: Int, generation: Int, frame: Frame, from: Int)
         case gossipTick(node: Int, generation: Int)
         case connectionTick(node: Int, generation: Int)
+        case relayTick(node: Int, generation: Int)
         indirect case submit(node: Int, transaction: SignedTransaction)
         case crash(node: Int)
         case restart(node: Int)
@@ -54,39 +55,6 @@ public final class Simulation {
         case damageLog(node: Int, bytes: Int, corrupt: Bool)
         case setClock(node: Int, SimulatedClock)
         case slotStart(UInt64)
-    }
-
-    /// One simulated node: producer `index`, its disk, and (while up) its core.
-    public final class Node {
-        public let index: Int
-        public let name: String
-        public let peer: PeerID
-        public let storage = SimulatedStorage()
-        let identity: ProducerIdentity
-        public internal(set) var core: ConsensusCore?
-        var chainStorage: ChainStorage
-        var generation = 0
-        /// Local time, as a due tick's `at`.
-        var nextTick: UInt64?
-        fileprivate var equivocateAt: UInt64?
-        var gossipTickPending = false
-        /// When the node's pending connection-manager tick is due (true time), if one is scheduled.
-        var connectionTickAt: UInt64?
-        /// What the node's clock reads (every input to its core carries this time, never the true one).
-        public fileprivate(set) var clock = SimulatedClock()
-        /// Blocks this node refused as being from the future (a producer's clock ahead, or its own behind).
-        public internal(set) var refusedFromTheFuture: UInt64 = 0
-
-        init(index: Int, genesis: Genesis) {
-            self.index = index
-            name = "supernode-\(index)"
-            peer = PeerID(name)
-            let key = SimulationConfiguration.producerKey(index)
-            identity = ProducerIdentity(account: Address(key.publicKey), accountKey: key, signingKey: key)
-            chainStorage = ChainStorage(storage: storage, genesis: genesis, segmentBytes: 4 << 20)
-        }
-
-        public var isOnline: Bool { core != nil }
     }
 
     public init(configuration: SimulationConfiguration) throws {
@@ -98,8 +66,10 @@ public final class Simulation {
         endTime = configuration.genesisTime + configuration.durationMilliseconds + configuration.slotMilliseconds / 2
         invariants = InvariantMonitor(genesisSupply: try genesis.initialState().chain.totalSupply)
         let genesis = self.genesis
-        let made = (0..<configuration.producers).map { Node(index: $0, genesis: genesis) }
-        mesh = SimulatedMesh(names: made.map(\.name), chainId: genesis.chainId)
+        let made = (0..<configuration.producers + configuration.satellites).map {
+            Node(index: $0, producers: configuration.producers, genesis: genesis)
+        }
+        mesh = SimulatedMesh(names: made.map(\.name), roles: made.map(\.roles), chainId: genesis.chainId)
         nodes = made
         for node in nodes { try start(node) }
         scheduleFaults()
@@ -124,6 +94,10 @@ public final class Simulation {
                 for size in sizes {
                     groups.append(Set(next..<min(configuration.producers, next + size)))
                     next += size
+                }
+                // Satellites join the groups in turn (a partition of SuperNodes splits their watchers too).
+                for satellite in 0..<configuration.satellites where !groups.isEmpty {
+                    groups[satellite % groups.count].insert(configuration.producers + satellite)
                 }
                 queue.schedule(.setPartition(groups), at: start + from)
                 queue.schedule(.setPartition([]), at: start + to)
@@ -179,6 +153,7 @@ public final class Simulation {
             let node = nodes[index]
             guard node.generation == generation, node.core != nil else { return }
             delivered += 1
+            if case .status(let status) = message { observe(status, at: node, from: nodes[from]) }
             feed(node, .received(message, from: nodes[from].peer))
         case .frame(let index, let generation, let frame, let from):
             let node = nodes[index]
@@ -196,6 +171,11 @@ public final class Simulation {
             node.connectionTickAt = nil
             route(mesh.connectionTick(index, now: node.clock.read(at: time)), from: node)
             armConnectionTick(node)
+        case .relayTick(let index, let generation):
+            let node = nodes[index]
+            guard node.generation == generation, node.core != nil else { return }
+            node.relayWakeAt = nil
+            performRelay(node.relay.tick(now: node.clock.read(at: time)), for: node)
         case .submit(let index, let transaction):
             guard nodes[index].core != nil else { return }
             feed(nodes[index], .submitted(transaction))
@@ -242,14 +222,19 @@ public final class Simulation {
         var configuration = ConsensusConfiguration(producer: node.identity)
         configuration.syncTimeoutMilliseconds = 2 * self.configuration.slotMilliseconds
         configuration.sharedApplications = sharedApplications
+        let local = node.clock.read(at: time)
         let (core, effects) = ConsensusCore.start(recovered: recovered, configuration: configuration, verifier: verifier,
-                                                  watermark: watermark, now: node.clock.read(at: time))
+                                                  watermark: watermark, now: local)
         node.core = core
         node.generation += 1
         node.nextTick = nil
+        node.relayWakeAt = nil
+        node.relay = ChainRelayCore(configuration: self.configuration.relay, now: local)
+        node.monitor = node.roles.contains(.satellite) ? AgreementMonitor() : nil
         invariants.restarted(node.index)
-        mesh.start(node.index, key: node.identity.signingKey, seed: random.next())
+        mesh.start(node.index, key: node.key, seed: random.next())
         perform(effects, for: node)
+        performRelay([.wakeAt(node.relay.nextWake)], for: node)
         node.gossipTickPending = false
         node.connectionTickAt = nil
         armConnectionTick(node)
@@ -273,6 +258,7 @@ public final class Simulation {
         node.core = nil
         node.generation += 1
         node.nextTick = nil
+        node.relayWakeAt = nil
         node.connectionTickAt = nil
         let peers = nodes.filter { $0.core != nil && mesh.isConnected(node.index, $0.index) }
         mesh.crash(node.index) { self.nodes[$0].clock.read(at: self.time) }
@@ -286,7 +272,7 @@ public final class Simulation {
         // Mutated in place through the node: the core is neither copied nor its buffers shared.
         guard let effects = node.core?.handle(event, now: node.clock.read(at: time)) else { return }
         perform(effects, for: node)
-        if let core = node.core { invariants.check(core, node: node.index, name: node.name, at: time - configuration.genesisTime) }
+        if let sample = node.core?.invariantSample { invariants.check(sample, node: node.index, name: node.name, at: time - configuration.genesisTime) }
     }
 
     /// Every invariant broken so far (checked after every event every node handles).
@@ -308,16 +294,16 @@ public final class Simulation {
     // MARK: Byzantine producer
 
     private func isScheduled(_ node: Node) -> Bool {
-        guard let core = node.core else { return false }
+        guard let core = node.core, let identity = node.identity else { return false }
         let slot = core.head.slot(at: node.clock.read(at: time))
         return slot > core.headReference.slot
-            && ProducerSchedule.producer(at: slot, after: core.head) == node.identity.account
+            && ProducerSchedule.producer(at: slot, after: core.head) == identity.account
     }
 
     /// Lets the core produce its block A as usual, builds a second block B for the same slot (with an extra
     /// self-transfer, so its content differs), and sends A to one half of the peers and B to the other.
     private func equivocate(_ node: Node) {
-        guard var core = node.core else { return }
+        guard var core = node.core, let identity = node.identity else { return }
         var parentState = core.head
         let parent = core.headReference
         let local = node.clock.read(at: time)
@@ -332,16 +318,16 @@ public final class Simulation {
             perform(effects, for: node)
             return
         }
-        let account = node.identity.account
+        let account = identity.account
         let header = TransactionHeader(chainId: genesis.chainId, expiration: local + 600_000,
                                        nonce: parentState.nextNonce(of: account), fee: genesis.parameters.minimumFee)
         let selfTransfer = SignedTransaction.sign(
             Transaction(header: header, messages: [Message(.transfer(inputs: [AmountEntry(account, 1)],
                                                                      outputs: [AmountEntry(account, 1)], memo: [1]),
                                                            authorizer: account)]),
-            with: [node.identity.accountKey])
+            with: [identity.accountKey])
         guard let produced = try? BlockProcessor.produce(on: &parentState, parent: parent, slot: slot,
-                                                         producerKey: node.identity.signingKey, producer: account,
+                                                         producerKey: identity.signingKey, producer: account,
                                                          candidates: [selfTransfer], verifier: verifier),
               produced.block.id != blockA.id
         else {
@@ -391,11 +377,13 @@ public final class Simulation {
         }
     }
 
-    /// The node user `user` talks to (its wallet's node), the next online one if that is down; nil if all are.
+    /// The node user `user` talks to (its wallet's node: a satellite when the network has them, as users reach
+    /// the chain through satellites), the next online one if that is down; nil if all are.
     func entryNode(forUser user: Int) -> Int? {
-        var index = user % nodes.count
-        for _ in 0..<nodes.count where nodes[index].core == nil { index = (index + 1) % nodes.count }
-        return nodes[index].core == nil ? nil : index
+        let first = configuration.satellites > 0 ? configuration.producers : 0
+        let start = first + user % (nodes.count - first)
+        // Past the last node the search wraps to the SuperNodes: with every satellite down a user still gets in.
+        return (0..<nodes.count).lazy.map { (start + $0) % self.nodes.count }.first { self.nodes[$0].core != nil }
     }
 
     // MARK: Report
@@ -428,8 +416,8 @@ public final class Simulation {
         var removed: [SimulationReport.RemovedProducer] = []
         if let state = referenceState {
             for node in nodes {
-                if let producer = state.producers[node.identity.account], producer.status != .active {
-                    removed.append(.init(node: node.index, account: node.identity.account.description,
+                if let account = node.identity?.account, let producer = state.producers[account], producer.status != .active {
+                    removed.append(.init(node: node.index, account: account.description,
                                          status: producer.status.description))
                 }
             }
@@ -442,7 +430,7 @@ public final class Simulation {
         let fields = referenceState.map { Array($0.fields.values) } ?? []
         let settled = fields.filter { $0.isClosed || $0.status.name == "annulled" }
         return SimulationReport(
-            seed: configuration.seed, producers: configuration.producers, slots: slots, blocks: blocks,
+            seed: configuration.seed, producers: configuration.producers, satellites: configuration.satellites, slots: slots, blocks: blocks,
             missedSlots: slots - min(slots, blocks), forkSwitches: forkSwitches, maxLibLagSlots: maxLibLag,
             heads: heads, libs: libs, finalizedReverted: invariants.finalizedConflicts,
             equivocationsDetected: UInt64(referenceState?.evidence.count ?? 0), removedProducers: removed,
@@ -455,7 +443,9 @@ public final class Simulation {
             fieldsToppedUp: UInt64(settled.filter { $0.flows[0].deposited > 0 }.count),
             fieldsWithdrawn: UInt64(settled.filter { $0.flows[1].withdrawn > 0 }.count),
             stateRoots: roots, agreed: agreed, messagesDelivered: delivered, messagesLost: lost,
-            syncRequests: syncRequests, restarts: restarts, recoveryLog: recoveryLog,
+            syncRequests: syncRequests, transactionBatches: nodes.reduce(0) { $0 + $1.batchesPublished },
+            statusesObserved: nodes.reduce(0) { $0 + $1.statusesObserved }, divergencesReported: divergencesReported,
+            restarts: restarts, recoveryLog: recoveryLog,
             violations: invariants.violations, wallSeconds: wallSeconds)
     }
 }

@@ -14,6 +14,10 @@ public struct SimulationCampaign: Sendable {
         public var transfersPerSlot: Int
         /// A payment field starts every this many slots (nil: none).
         public var fieldEverySlots: UInt64?
+        /// Satellites beside the producers (their users' transactions enter through them).
+        public var satellites: Int
+        /// The nodes' chain status cadence.
+        public var statusMilliseconds: UInt64
         public var faults: [String]
         public var replay: String
     }
@@ -102,10 +106,15 @@ public struct SimulationCampaign: Sendable {
         configuration.faults = FaultSchedule.draw(producers: producers, duration: duration, random: &random)
         // Drawn last, so the rest of a seed's plan is what it was before fields existed.
         configuration.fieldEverySlots = random.chance(0.5) ? random.uniform(8...40) : nil
+        // Drawn after fields for the same reason: satellites (with the relay and monitor of their role) in half the
+        // seeds, a node's own 2 s status cadence in a third.
+        configuration.satellites = random.chance(0.5) ? Int(random.uniform(1...4)) : 0
+        if random.chance(1.0 / 3.0) { configuration.relay.statusIntervalMilliseconds = 2_000 }
         let plan = Plan(seed: seed, producers: producers, hours: hours, slotMilliseconds: configuration.slotMilliseconds,
                         latencyMilliseconds: [configuration.network.latency.lowerBound, configuration.network.latency.upperBound],
                         loss: configuration.network.loss, transfersPerSlot: configuration.transfersPerSlot,
-                        fieldEverySlots: configuration.fieldEverySlots,
+                        fieldEverySlots: configuration.fieldEverySlots, satellites: configuration.satellites,
+                        statusMilliseconds: configuration.relay.statusIntervalMilliseconds,
                         faults: configuration.faults.map(\.description), replay: replayCommand(seed: seed))
         return (configuration, plan)
     }

@@ -1,3 +1,4 @@
+import AlzaConsensus
 import AlzaCore
 import AlzaLedger
 
@@ -23,6 +24,17 @@ public enum SimulationFault: Sendable, Equatable {
 /// Everything that determines a simulation run (together with the seed).
 public struct SimulationConfiguration: Sendable {
     public var producers: Int
+    /// Nodes hosting the Satellite role (chain follower, agreement monitor, the wallets users submit to), after
+    /// the producers in node order.
+    public var satellites: Int = 0
+    /// Every node's chain relay (`ChainRelayCore`): the 20 ms batching window a node runs, and its status
+    /// cadence scaled from a node's 2 s to 30 s by default (D37): at 2 s, 23 SuperNodes exchange 22 million statuses
+    /// in a simulated day, which doubles its run time; the campaign draws 2 s for a third of its seeds.
+    public var relay: ChainRelayCore.Configuration = {
+        var configuration = ChainRelayCore.Configuration()
+        configuration.statusIntervalMilliseconds = 30_000
+        return configuration
+    }()
     public var durationMilliseconds: UInt64
     public var seed: UInt64
     public var slotMilliseconds: UInt64 = 3_000
@@ -51,6 +63,7 @@ public struct SimulationConfiguration: Sendable {
 
     /// The deterministic key of producer `index` (its account key and block-signing key).
     public static func producerKey(_ index: Int) -> SigningKey { SigningKey(deterministicLabel: "alza-sim-producer-\(index)") }
+    public static func satelliteKey(_ index: Int) -> SigningKey { SigningKey(deterministicLabel: "alza-sim-satellite-\(index)") }
     public static func userKey(_ index: Int) -> SigningKey { SigningKey(deterministicLabel: "alza-sim-user-\(index)") }
 
     /// The genesis of the simulated chain: every producer self-staked equally, users funded.

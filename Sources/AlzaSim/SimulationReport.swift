@@ -18,6 +18,7 @@ public struct SimulationReport: Codable, Sendable, Equatable {
 
     public var seed: UInt64
     public var producers: Int
+    public var satellites: Int
     public var slots: UInt64
     public var blocks: UInt64
     public var missedSlots: UInt64
@@ -49,6 +50,11 @@ public struct SimulationReport: Codable, Sendable, Equatable {
     public var messagesDelivered: UInt64
     public var messagesLost: UInt64
     public var syncRequests: UInt64
+    /// Transaction batches the nodes' relays published (their own after the batching window, and relays).
+    public var transactionBatches: UInt64
+    /// SuperNode statuses the satellites' agreement monitors compared, and the divergences they reported.
+    public var statusesObserved: UInt64
+    public var divergencesReported: UInt64
     public var restarts: UInt64
     public var recoveryLog: [String]
     /// Invariants broken during the run (empty when the run is safe).
@@ -70,6 +76,8 @@ public struct SimulationReport: Codable, Sendable, Equatable {
             && left.fieldsAnnulled == right.fieldsAnnulled && left.fieldsForfeited == right.fieldsForfeited
             && left.messagesDelivered == right.messagesDelivered && left.messagesLost == right.messagesLost
             && left.removedProducers == right.removedProducers && left.recoveryLog == right.recoveryLog
-            && left.violations == right.violations
+            && left.violations == right.violations && left.satellites == right.satellites
+            && left.transactionBatches == right.transactionBatches && left.statusesObserved == right.statusesObserved
+            && left.divergencesReported == right.divergencesReported
     }
 }

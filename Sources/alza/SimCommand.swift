@@ -10,12 +10,16 @@ struct SimCommand: ParsableCommand {
         discussion: """
             Every core runs in one thread with a virtual clock, a seeded RNG and a simulated network; the same \
             seed gives the same run. Times are offsets from the start: 90s, 30m, 1h, 13h. Node indices K are \
-            0-based producers.
+            0-based: producers first, then satellites (--satellites N).
             Example: alza sim --producers 23 --hours 24 --seed 1 --offline 4@0h-13h --json
             A campaign (--campaign N) runs seeds S, S+1, … S+N-1, each with a network, workload and faults drawn             from its seed, checks the safety invariants after every step and prints the command that replays a             failing seed. Example: alza sim --campaign 200 --seed 1 --json
             """)
 
     @Option(help: "Number of producers (SuperNodes); a campaign draws it per seed unless given.") var producers: Int?
+    @Option(help: "Nodes hosting the Satellite role (chain follower, agreement monitor, the users' wallets), after the producers.")
+    var satellites = 0
+    @Option(name: .customLong("status-ms"), help: "Every node's chain status cadence in ms (a node's is 2000).")
+    var statusMilliseconds: UInt64 = 30_000
     @Option(help: "Simulated hours (per seed in a campaign; default 1, or 0.1 in a campaign).") var hours: Double?
     @Option(help: "Run a campaign of N seeds with drawn faults and invariant checks.") var campaign: Int?
     @Option(help: "Seed of every random choice.") var seed: UInt64 = 1
@@ -45,8 +49,12 @@ struct SimCommand: ParsableCommand {
         guard hours > 0 else { throw ValidationError("--hours must be positive") }
         guard slotMilliseconds >= 10 else { throw ValidationError("--slot-ms must be at least 10") }
         guard (0...1).contains(loss) else { throw ValidationError("--loss must be between 0 and 1") }
+        guard (0...1_000).contains(satellites) else { throw ValidationError("--satellites must be between 0 and 1000") }
+        guard statusMilliseconds >= 100 else { throw ValidationError("--status-ms must be at least 100") }
         var configuration = SimulationConfiguration(
             producers: producers, durationMilliseconds: UInt64(hours * 3_600_000), seed: seed)
+        configuration.satellites = satellites
+        configuration.relay.statusIntervalMilliseconds = statusMilliseconds
         configuration.slotMilliseconds = slotMilliseconds
         configuration.inactivityRemovalSlots = inactivitySlots ?? max(1, 43_200_000 / slotMilliseconds)
         configuration.transfersPerSlot = transfers
@@ -78,7 +86,7 @@ struct SimCommand: ParsableCommand {
             guard parts.count == 2, let node = Int(parts[0]), let at = Self.duration(parts[1]) else {
                 throw ValidationError("--equivocate must look like 3@2h")
             }
-            try check(node: node, option: "--equivocate")
+            try check(node: node, option: "--equivocate", producersOnly: true)
             configuration.faults.append(.equivocate(node: node, at: at))
         }
         for text in clockSkew {
@@ -86,7 +94,7 @@ struct SimCommand: ParsableCommand {
         }
         let simulation = try Simulation(configuration: configuration)
         if !json {
-            print("simulating \(producers) producers for \(hours) h (\(simulation.lastSlot) slots of \(slotMilliseconds) ms), seed \(seed)")
+            print("simulating \(producers) producers and \(satellites) satellites for \(hours) h (\(simulation.lastSlot) slots of \(slotMilliseconds) ms), seed \(seed)")
         }
         let report = simulation.run()
         let encoder = JSONEncoder()
@@ -110,7 +118,7 @@ struct SimCommand: ParsableCommand {
         let campaign = SimulationCampaign(firstSeed: seed, seeds: seeds, hours: hours, producers: producers)
         let summary = try campaign.run(
             planned: { plan in
-                print(json ? line(["plan": plan]) : "seed \(plan.seed): \(plan.producers) producers, "
+                print(json ? line(["plan": plan]) : "seed \(plan.seed): \(plan.producers) producers, \(plan.satellites) satellites, "
                       + "\(plan.slotMilliseconds) ms slots, faults: \(plan.faults.isEmpty ? "none" : plan.faults.joined(separator: ", "))")
             },
             finished: { outcome in
@@ -142,10 +150,12 @@ struct SimCommand: ParsableCommand {
                           from: window.lowerBound, to: window.upperBound)
     }
 
-    private func check(node: Int, option: String) throws {
+    /// Producers are nodes 0..<producers and satellites follow them; only a producer can equivocate.
+    private func check(node: Int, option: String, producersOnly: Bool = false) throws {
         let producers = self.producers ?? 23
-        guard (0..<producers).contains(node) else {
-            throw ValidationError("\(option): producer index \(node) is outside 0..<\(producers)")
+        let nodes = producersOnly ? producers : producers + satellites
+        guard (0..<nodes).contains(node) else {
+            throw ValidationError("\(option): \(producersOnly ? "producer" : "node") index \(node) is outside 0..<\(nodes)")
         }
     }
 

@@ -25,6 +25,12 @@ import Testing
         mutating func committed(_ blocks: [CommittedBlock]) { committedHeights += blocks.map(\.block.height) }
         mutating func observe(_ effect: ConsensusEffect) { observed += 1 }
         mutating func warn(_ message: String) { warnings.append(message) }
+        var batches: [[UInt8]] = []
+        var statuses = 0
+        var relayWakes: [UInt64] = []
+        mutating func publishTransactions(_ payload: [UInt8]) { batches.append(payload) }
+        mutating func announceStatus() { statuses += 1 }
+        mutating func wakeRelay(at time: UInt64) { relayWakes.append(time) }
     }
 
     /// A file-backed disk whose writes fail once `failWrites` is set (a full or broken disk).
@@ -112,5 +118,66 @@ import Testing
         }
         #expect(environment.sent.last?.peer == peer)
         #expect(response.blocks.map(\.height) == [2] && response.more, "the core's `more` is kept")
+    }
+
+    // MARK: The relay's interpreter (received batches, relay effects)
+
+    /// All of a batch accepted: relayed once, as it came (one gossip id network-wide), no per-transaction relay.
+    @Test func aBatchAllAcceptedIsRelayedAsItCame() throws {
+        let fixture = ChainFixture(producers: 1, users: 3)
+        var (core, storage) = try producer(fixture, on: try Disk())
+        var environment = Recorder(chainStorage: storage)
+        let batch = TransactionBatch([fixture.transfer(from: 0, to: 1, amount: 5, nonce: 0),
+                                      fixture.transfer(from: 1, to: 2, amount: 5, nonce: 0)])
+        let payload = batch.canonicalBytes
+        let accepted = ChainEffects.receive(batch, payload: payload, in: &environment,
+                                            feed: { core.handle($0, now: fixture.slotStart(1) - 100) }, from: PeerID("peer"))
+        #expect(accepted == 2)
+        #expect(environment.batches == [payload])
+        #expect(environment.published.isEmpty, "no transaction is relayed on its own")
+        #expect(core.mempool.count == 2)
+    }
+
+    /// One transaction known already: only the accepted part is relayed, as a new batch.
+    @Test func aBatchPartlyKnownRelaysOnlyItsAcceptedPart() throws {
+        let fixture = ChainFixture(producers: 1, users: 3)
+        var (core, storage) = try producer(fixture, on: try Disk())
+        var environment = Recorder(chainStorage: storage)
+        let known = fixture.transfer(from: 0, to: 1, amount: 5, nonce: 0)
+        let fresh = fixture.transfer(from: 1, to: 2, amount: 5, nonce: 0)
+        let now = fixture.slotStart(1) - 100
+        _ = core.handle(.submitted(known), now: now)
+        let batch = TransactionBatch([known, fresh])
+        let accepted = ChainEffects.receive(batch, payload: batch.canonicalBytes, in: &environment,
+                                            feed: { core.handle($0, now: now) }, from: PeerID("peer"))
+        #expect(accepted == 1)
+        #expect(environment.batches == [TransactionBatch([fresh]).canonicalBytes])
+    }
+
+    /// A halted chain (`feed` answers nil) takes nothing from the batch and relays nothing; an empty batch neither.
+    @Test func aHaltedChainOrAnEmptyBatchRelaysNothing() throws {
+        let fixture = ChainFixture(producers: 1, users: 3)
+        let (_, storage) = try producer(fixture, on: try Disk())
+        var environment = Recorder(chainStorage: storage)
+        let batch = TransactionBatch([fixture.transfer(from: 0, to: 1, amount: 5, nonce: 0)])
+        #expect(ChainEffects.receive(batch, payload: batch.canonicalBytes, in: &environment, feed: { _ in nil }, from: PeerID("p")) == 0)
+        let empty = TransactionBatch([])
+        #expect(ChainEffects.receive(empty, payload: empty.canonicalBytes, in: &environment, feed: { _ in [] }, from: PeerID("p")) == 0)
+        #expect(environment.batches.isEmpty)
+    }
+
+    /// The relay's effects reach the environment in order: the batch, the status, the wake-up.
+    @Test func relayEffectsAreCarriedOutInOrder() throws {
+        let fixture = ChainFixture(producers: 1, users: 2)
+        let (_, storage) = try producer(fixture, on: try Disk())
+        var environment = Recorder(chainStorage: storage)
+        var relay = ChainRelayCore(now: 1_000)
+        let transfer = fixture.transfer(from: 0, to: 1, amount: 5, nonce: 0)
+        ChainEffects.perform(relay.queue(transfer, now: 1_000), in: &environment)
+        #expect(environment.relayWakes == [1_020], "the 20 ms batching window")
+        ChainEffects.perform(relay.tick(now: 3_000), in: &environment)
+        #expect(environment.batches == [TransactionBatch([transfer]).canonicalBytes])
+        #expect(environment.statuses == 1)
+        #expect(environment.relayWakes == [1_020, 5_000], "the next status, 2 s on")
     }
 }

@@ -246,4 +246,24 @@ import Testing
         #expect(shared.entry(for: produced.block.id, parentRoot: parentRoot) == nil, "capacity 2: the first entry is gone")
         #expect(shared.entry(for: Hash.sha256(utf8: "block 1"), parentRoot: parentRoot) != nil)
     }
+
+    /// A status one block ahead whose block was made in the current slot: gossip is bringing that block, so no
+    /// sync (the simulator measured 196,110 needless syncs a day at the node's 2 s cadence). A status whose head
+    /// is a slot old, or two blocks ahead, is synced from at once.
+    @Test func aStatusOneBlockAheadInTheCurrentSlotWaitsForGossipButAnOlderOrLongerLeadSyncs() {
+        let fixture = ChainFixture(producers: 2, users: 1)
+        let peer = PeerID("peer")
+        func status(height: UInt64, slot: UInt64) -> ConsensusEvent {
+            .received(.status(ChainStatus(head: BlockReference(height: height, slot: slot, id: Hash.sha256(utf8: "b\(height)")),
+                                          lib: BlockReference(height: 0, slot: 0, id: fixture.genesis.chainId))), from: peer)
+        }
+        func syncs(_ effects: [ConsensusEffect]) -> Bool {
+            effects.contains { if case .send(.blockRequest, peer) = $0 { true } else { false } }
+        }
+        var (follower, _) = fixture.core(producer: nil)
+        #expect(!syncs(follower.handle(status(height: 1, slot: 1), now: fixture.slotStart(1) + 400)))
+        #expect(syncs(follower.handle(status(height: 1, slot: 1), now: fixture.slotStart(2) + 1)))
+        var (other, _) = fixture.core(producer: nil)
+        #expect(syncs(other.handle(status(height: 2, slot: 2), now: fixture.slotStart(2) + 400)))
+    }
 }

@@ -12,6 +12,12 @@ extension ChainService {
         updateGauges()
     }
 
+    /// Carries out the relay's effects (`ChainRelayCore`) through the shared interpreter.
+    func perform(_ effects: [ChainRelayCore.Effect]) {
+        var environment = NodeChainEnvironment(service: self, chainStorage: storage)
+        ChainEffects.perform(effects, in: &environment)
+    }
+
     func publish(_ topic: GossipTopic, _ payload: [UInt8]) {
         transport.post(.publish(topic, payload))
     }
@@ -80,7 +86,7 @@ extension ChainService {
 
 /// The node's `ChainEnvironment`: each requirement calls back into the `ChainService` actor, on whose executor
 /// the interpreter runs (it is called synchronously from the actor's `perform`).
-private struct NodeChainEnvironment: ChainEnvironment {
+struct NodeChainEnvironment: ChainEnvironment {
     let service: ChainService
     let chainStorage: ChainStorage
 
@@ -91,4 +97,7 @@ private struct NodeChainEnvironment: ChainEnvironment {
     func committed(_ blocks: [CommittedBlock]) {}
     func observe(_ effect: ConsensusEffect) { service.assumeIsolated { $0.observe(effect) } }
     func warn(_ message: String) { service.assumeIsolated { $0.logger.error("\(message)") } }
+    func publishTransactions(_ payload: [UInt8]) { service.assumeIsolated { $0.publish(.transactions, payload) } }
+    func announceStatus() { service.assumeIsolated { $0.announceStatus() } }
+    func wakeRelay(at time: UInt64) { service.assumeIsolated { $0.scheduleRelay(at: time) } }
 }

@@ -176,35 +176,17 @@ public actor ChainService {
         }
     }
 
-    /// Admits a gossiped batch's transactions, then relays what the relay policy says (`ChainRelayCore.relay`).
+    /// Admits a gossiped batch's transactions and relays it, through the interpreter the simulator uses too.
     private func receivedBatch(_ batch: TransactionBatch, payload: [UInt8], from: String) {
-        var accepted: [SignedTransaction] = []
-        for transaction in batch.transactions {
-            guard haltReason == nil else { return }
-            // The core asks to relay each transaction it accepted; the batch is relayed instead, once.
-            var effects = core.handle(.received(.transaction(transaction), from: PeerID(from)), now: ChainService.now())
-            effects.removeAll { effect in
-                guard case .broadcast(.transaction(let relayed), relay: true) = effect else { return false }
-                accepted.append(relayed)
-                return true
-            }
-            perform(effects)
-        }
-        perform(ChainRelayCore.relay(received: payload, count: batch.transactions.count, accepted: accepted))
+        var environment = NodeChainEnvironment(service: self, chainStorage: storage)
+        let now = ChainService.now()
+        ChainEffects.receive(batch, payload: payload, in: &environment, feed: { event in
+            haltReason == nil ? core.handle(event, now: now) : nil
+        }, from: PeerID(from))
+        updateGauges()
     }
 
-    /// Carries out the relay's effects: gossip, status announcements, its timer.
-    func perform(_ effects: [ChainRelayCore.Effect]) {
-        for effect in effects {
-            switch effect {
-            case .publishTransactions(let payload): publish(.transactions, payload)
-            case .announceStatus: announceStatus()
-            case .wakeAt(let at): scheduleRelay(at: at)
-            }
-        }
-    }
-
-    private func scheduleRelay(at: UInt64) {
+    func scheduleRelay(at: UInt64) {
         relayTimer.set(at, now: ChainService.now()) { await self.relayWoke() }
     }
 
@@ -239,7 +221,7 @@ public actor ChainService {
     }
 
     /// Tells every connected peer (those the chain protocol's inbox reported) this node's head and LIB.
-    private func announceStatus() {
+    func announceStatus() {
         guard haltReason == nil else { return }
         let status = ConsensusMessage.status(ChainStatus(head: core.headReference, lib: core.lib)).canonicalBytes
         for peer in peerRoles.keys.sorted() { transport.post(.direct(status, to: peer, address: Self.address)) }

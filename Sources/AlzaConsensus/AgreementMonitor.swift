@@ -1,4 +1,3 @@
-import AlzaConsensus
 import AlzaCore
 import AlzaLedger
 

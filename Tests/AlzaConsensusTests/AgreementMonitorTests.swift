@@ -1,7 +1,6 @@
 import AlzaConsensus
 import AlzaCore
 import AlzaLedger
-import AlzaNode
 import Testing
 
 @Suite struct AgreementMonitorTests {
