@@ -118,6 +118,25 @@ import Glibc
         withExtendedLifetime(blocker) {}
     }
 
+    /// A port whose last connection is in TIME_WAIT (the node that listened on it closed it first, as an earlier
+    /// testnet's nodes do) is free for the next run; a port with a listener is not.
+    @Test func aPortInTimeWaitIsFreeButAListenedPortIsNot() throws {
+        let ports = try LoopbackPorts.claim(span: 1_010, used: TestnetLayout.portOffsets(nodes: 1))
+        let port = ports.base
+        do {
+            let listener = try RawListener(port: port, reuseAddress: true)
+            let client = try rawConnect(port: port)
+            let accepted = accept(listener.fd, nil, nil)
+            try #require(accepted >= 0)
+            #expect(!LoopbackPorts.isFree(port), "a listener holds it")
+            close(accepted)  // The server side closes first: its end of the connection enters TIME_WAIT.
+            var byte: UInt8 = 0
+            #expect(read(client, &byte, 1) == 0, "the client sees the close")
+            close(client)
+        }
+        #expect(LoopbackPorts.taken(base: port, offsets: [0]).isEmpty, "TIME_WAIT does not keep a node from listening")
+    }
+
     /// Claimed port blocks lie below the ephemeral range and two claims never share a block.
     @Test func claimedPortsAreBelowTheEphemeralRangeAndExclusive() throws {
         let first = try LoopbackPorts.claim(span: 1_010, used: TestnetLayout.portOffsets(nodes: 10))
@@ -211,8 +230,11 @@ func runCommand(_ executable: String, _ arguments: [String]) throws -> [String] 
 final class RawListener: Sendable {
     let fd: Int32
 
-    init(port: UInt16) throws {
+    /// `reuseAddress`: as a node's listeners (`TCPListener`, the HTTP server) are set up.
+    init(port: UInt16, reuseAddress: Bool = false) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var one: Int32 = 1
+        if reuseAddress { setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size)) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
@@ -227,4 +249,21 @@ final class RawListener: Sendable {
     }
 
     deinit { close(fd) }
+}
+
+/// A blocking TCP connection to `127.0.0.1:port`.
+func rawConnect(port: UInt16) throws -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else {
+        close(fd)
+        throw NodeError.startup("cannot connect to 127.0.0.1:\(port)")
+    }
+    return fd
 }

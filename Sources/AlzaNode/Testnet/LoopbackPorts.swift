@@ -19,11 +19,16 @@ public enum LoopbackPorts {
         return port
     }
 
-    /// True if nothing listens on or holds `127.0.0.1:port` right now.
+    /// True if a node could listen on `127.0.0.1:port` right now: nothing listens on it or holds it. Checked as a
+    /// node's listeners bind (with `SO_REUSEADDR`, as `TCPListener` and the HTTP server do), so connections of an
+    /// earlier testnet still in TIME_WAIT on the port do not count as taken: they did, and a second `testnet run`
+    /// within a minute of the first refused to start with "ports already in use".
     public static func isFree(_ port: UInt16) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian

@@ -267,6 +267,9 @@ public struct TestnetRun: Sendable {
     private func observeBlocks(layout: TestnetLayout, clients: [String: NodeClient], processes: TestnetProcesses,
                                tracker: InclusionTracker) async {
         var next: UInt64 = 1
+        // Ids of the blocks read above the LIB (and the LIB's), to notice a fork switch: a block whose parent is
+        // not the block read at the height below.
+        var observed: [UInt64: String] = [:]
         while !Task.isCancelled {
             guard let node = layout.nodes.first(where: { processes.isRunning($0.name) }),
                   let client = clients[node.name],
@@ -277,10 +280,21 @@ public struct TestnetRun: Sendable {
             }
             while next <= info.head.height, !Task.isCancelled {
                 guard let block = try? await client.get("/v1/blocks/\(next)?transactions=ids", as: NodeAPI.BlockView.self) else { break }
+                if let parent = observed[next - 1], parent != block.previous {
+                    // The node switched branches since the height below was read: read its branch again from
+                    // above the LIB (the parent there is not checked, so this cannot repeat for ever).
+                    let from = max(1, min(info.lib.height + 1, next - 1))
+                    tracker.reverted(from: from)
+                    observed = observed.filter { $0.key < from - 1 }
+                    next = from
+                    continue
+                }
                 tracker.included(block.transactionIds, height: block.height)
+                observed[block.height] = block.id
                 next += 1
             }
             tracker.irreversible(upTo: info.lib.height)
+            observed = observed.filter { $0.key >= info.lib.height }
             try? await Task.sleep(for: .milliseconds(100))
         }
     }
