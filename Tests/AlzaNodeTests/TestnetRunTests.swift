@@ -124,7 +124,7 @@ import Glibc
         let ports = try LoopbackPorts.claim(span: 1_010, used: TestnetLayout.portOffsets(nodes: 1))
         let port = ports.base
         do {
-            let listener = try RawListener(port: port, reuseAddress: true)
+            let listener = try RawListener(port: port)
             let client = try rawConnect(port: port)
             let accepted = accept(listener.fd, nil, nil)
             try #require(accepted >= 0)
@@ -230,11 +230,12 @@ func runCommand(_ executable: String, _ arguments: [String]) throws -> [String] 
 final class RawListener: Sendable {
     let fd: Int32
 
-    /// `reuseAddress`: as a node's listeners (`TCPListener`, the HTTP server) are set up.
-    init(port: UInt16, reuseAddress: Bool = false) throws {
+    /// Set up as a node's listeners are (`TCPListener`, the HTTP server: `SO_REUSEADDR`), so connections of an
+    /// earlier test on a reused port block, still in TIME_WAIT, do not keep it from listening.
+    init(port: UInt16) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var one: Int32 = 1
-        if reuseAddress { setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size)) }
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         let bound = withLoopbackAddress(port: port) { bind(fd, $0, $1) }
         guard bound == 0, listen(fd, 8) == 0 else {
             close(fd)
