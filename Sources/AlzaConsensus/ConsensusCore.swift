@@ -418,9 +418,10 @@ public struct ConsensusCore: Sendable {
     /// A peer one block ahead whose head was produced in the current slot most likely has that block on its way
     /// here by gossip: a sync would fetch it twice. Found by the simulator once it ran the node's 2 s status
     /// cadence: 196,110 sync requests in a simulated day with no fault, about one per node every 3.4 slots.
-    /// A peer further ahead, or whose head is a slot old, is synced from at once.
+    /// A peer further ahead, or whose head is a slot old, is synced from at once. (Slots are compared, not slot
+    /// start times: the peer names the slot, and any `UInt64` must not overflow the arithmetic.)
     private func gossipMayStillBring(_ peerHead: BlockReference) -> Bool {
-        peerHead.height == headReference.height + 1 && now < head.slotStart(peerHead.slot + 1)
+        peerHead.height == headReference.height + 1 && peerHead.slot >= head.slot(at: now)
     }
 
     private mutating func requestSync(from peer: PeerID, effects: inout [ConsensusEffect]) {

@@ -47,7 +47,7 @@ struct SimulatedChainEnvironment: ChainEnvironment {
     func wakeRelay(at time: UInt64) {
         if let pending = node.relayWakeAt, pending <= time { return }
         node.relayWakeAt = time
-        simulation.queue.schedule(.relayTick(node: node.index, generation: node.generation),
+        simulation.queue.schedule(.relayTick(node: node.index, generation: node.generation, at: time),
                                   at: max(simulation.time, node.clock.trueTime(at: time)))
     }
 
@@ -56,11 +56,12 @@ struct SimulatedChainEnvironment: ChainEnvironment {
         simulation.transmit(message, from: node, to: other)
     }
 
-    /// One pending tick per node: an earlier request replaces it, a later one leaves it.
+    /// One pending tick per node: an earlier request replaces it (the event queued for the later one becomes stale
+    /// and is ignored when it comes up), a later one leaves it.
     func wake(at time: UInt64) {
         if let pending = node.nextTick, pending <= time { return }
         node.nextTick = time
-        simulation.queue.schedule(.tick(node: node.index, generation: node.generation),
+        simulation.queue.schedule(.tick(node: node.index, generation: node.generation, at: time),
                                   at: max(simulation.time, node.clock.trueTime(at: time)))
     }
 

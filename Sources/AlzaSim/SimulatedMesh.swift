@@ -166,8 +166,8 @@ final class SimulatedMesh {
         return outputs
     }
 
-    /// Gossips a message: the node's own, or one its core accepted (the relay). Every node's publication of the
-    /// same block or transaction carries the same handle, so it has one gossip id network-wide.
+    /// Gossips a block: the node's own, or one its core accepted (the relay). Every node's publication of the same
+    /// block carries the same handle, so it has one gossip id network-wide.
     func publish(_ message: ConsensusMessage, topic: GossipTopic, from node: Int, now: UInt64) -> [Output] {
         guard cores[node] != nil else { return [] }
         let key = message.gossipKey
@@ -192,7 +192,7 @@ final class SimulatedMesh {
         return map(cores[node]!.publish(GossipMessage(topic: topic, payload: payload), now: now), node: node)
     }
 
-    /// The handle of each message gossiped in the last three minutes, by its block or transaction id.
+    /// The handle of each block gossiped in the last three minutes, by its id.
     private var handles: [Hash: UInt64] = [:]
 
     /// A frame arrived at `node` from `peer` (the simulator checked the link and drew the delay).

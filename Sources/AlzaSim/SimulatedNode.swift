@@ -43,6 +43,8 @@ extension Simulation {
         /// Statuses it announced (the relay's cadence) and, as a satellite, SuperNode statuses it compared.
         public internal(set) var statusesAnnounced: UInt64 = 0
         public internal(set) var statusesObserved: UInt64 = 0
+        /// Divergences its monitor reported (counted here: a restart gives the monitor a fresh memory).
+        public internal(set) var divergencesReported: UInt64 = 0
 
         /// Nodes `0..<producers` host the SuperNode role with producer `index`'s keys; the others the Satellite
         /// role, with a node key of their own.

@@ -14,7 +14,8 @@ extension Simulation {
     }
 
     /// A gossiped transaction batch (its real bytes) reached `node`: decoded as a node decodes it, admitted and
-    /// relayed by the interpreter a node runs (`ChainEffects.receive`).
+    /// relayed by the interpreter a node runs (`ChainEffects.receive`). The invariants are checked once after the
+    /// batch (admitting transactions moves no LIB, mints nothing, and the mempool bound holds per transaction).
     func receiveTransactions(_ payload: [UInt8], at node: Node, from peer: Node) {
         guard node.core != nil else { return }
         guard let batch = try? TransactionBatch(canonicalBytes: payload), !batch.transactions.isEmpty else {
@@ -41,12 +42,11 @@ extension Simulation {
         }
         node.monitor = monitor
         if let found {
+            node.divergencesReported += 1
             recoveryLog.append("\(node.name): SuperNode \(peer.name) diverges at height \(found.height)")
         }
     }
 
-    /// Divergences the satellites' monitors reported, over all satellites.
-    var divergencesReported: UInt64 {
-        UInt64(nodes.reduce(0) { $0 + ($1.monitor?.divergences.count ?? 0) })
-    }
+    /// Divergences the satellites' monitors reported, over all satellites and their restarts.
+    var divergencesReported: UInt64 { nodes.reduce(0) { $0 + $1.divergencesReported } }
 }

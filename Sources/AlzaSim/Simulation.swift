@@ -41,12 +41,13 @@ public final class Simulation {
     /// What happens at a point of virtual time. The queue keeps events in slots and moves only keys; the cases
     /// that carry a whole message or transaction are boxed, so the frequent ones (frames, ticks) stay small.
     enum Event {
-        case tick(node: Int, generation: Int)
+        /// `at`: the local time the core asked for; a tick superseded by another request is stale (ignored).
+        case tick(node: Int, generation: Int, at: UInt64)
         indirect case deliver(node: Int, generation: Int, message: ConsensusMessage, from: Int)
         case frame(node: Int, generation: Int, frame: Frame, from: Int)
         case gossipTick(node: Int, generation: Int)
         case connectionTick(node: Int, generation: Int)
-        case relayTick(node: Int, generation: Int)
+        case relayTick(node: Int, generation: Int, at: UInt64)
         indirect case submit(node: Int, transaction: SignedTransaction)
         case crash(node: Int)
         case restart(node: Int)
@@ -139,9 +140,9 @@ public final class Simulation {
 
     private func dispatch(_ event: Event) {
         switch event {
-        case .tick(let index, let generation):
+        case .tick(let index, let generation, let at):
             let node = nodes[index]
-            guard node.generation == generation, node.core != nil else { return }
+            guard node.generation == generation, node.core != nil, node.nextTick == at else { return }
             node.nextTick = nil
             if let at = node.equivocateAt, time >= at, isScheduled(node) {
                 node.equivocateAt = nil
@@ -171,9 +172,9 @@ public final class Simulation {
             node.connectionTickAt = nil
             route(mesh.connectionTick(index, now: node.clock.read(at: time)), from: node)
             armConnectionTick(node)
-        case .relayTick(let index, let generation):
+        case .relayTick(let index, let generation, let at):
             let node = nodes[index]
-            guard node.generation == generation, node.core != nil else { return }
+            guard node.generation == generation, node.core != nil, node.relayWakeAt == at else { return }
             node.relayWakeAt = nil
             performRelay(node.relay.tick(now: node.clock.read(at: time)), for: node)
         case .submit(let index, let transaction):
@@ -195,8 +196,9 @@ public final class Simulation {
             let node = nodes[index]
             node.clock = clock
             guard node.core != nil else { return }
-            node.nextTick = nil
-            queue.schedule(.tick(node: index, generation: node.generation), at: time)
+            let local = clock.read(at: time)
+            node.nextTick = local
+            queue.schedule(.tick(node: index, generation: node.generation, at: local), at: time)
         case .damageLog(let index, let bytes, let corrupt):
             let node = nodes[index]
             guard node.core == nil,

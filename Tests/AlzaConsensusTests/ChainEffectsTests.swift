@@ -28,9 +28,20 @@ import Testing
         var batches: [[UInt8]] = []
         var statuses = 0
         var relayWakes: [UInt64] = []
-        mutating func publishTransactions(_ payload: [UInt8]) { batches.append(payload) }
-        mutating func announceStatus() { statuses += 1 }
-        mutating func wakeRelay(at time: UInt64) { relayWakes.append(time) }
+        /// The relay's requirements as called, in order.
+        var relayLog: [String] = []
+        mutating func publishTransactions(_ payload: [UInt8]) {
+            batches.append(payload)
+            relayLog.append("batch")
+        }
+        mutating func announceStatus() {
+            statuses += 1
+            relayLog.append("status")
+        }
+        mutating func wakeRelay(at time: UInt64) {
+            relayWakes.append(time)
+            relayLog.append("wake \(time)")
+        }
     }
 
     /// A file-backed disk whose writes fail once `failWrites` is set (a full or broken disk).
@@ -179,5 +190,6 @@ import Testing
         #expect(environment.batches == [TransactionBatch([transfer]).canonicalBytes])
         #expect(environment.statuses == 1)
         #expect(environment.relayWakes == [1_020, 5_000], "the next status, 2 s on")
+        #expect(environment.relayLog == ["wake 1020", "batch", "status", "wake 5000"])
     }
 }

@@ -262,8 +262,12 @@ import Testing
         }
         var (follower, _) = fixture.core(producer: nil)
         #expect(!syncs(follower.handle(status(height: 1, slot: 1), now: fixture.slotStart(1) + 400)))
-        #expect(syncs(follower.handle(status(height: 1, slot: 1), now: fixture.slotStart(2) + 1)))
+        #expect(!syncs(follower.handle(status(height: 1, slot: 1), now: fixture.slotStart(2) - 1)), "the slot's last ms")
+        #expect(syncs(follower.handle(status(height: 1, slot: 1), now: fixture.slotStart(2))), "the next slot began")
         var (other, _) = fixture.core(producer: nil)
         #expect(syncs(other.handle(status(height: 2, slot: 2), now: fixture.slotStart(2) + 400)))
+        // A peer's slot is any number it likes: the rule compares slots, so even the largest does not trap.
+        var (third, _) = fixture.core(producer: nil)
+        #expect(!syncs(third.handle(status(height: 1, slot: .max), now: fixture.slotStart(1))))
     }
 }

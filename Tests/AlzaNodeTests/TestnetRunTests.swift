@@ -128,7 +128,7 @@ import Glibc
             let client = try rawConnect(port: port)
             let accepted = accept(listener.fd, nil, nil)
             try #require(accepted >= 0)
-            #expect(!LoopbackPorts.isFree(port), "a listener holds it")
+            withExtendedLifetime(listener) { #expect(!LoopbackPorts.isFree(port), "a listener holds it") }
             close(accepted)  // The server side closes first: its end of the connection enters TIME_WAIT.
             var byte: UInt8 = 0
             #expect(read(client, &byte, 1) == 0, "the client sees the close")

@@ -29,13 +29,14 @@ public final class InclusionTracker: Sendable {
         var latencyRecorded = Set<String>()
         var lastIrreversible: UInt64 = 0
 
-        mutating func include(_ id: String, height: UInt64, at date: Date, submitted: Date) {
+        /// `now`: when this is learned (finality below the LIB counts from then, not from when the block was seen).
+        mutating func include(_ id: String, height: UInt64, at date: Date, submitted: Date, now: Date) {
             includedAt[id] = (height, date)
             if latencyRecorded.insert(id).inserted {
                 _ = inclusion.record(UInt64(max(1, date.timeIntervalSince(submitted) * 1000)))
             }
             if height <= lastIrreversible {
-                finalize(id, at: date, submitted: submitted)
+                finalize(id, at: now, submitted: submitted)
             } else {
                 pendingFinality[height, default: []].append(id)
             }
@@ -55,7 +56,9 @@ public final class InclusionTracker: Sendable {
         state.withLock {
             $0.submitted += 1
             $0.submittedAt[id] = date
-            if let early = $0.includedEarly.removeValue(forKey: id) { $0.include(id, height: early.height, at: early.date, submitted: date) }
+            if let early = $0.includedEarly.removeValue(forKey: id) {
+                $0.include(id, height: early.height, at: early.date, submitted: date, now: Date())
+            }
         }
     }
 
@@ -81,7 +84,7 @@ public final class InclusionTracker: Sendable {
                     state.includedEarly[id] = (height, now)
                     continue
                 }
-                state.include(id, height: height, at: now, submitted: submitted)
+                state.include(id, height: height, at: now, submitted: submitted, now: now)
             }
         }
     }
