@@ -205,18 +205,27 @@ public actor FieldService {
         }
         var lastFailure = FieldRequestFailure.noHost(address.description)
         for host in hosts where host != nodeId {
-            guard await transport.ensureConnected(to: host) else {
-                lastFailure = .network("cannot connect to \(host.prefix(16)), which hosts \(address)")
-                continue
+            var received: [UInt8]?
+            for attempt in 0..<2 {
+                guard await transport.ensureConnected(to: host) else {
+                    lastFailure = .network("cannot connect to \(host.prefix(16)), which hosts \(address)")
+                    break
+                }
+                do {
+                    received = try await transport.request(message.canonicalBytes, to: host, address: address,
+                                                           timeoutMilliseconds: timeoutMilliseconds)
+                    break
+                } catch NetworkError.notConnected(_) where attempt == 0 {
+                    // The connection went while the request was out: a new peer's dial and ours met, and the
+                    // duplicate rule closed ours. Once more on the connection that stays (field requests may be
+                    // answered twice: the answers are the same).
+                    continue
+                } catch {
+                    lastFailure = .network(String(describing: error))
+                    break
+                }
             }
-            let bytes: [UInt8]
-            do {
-                bytes = try await transport.request(message.canonicalBytes, to: host, address: address,
-                                                    timeoutMilliseconds: timeoutMilliseconds)
-            } catch {
-                lastFailure = .network(String(describing: error))
-                continue
-            }
+            guard let bytes = received else { continue }
             let answer: FieldWireMessage
             do {
                 answer = try FieldWireMessage(canonicalBytes: bytes)
