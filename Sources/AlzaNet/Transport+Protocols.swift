@@ -182,7 +182,7 @@ extension Transport {
     func receivedResponse(_ response: Correlated, from peer: String) {
         switch correlator.received(response: response.id, from: peer) {
         case .matched(let id):
-            waiting.removeValue(forKey: id)?.resume(returning: response.payload)
+            waiting.removeValue(forKey: id)?.caller.resume(returning: response.payload)
         case .unknown(let id):
             logger.debug("response \(id) from \(peer.prefix(16)) matches no outstanding request (late or unasked); ignored")
         case .wrongPeer(let id, let asked):
@@ -216,8 +216,19 @@ extension Transport {
             throw NetworkError.tooManyRequests(limit: correlator.limit)
         }
         return try await withCheckedThrowingContinuation { continuation in
-            waiting[id] = continuation
-            send(Frame(kind: .request, message: Correlated(address: address, id: id, payload: payload)), to: peer)
+            let frame = Frame(kind: .request, message: Correlated(address: address, id: id, payload: payload))
+            waiting[id] = (continuation, frame)
+            send(frame, to: peer)
+        }
+    }
+
+    /// Sends the outstanding requests to `peer` again, on its connection now. The peer may answer one twice; the
+    /// second answer matches no outstanding request and is ignored (`RequestCorrelator.ResponseOutcome.unknown`).
+    func resendRequests(to peer: String) {
+        for (id, pending) in correlator.pending.sorted(by: { $0.key < $1.key }) where pending.peer == peer {
+            guard let frame = waiting[id]?.frame else { continue }
+            send(frame, to: peer)
+            counters.requestsResent += 1
         }
     }
 

@@ -63,8 +63,9 @@ public actor Transport {
     var directory: InstanceDirectory
     var announcement: InstanceAnnouncement
     var correlator = RequestCorrelator()
-    /// The callers of outstanding requests, keyed by the correlator's ids.
-    var waiting: [UInt64: CheckedContinuation<[UInt8], any Error>] = [:]
+    /// The callers of outstanding requests and the frames they sent, keyed by the correlator's ids (a frame is
+    /// sent again when the connection it left on is replaced by a duplicate: see `resendRequests(to:)`).
+    var waiting: [UInt64: (caller: CheckedContinuation<[UInt8], any Error>, frame: Frame)] = [:]
     private var tasks: [Task<Void, Never>] = []
     var running = false
     var counters = TransportStatistics()
@@ -133,7 +134,7 @@ public actor Transport {
         framesSink.finish()
         outgoingSink.finish()
         for id in correlator.cancelAll() {
-            waiting.removeValue(forKey: id)?.resume(throwing: NetworkError.notConnected(peer: "transport stopped"))
+            waiting.removeValue(forKey: id)?.caller.resume(throwing: NetworkError.notConnected(peer: "transport stopped"))
         }
         flush()
         for (_, inbox) in inboxes { inbox.finish() }
@@ -155,7 +156,7 @@ public actor Transport {
         perform(gossip.tick(now: now))
         perform(manager.tick(now: now))
         for request in correlator.expire(now: now) {
-            waiting.removeValue(forKey: request.id)?.resume(throwing: NetworkError.requestTimeout(peer: String(request.peer.prefix(16))))
+            waiting.removeValue(forKey: request.id)?.caller.resume(throwing: NetworkError.requestTimeout(peer: String(request.peer.prefix(16))))
         }
         flush()
     }
@@ -274,7 +275,7 @@ public actor Transport {
         gossip.peerDisconnected(peer.id)
         // Its unanswered requests fail now rather than at their timeout.
         for requestId in correlator.peerDisconnected(peer.id) {
-            waiting.removeValue(forKey: requestId)?.resume(throwing: NetworkError.notConnected(peer: String(peer.id.prefix(16))))
+            waiting.removeValue(forKey: requestId)?.caller.resume(throwing: NetworkError.notConnected(peer: String(peer.id.prefix(16))))
         }
         logger.info("peer \(peer.id.prefix(16)) disconnected: \(reason.description)")
         broadcast(.peerDisconnected(peer, reason: reason.description))
@@ -323,6 +324,9 @@ public actor Transport {
             return
         case .connected(let effects):
             perform(effects)
+            // This connection replaced one to the same peer (both dialed; the duplicate rule kept this one):
+            // requests that left on the closed one may be lost with it.
+            if effects.contains(where: { if case .shutdown = $0 { true } else { false } }) { resendRequests(to: peer.id) }
         }
         // A node the peer's hello told of is news to the others too; and the peer hears of every hosting node this
         // one knows (an announcement is gossiped only when it changes, so a late joiner would not).

@@ -93,6 +93,8 @@ public struct TransportStatistics: Sendable, Equatable {
     public var unroutable: UInt64 = 0
     /// Connections closed because the transport fell `inboundBatchLimit` read batches behind.
     public var overloadedConnections: UInt64 = 0
+    /// Outstanding requests sent again because the connection they left on was replaced by a duplicate.
+    public var requestsResent: UInt64 = 0
     /// Messages handed to `post(_:)` dropped because `outgoingLimit` were waiting.
     public var outgoingDropped: UInt64 = 0
     /// Instance announcements applied to the directory, and ones ignored as invalid.

@@ -32,6 +32,7 @@ public final class NodeMetrics: Sendable {
     let networkOverloadedConnections: CoreMetrics.Counter
     /// Messages posted for sending and dropped because the outgoing queue was full.
     let networkOutgoingDropped: CoreMetrics.Counter
+    let networkRequestsResent: CoreMetrics.Counter
     /// Instance announcements ignored as invalid.
     let networkAnnouncementsInvalid: CoreMetrics.Counter
     /// Gossiped transaction batches dropped, oldest first, from the bounded transaction lane.
@@ -71,6 +72,7 @@ public final class NodeMetrics: Sendable {
         networkUnroutable = CoreMetrics.Counter(label: "alza_network_unroutable_total", factory: factory)
         networkOverloadedConnections = CoreMetrics.Counter(label: "alza_network_overloaded_connections_total", factory: factory)
         networkOutgoingDropped = CoreMetrics.Counter(label: "alza_network_outgoing_dropped_total", factory: factory)
+        networkRequestsResent = CoreMetrics.Counter(label: "alza_network_requests_resent_total", factory: factory)
         networkAnnouncementsInvalid = CoreMetrics.Counter(label: "alza_network_invalid_announcements_total", factory: factory)
         transactionBatchesDropped = CoreMetrics.Counter(label: "alza_transaction_batches_dropped_total", factory: factory)
         chainEventsDropped = CoreMetrics.Counter(label: "alza_chain_events_dropped_total", factory: factory)

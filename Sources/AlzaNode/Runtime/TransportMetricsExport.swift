@@ -26,6 +26,7 @@ struct TransportMetricsExport {
         advance(\.networkUnroutable, \.unroutable)
         advance(\.networkOverloadedConnections, \.overloadedConnections)
         advance(\.networkOutgoingDropped, \.outgoingDropped)
+        advance(\.networkRequestsResent, \.requestsResent)
         advance(\.networkAnnouncementsInvalid, \.announcementsInvalid)
         for (id, traffic) in statistics.protocols {
             let before = last.protocols[id] ?? ProtocolTraffic(priority: traffic.priority)
