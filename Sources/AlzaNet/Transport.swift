@@ -322,11 +322,11 @@ public actor Transport {
         case .duplicate(let effects):
             perform(effects)
             return
-        case .connected(let effects):
+        case .connected(let effects, let replaced):
             perform(effects)
-            // This connection replaced one to the same peer (both dialed; the duplicate rule kept this one):
-            // requests that left on the closed one may be lost with it.
-            if effects.contains(where: { if case .shutdown = $0 { true } else { false } }) { resendRequests(to: peer.id) }
+            // Both nodes dialed and the duplicate rule kept this connection: requests that left on the one it
+            // replaced may be lost with it.
+            if replaced != nil { resendRequests(to: peer.id) }
         }
         // A node the peer's hello told of is news to the others too; and the peer hears of every hosting node this
         // one knows (an announcement is gossiped only when it changes, so a late joiner would not).

@@ -51,8 +51,8 @@ public struct ConnectionManager: Sendable {
     /// The outcome of a completed handshake.
     public enum Establishment: Sendable, Equatable {
         /// The peer is connected through this connection (the effects carry peer exchange and any replaced
-        /// duplicate's shutdown).
-        case connected([Effect])
+        /// duplicate's shutdown); `replaced` names the connection it replaced, whose frames in flight may be lost.
+        case connected([Effect], replaced: UInt64?)
         /// Both sides dialed and this connection is the one both drop.
         case duplicate([Effect])
     }
@@ -121,12 +121,14 @@ public struct ConnectionManager: Sendable {
         connection.peerListenAddress = listenAddress
         connections[id] = connection
         var effects: [Effect] = []
+        var replaced: UInt64?
         if let existing = byPeer[peer], existing != id {
             let keepOutbound = localKey < peerKey
             if connection.inbound == keepOutbound {
                 return .duplicate([.shutdown(id, reason: .closedByPeer(reason: "duplicate connection"))])
             }
             effects.append(.shutdown(existing, reason: .closedByPeer(reason: "duplicate connection")))
+            replaced = existing
         }
         byPeer[peer] = id
         if !connection.inbound { peerTable.connected(connection.address) }
@@ -137,7 +139,7 @@ public struct ConnectionManager: Sendable {
         let known = peerTable.knownAddresses + (ownListenAddress.map { [$0] } ?? [])
         effects.append(.send(Frame(kind: .peers, message: PeerAddresses(Array(known.prefix(PeerAddresses.maximum)))),
                              connection: id))
-        return .connected(effects)
+        return .connected(effects, replaced: replaced)
     }
 
     /// Addresses a peer told this node of.

@@ -62,11 +62,7 @@ public struct InvariantMonitor: Sendable {
         var forkCapacity: Int
     }
 
-    /// After every event the node handled.
-    public mutating func check(_ core: ConsensusCore, node: Int, name: String, at time: UInt64) {
-        check(core.invariantSample, node: node, name: name, at: time)
-    }
-
+    /// After every event the node handled (`ConsensusCore.invariantSample`).
     public mutating func check(_ sample: Sample, node: Int, name: String, at time: UInt64) {
         let lib = sample.lib
         if let previous = libHeight[node], lib.height < previous {

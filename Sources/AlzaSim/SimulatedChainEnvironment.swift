@@ -38,8 +38,7 @@ struct SimulatedChainEnvironment: ChainEnvironment {
     /// To every node it is connected to, in index order, as a node sends to every peer its chain inbox knows.
     func announceStatus() {
         guard let core = node.core else { return }
-        node.statusesAnnounced += 1
-        let status = ConsensusMessage.status(ChainStatus(head: core.headReference, lib: core.lib))
+        let status = ConsensusMessage.status(core.status)
         for peer in simulation.mesh.peers(of: node.index) { simulation.transmit(status, from: node, to: simulation.nodes[peer]) }
     }
 

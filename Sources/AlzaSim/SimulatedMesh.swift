@@ -156,7 +156,7 @@ final class SimulatedMesh {
         links[b].insert(a)
         var outputs: [(from: Int, Output)] = []
         for (node, peer, id, key) in [(a, b, outbound, keyB), (b, a, inbound, keyA)] {
-            guard case .connected(let effects) = managers[node]!.established(id, peer: names[peer], peerKey: key.publicKey,
+            guard case .connected(let effects, _) = managers[node]!.established(id, peer: names[peer], peerKey: key.publicKey,
                                                                           listenAddress: names[peer], now: now(node))
             else { preconditionFailure("\(names[node]) holds a second connection to \(names[peer])") }
             for case .send(let frame, _) in effects { outputs.append((node, .send(frame, to: peer))) }

@@ -40,8 +40,7 @@ extension Simulation {
         /// Transaction batches it received and batches it published (its own and relays).
         public internal(set) var batchesReceived: UInt64 = 0
         public internal(set) var batchesPublished: UInt64 = 0
-        /// Statuses it announced (the relay's cadence) and, as a satellite, SuperNode statuses it compared.
-        public internal(set) var statusesAnnounced: UInt64 = 0
+        /// As a satellite, the SuperNode statuses it compared with its chain.
         public internal(set) var statusesObserved: UInt64 = 0
         /// Divergences its monitor reported (counted here: a restart gives the monitor a fresh memory).
         public internal(set) var divergencesReported: UInt64 = 0

@@ -34,13 +34,13 @@ extension Simulation {
     /// A satellite compares a SuperNode's status with its own chain (`AgreementMonitor`, as `SatelliteService`
     /// does); a divergence goes to the recovery log.
     func observe(_ status: ChainStatus, at node: Node, from peer: Node) {
-        guard peer.roles.contains(.superNode), var monitor = node.monitor, let core = node.core else { return }
+        // The monitor is changed in place and only the LIB read from the core: neither is copied per status.
+        guard peer.roles.contains(.superNode), node.monitor != nil, let lib = node.core?.lib else { return }
         node.statusesObserved += 1
         let storage = node.chainStorage
-        let found = monitor.observe(peer: peer.name, status: status, ourLib: core.lib, now: node.clock.read(at: time)) {
+        let found = node.monitor?.observe(peer: peer.name, status: status, ourLib: lib, now: node.clock.read(at: time)) {
             storage.reference(at: $0)?.id
-        }
-        node.monitor = monitor
+        } ?? nil
         if let found {
             node.divergencesReported += 1
             recoveryLog.append("\(node.name): SuperNode \(peer.name) diverges at height \(found.height)")

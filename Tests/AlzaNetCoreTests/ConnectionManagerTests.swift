@@ -72,6 +72,7 @@ import Testing
                 #expect(connections.closed(inbound, now: 3) == nil, "the peer stays connected")
             } else {
                 #expect(second.effects.first == .shutdown(outbound, reason: .closedByPeer(reason: "duplicate connection")))
+                #expect(second == .connected(second.effects, replaced: outbound), "the replaced connection is named")
                 #expect(connections.connection(of: "p") == inbound)
                 #expect(connections.closed(outbound, now: 3) == nil)
                 #expect(dials(connections.tick(now: 4)).isEmpty, "the peer's address is not redialed while connected")
@@ -151,7 +152,7 @@ extension ConnectionManager.Establishment {
     var isConnected: Bool { if case .connected = self { true } else { false } }
     var effects: [ConnectionManager.Effect] {
         switch self {
-        case .connected(let effects), .duplicate(let effects): effects
+        case .connected(let effects, _), .duplicate(let effects): effects
         }
     }
 }

@@ -223,7 +223,7 @@ public actor ChainService {
     /// Tells every connected peer (those the chain protocol's inbox reported) this node's head and LIB.
     func announceStatus() {
         guard haltReason == nil else { return }
-        let status = ConsensusMessage.status(ChainStatus(head: core.headReference, lib: core.lib)).canonicalBytes
+        let status = ConsensusMessage.status(core.status).canonicalBytes
         for peer in peerRoles.keys.sorted() { transport.post(.direct(status, to: peer, address: Self.address)) }
     }
 

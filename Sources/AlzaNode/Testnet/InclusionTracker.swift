@@ -92,6 +92,7 @@ public final class InclusionTracker: Sendable {
     public func irreversible(upTo height: UInt64) {
         let now = Date()
         state.withLock { state in
+            let advanced = height > state.lastIrreversible
             state.lastIrreversible = max(state.lastIrreversible, height)
             for pendingHeight in state.pendingFinality.keys where pendingHeight <= height {
                 for id in state.pendingFinality.removeValue(forKey: pendingHeight) ?? [] {
@@ -99,7 +100,8 @@ public final class InclusionTracker: Sendable {
                     state.finalize(id, at: now, submitted: submitted)
                 }
             }
-            if height > 1_000 { state.includedEarly = state.includedEarly.filter { $0.value.height + 1_000 > height } }
+            // Polled every 100 ms: the ids of others' transactions are pruned only when the LIB moved.
+            if advanced && height > 1_000 { state.includedEarly = state.includedEarly.filter { $0.value.height + 1_000 > height } }
         }
     }
 
