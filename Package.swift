@@ -83,7 +83,7 @@ let package = Package(
         ),
         .target(
             name: "AlzaSim",
-            dependencies: ["AlzaCore", "AlzaLedger", "AlzaConsensus", "AlzaNetCore"],
+            dependencies: ["AlzaCore", "AlzaLedger", "AlzaConsensus", "AlzaField", "AlzaNetCore"],
             swiftSettings: alzaSwiftSettings
         ),
         .target(

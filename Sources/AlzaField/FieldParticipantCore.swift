@@ -319,6 +319,25 @@ public struct FieldParticipantCore: Sendable {
         return withdrawals > 0 ? .fieldWithdraw(field: roster.field, snapshot: full) : nil
     }
 
+    /// The least this participant ends with whatever the leader and the others do (DESIGN.md §6, the participant's
+    /// guarantee): its balance in the newest fully signed snapshot it holds, plus the payments to it receipted
+    /// beyond that snapshot, less each payment of its own the snapshot does not hold. Nil before it holds one (then
+    /// its deposit back is what it is owed). The simulator checks every settled field against it; saturating at 0.
+    public var guaranteedBalance: Amount? {
+        guard let full = newestFullySigned else { return nil }
+        let count = full.snapshot.paymentCount
+        var credits = full.balances[position]
+        var debits: Amount = 0
+        for (index, entry) in receipted where index >= count && isIncoming(entry.payment.payment) {
+            credits = credits.addingReportingOverflow(entry.payment.payment.amount).overflow ? .max : credits + entry.payment.payment.amount
+        }
+        let covered = Set(receipted.filter { $0.key < count }.map(\.value.receipt.paymentHash))
+        for payment in sent.values where !covered.contains(payment.hash) {
+            debits = debits.addingReportingOverflow(payment.payment.amount).overflow ? .max : debits + payment.payment.amount
+        }
+        return credits >= debits ? credits - debits : 0
+    }
+
     /// A payment another participant made to this one (an exit of its own is paid to itself, and is not).
     private func isIncoming(_ payment: FieldPayment) -> Bool { payment.payee == address && payment.payer != address }
 

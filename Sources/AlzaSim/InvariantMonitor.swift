@@ -12,6 +12,9 @@ public enum SimulationInvariant: String, Codable, Sendable, CaseIterable, Custom
     case supplyConserved = "supply-conserved"
     /// The mempool and fork database of every node stay within their configured limits.
     case memoryBounded = "memory-bounded"
+    /// A settled payment field's balances add up to its deposits, and no participant ends below its newest fully
+    /// signed snapshot plus the payments to it it holds receipts for, less its own beyond (DESIGN.md §6).
+    case fieldParticipantGuarantee = "field-participant-guarantee"
 
     public var description: String { rawValue }
 }
@@ -124,6 +127,11 @@ public struct InvariantMonitor: Sendable {
     /// Why the accounts' holdings do not add up to the supply, or nil.
     public static func unheldCoins(held: Amount, supply: Amount) -> String? {
         held == supply ? nil : "accounts hold \(held), supply is \(supply)"
+    }
+
+    /// A settled field of the off-chain workload broke the participant's guarantee or conservation.
+    public mutating func fieldGuaranteeBroken(field: Int, at time: UInt64, detail: String) {
+        record(.fieldParticipantGuarantee, "field-\(field)", time, detail)
     }
 
     private func isHonestPair(_ a: Int, _ b: Int) -> Bool { !byzantine.contains(a) && !byzantine.contains(b) }

@@ -24,6 +24,12 @@ final class SimulatedMesh {
         case dial(Int)
         /// A connection to the node `Int` is established (the consensus core is introduced to the peer).
         case connected(Int)
+        /// The instance announcement the peer's hello carried (DESIGN.md §1: hosted actors), for the directory.
+        case learned(InstanceAnnouncement, from: Int)
+        /// An instance announcement gossiped on `GossipTopic.instances` (its bytes; the receiver validates it).
+        case deliverAnnouncement([UInt8], from: Int)
+        /// A direct, request or response frame: for the node's protocols, not for the mesh.
+        case addressed(Frame, from: Int)
     }
 
     private let names: [String]
@@ -33,6 +39,8 @@ final class SimulatedMesh {
     private var cores: [GossipCore?]
     private var managers: [ConnectionManager?]
     private var links: [Set<Int>]
+    /// Each node's signed list of the actor instances it hosts, as its hello carries it.
+    private var announcements: [InstanceAnnouncement?]
     private var messages: [UInt64: ConsensusMessage] = [:]
     private var messageOrder: [(expiry: UInt64, handle: UInt64)] = []
     private var messageOrderStart = 0
@@ -68,8 +76,13 @@ final class SimulatedMesh {
         cores = Array(repeating: nil, count: names.count)
         managers = Array(repeating: nil, count: names.count)
         links = Array(repeating: [], count: names.count)
+        announcements = Array(repeating: nil, count: names.count)
         self.chainId = chainId
     }
+
+    /// What the node's hellos say it hosts from now on (a node announces a changed list by gossip as well).
+    func setAnnouncement(_ announcement: InstanceAnnouncement, of node: Int) { announcements[node] = announcement }
+    func announcement(of node: Int) -> InstanceAnnouncement? { announcements[node] }
 
     func isConnected(_ a: Int, _ b: Int) -> Bool { links[a].contains(b) }
 
@@ -78,7 +91,9 @@ final class SimulatedMesh {
 
     /// A node (re)starts with a fresh gossip core and connection manager (memory, lost with a crash); its peer
     /// table holds every other node.
-    func start(_ node: Int, key: SigningKey, seed: UInt64) {
+    func start(_ node: Int, key: SigningKey, seed: UInt64, now: UInt64) {
+        // A restarted node's first announcement is newer than any it made before (its clock orders them, as a node's).
+        announcements[node] = .signed(by: key, chainId: chainId, sequence: now, instances: [])
         cores[node] = GossipCore(configuration: Self.gossipConfiguration, seed: seed)
         let table = PeerTable(seeds: names.filter { $0 != names[node] }, ownAddress: names[node], seed: seed &+ 1)
         var manager = ConnectionManager(configuration: Self.connectionConfiguration, localKey: key.publicKey, peerTable: table)
@@ -139,10 +154,11 @@ final class SimulatedMesh {
             var random = SeededRandom(seed: handshakes &* 31 &+ UInt64(a &* 7 &+ b))
             return Hello(chainId: chainId, nodeKey: key.publicKey, roles: roles[node], listenAddress: "",
                          nonce: Bytes32(random.bytes(count: 32))!, agent: "alza-sim",
-                         instances: .signed(by: key, chainId: chainId, sequence: 1, instances: []))
+                         instances: announcements[node] ?? .signed(by: key, chainId: chainId, sequence: 1, instances: []))
         }
-        var sideA = HandshakeCore(local: hello(keyA, a), key: keyA)
-        var sideB = HandshakeCore(local: hello(keyB, b), key: keyB)
+        let (helloA, helloB) = (hello(keyA, a), hello(keyB, b))
+        var sideA = HandshakeCore(local: helloA, key: keyA)
+        var sideB = HandshakeCore(local: helloB, key: keyB)
         guard case .send(let proofFromA) = sideA.receive(sideB.openingFrame),
               case .send(let proofFromB) = sideB.receive(sideA.openingFrame),
               case .established = sideA.receive(proofFromB), case .established = sideB.receive(proofFromA)
@@ -155,12 +171,13 @@ final class SimulatedMesh {
         links[a].insert(b)
         links[b].insert(a)
         var outputs: [(from: Int, Output)] = []
-        for (node, peer, id, key) in [(a, b, outbound, keyB), (b, a, inbound, keyA)] {
+        for (node, peer, id, key, peerHello) in [(a, b, outbound, keyB, helloB), (b, a, inbound, keyA, helloA)] {
             guard case .connected(let effects, _) = managers[node]!.established(id, peer: names[peer], peerKey: key.publicKey,
                                                                           listenAddress: names[peer], now: now(node))
             else { preconditionFailure("\(names[node]) holds a second connection to \(names[peer])") }
             for case .send(let frame, _) in effects { outputs.append((node, .send(frame, to: peer))) }
             outputs.append((node, .connected(peer)))
+            outputs.append((node, .learned(peerHello.instances, from: peer)))
             outputs += map(cores[node]!.peerConnected(names[peer], now: now(node)), node: node).map { (node, $0) }
         }
         return outputs
@@ -215,6 +232,8 @@ final class SimulatedMesh {
             case .peers:
                 managers[node]?.learned(try PeerAddresses(canonicalBytes: frame.payload).addresses)
                 return []
+            case .direct, .request, .response:
+                return [.addressed(frame, from: peer)]
             default:
                 malformedFrames += 1
                 return []
@@ -240,6 +259,7 @@ final class SimulatedMesh {
                 return indices[peer].map { .send(frame, to: $0) }
             case .deliver(let message, _, let from):
                 if message.topic == .transactions, let sender = indices[from] { return .deliverTransactions(message.payload, from: sender) }
+                if message.topic == .instances, let sender = indices[from] { return .deliverAnnouncement(message.payload, from: sender) }
                 guard message.payload.count == 8, let sender = indices[from] else {
                     malformedFrames += 1
                     return nil

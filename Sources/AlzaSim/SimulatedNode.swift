@@ -44,10 +44,13 @@ extension Simulation {
         public internal(set) var statusesObserved: UInt64 = 0
         /// Divergences its monitor reported (counted here: a restart gives the monitor a fresh memory).
         public internal(set) var divergencesReported: UInt64 = 0
+        /// The `field` protocol and the field actors this node hosts (with `--payment-fields`; lost with a crash).
+        var fields: SimulatedFieldHost?
+        var fieldTickPending = false
 
         /// Nodes `0..<producers` host the SuperNode role with producer `index`'s keys; the others the Satellite
         /// role, with a node key of their own.
-        init(index: Int, producers: Int, genesis: Genesis) {
+        init(index: Int, producers: Int, genesis: Genesis, leadsFields: Bool = false) {
             self.index = index
             if index < producers {
                 name = "supernode-\(index)"
@@ -56,7 +59,7 @@ extension Simulation {
                 identity = ProducerIdentity(account: Address(key.publicKey), accountKey: key, signingKey: key)
             } else {
                 name = "satellite-\(index - producers)"
-                roles = .satellite
+                roles = leadsFields ? [.satellite, .fieldLeader] : .satellite
                 key = SimulationConfiguration.satelliteKey(index - producers)
                 identity = nil
             }

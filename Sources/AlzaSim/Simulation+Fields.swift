@@ -85,7 +85,13 @@ extension Simulation {
 
     /// Signs `payload` (the first key pays) and hands it to the user's node (`entryNode(forUser:)`).
     private func submit(_ payload: MessagePayload, by signers: [SigningKey], user: Int, scope: [Address] = []) {
-        guard let index = entryNode(forUser: user), let core = nodes[index].core else { return }
+        guard let index = entryNode(forUser: user) else { return }
+        submit(payload, by: signers, at: index, scope: scope)
+    }
+
+    /// Signs `payload` (the first key pays, its nonce from the node's mempool) and hands it to node `index`.
+    func submit(_ payload: MessagePayload, by signers: [SigningKey], at index: Int, scope: [Address] = []) {
+        guard let core = nodes[index].core else { return }
         let payer = Address(signers[0].publicKey)
         let header = TransactionHeader(chainId: genesis.chainId, expiration: time + 600_000,
                                        nonce: core.mempool.nextNonce(for: payer, state: core.head), fee: genesis.parameters.minimumFee)

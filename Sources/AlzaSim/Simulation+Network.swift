@@ -43,13 +43,19 @@ extension Simulation {
             case .connected(let peer):
                 armGossipTick(node)
                 feed(node, .peerConnected(nodes[peer].peer))
+            case .learned(let announcement, let peer):
+                learn(announcement, at: node, from: nodes[peer], gossiped: nil)
+            case .deliverAnnouncement(let payload, let peer):
+                learnGossiped(payload, at: node, from: nodes[peer])
+            case .addressed(let frame, let peer):
+                receiveAddressed(frame, at: node, from: nodes[peer])
             }
         }
     }
 
     /// A dial gets through when the other node is up and reachable (no partition between them): both sides'
     /// handshake and connection cores run. Otherwise the dialer backs off, as from a refused TCP connect.
-    private func dial(from node: Node, to other: Node) {
+    func dial(from node: Node, to other: Node) {
         guard other.core != nil, network.reachable(node.index, other.index) else {
             mesh.dialFailed(node.index, to: other.index, now: node.clock.read(at: time))
             return

@@ -43,6 +43,7 @@ extension Simulation {
         let finalTransfers = finalizedTransfers.filter { $0.key <= referenceLib }.values.reduce(0, +)
         let agreed = !online.isEmpty && Set(online.map { $0.core!.headReference.id }).count == 1
             && Set(roots.values).count == 1 && Set(online.map { $0.core!.lib.id }).count == 1
+        let paymentFields = paymentFieldActivity(reference: referenceState)
         let fields = referenceState.map { Array($0.fields.values) } ?? []
         let settled = fields.filter { $0.isClosed || $0.status.name == "annulled" }
         return SimulationReport(
@@ -61,7 +62,7 @@ extension Simulation {
             stateRoots: roots, agreed: agreed, messagesDelivered: delivered, messagesLost: lost,
             syncRequests: syncRequests, transactionBatches: nodes.reduce(0) { $0 + $1.batchesPublished },
             statusesObserved: nodes.reduce(0) { $0 + $1.statusesObserved }, divergencesReported: divergencesReported,
-            restarts: restarts, recoveryLog: recoveryLog,
+            restarts: restarts, paymentFields: paymentFields, recoveryLog: recoveryLog,
             violations: invariants.violations, wallSeconds: wallSeconds)
     }
 }

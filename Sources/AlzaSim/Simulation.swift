@@ -36,7 +36,11 @@ public final class Simulation {
     var lost: UInt64 = 0
     var restarts: UInt64 = 0
     var recoveryLog: [String] = []
-    private var nonces: [Int: UInt64] = [:]
+    /// The off-chain payment fields (`--payment-fields`), what their actors did, and each node by its key (the
+    /// instance directory names hosts by key).
+    let paymentFieldPlans: [PaymentField]
+    var fieldCounters = PaymentFieldActivity()
+    let nodeIndex: [PublicKey: Int]
 
     /// What happens at a point of virtual time. The queue keeps events in slots and moves only keys; the cases
     /// that carry a whole message or transaction are boxed, so the frequent ones (frames, ticks) stay small.
@@ -48,6 +52,7 @@ public final class Simulation {
         case gossipTick(node: Int, generation: Int)
         case connectionTick(node: Int, generation: Int)
         case relayTick(node: Int, generation: Int, at: UInt64)
+        case fieldTick(node: Int, generation: Int)
         indirect case submit(node: Int, transaction: SignedTransaction)
         case crash(node: Int)
         case restart(node: Int)
@@ -67,11 +72,15 @@ public final class Simulation {
         endTime = configuration.genesisTime + configuration.durationMilliseconds + configuration.slotMilliseconds / 2
         invariants = InvariantMonitor(genesisSupply: try genesis.initialState().chain.totalSupply)
         let genesis = self.genesis
+        paymentFieldPlans = Self.planPaymentFields(configuration)
+        fieldCounters.fields = paymentFieldPlans.count
+        let leaders = Set(paymentFieldPlans.map(\.leaderNode))
         let made = (0..<configuration.producers + configuration.satellites).map {
-            Node(index: $0, producers: configuration.producers, genesis: genesis)
+            Node(index: $0, producers: configuration.producers, genesis: genesis, leadsFields: leaders.contains($0))
         }
         mesh = SimulatedMesh(names: made.map(\.name), roles: made.map(\.roles), chainId: genesis.chainId)
         nodes = made
+        nodeIndex = Dictionary(uniqueKeysWithValues: made.map { ($0.key.publicKey, $0.index) })
         for node in nodes { try start(node) }
         scheduleFaults()
         queue.schedule(.slotStart(1), at: slotStart(1))
@@ -159,6 +168,8 @@ public final class Simulation {
         case .frame(let index, let generation, let frame, let from):
             let node = nodes[index]
             guard node.generation == generation, node.core != nil else { return }
+            // A node's message to an actor on itself never touches the network.
+            if from == index { return receiveAddressed(frame, at: node, from: node) }
             route(mesh.receive(frame, at: index, from: from, now: node.clock.read(at: time)), from: node)
         case .gossipTick(let index, let generation):
             let node = nodes[index]
@@ -177,6 +188,10 @@ public final class Simulation {
             guard node.generation == generation, node.core != nil, node.relayWakeAt == at else { return }
             node.relayWakeAt = nil
             performRelay(node.relay.tick(now: node.clock.read(at: time)), for: node)
+        case .fieldTick(let index, let generation):
+            let node = nodes[index]
+            guard node.generation == generation, node.core != nil else { return }
+            fieldTick(node)
         case .submit(let index, let transaction):
             guard nodes[index].core != nil else { return }
             feed(nodes[index], .submitted(transaction))
@@ -234,7 +249,14 @@ public final class Simulation {
         node.relay = ChainRelayCore(configuration: self.configuration.relay, now: local)
         node.monitor = node.roles.contains(.satellite) ? AgreementMonitor() : nil
         invariants.restarted(node.index)
-        mesh.start(node.index, key: node.key, seed: random.next())
+        mesh.start(node.index, key: node.key, seed: random.next(), now: local)
+        node.fieldTickPending = false
+        if !paymentFieldPlans.isEmpty {
+            // The field journal as the node left it; the actors come back from it when the workload or a message
+            // needs them.
+            node.fields = try SimulatedFieldHost(storage: node.storage, chainId: genesis.chainId)
+            if let repair = node.fields?.repair { recoveryLog.append("\(node.name): \(repair)") }
+        }
         perform(effects, for: node)
         performRelay([.wakeAt(node.relay.nextWake)], for: node)
         node.gossipTickPending = false
@@ -262,11 +284,13 @@ public final class Simulation {
         node.nextTick = nil
         node.relayWakeAt = nil
         node.connectionTickAt = nil
+        node.fields = nil
         let peers = nodes.filter { $0.core != nil && mesh.isConnected(node.index, $0.index) }
         mesh.crash(node.index) { self.nodes[$0].clock.read(at: self.time) }
         for peer in peers {
             armGossipTick(peer)
             armConnectionTick(peer)
+            fieldPeerGone(node, at: peer)
         }
     }
 
@@ -357,6 +381,7 @@ public final class Simulation {
             maxLibLag = max(maxLibLag, core.headReference.slot - min(core.headReference.slot, core.lib.slot))
         }
         submitFieldWorkload(slot: slot)
+        runPaymentFields(slot: slot)
         guard configuration.transfersPerSlot > 0 else { return }
         let users = configuration.userAccounts
         for count in 0..<configuration.transfersPerSlot {

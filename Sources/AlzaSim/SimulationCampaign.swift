@@ -18,6 +18,8 @@ public struct SimulationCampaign: Sendable {
         public var satellites: Int
         /// The nodes' chain status cadence.
         public var statusMilliseconds: UInt64
+        /// Payment fields run off chain by the satellites (their leader's node crashed in some seeds: see faults).
+        public var paymentFields: Int
         public var faults: [String]
         public var replay: String
     }
@@ -110,11 +112,23 @@ public struct SimulationCampaign: Sendable {
         // seeds, a node's own 2 s status cadence in a third.
         configuration.satellites = random.chance(0.5) ? Int(random.uniform(1...4)) : 0
         if random.chance(1.0 / 3.0) { configuration.relay.statusIntervalMilliseconds = 2_000 }
+        // Drawn after the status cadence for the same reason: with satellites, off-chain payment fields in half the
+        // seeds, and in half of those the node leading field 0 crashes while payments flow (its actors come back
+        // from its field journal) — beside the producers' crashes, partitions and loss drawn above.
+        if configuration.satellites > 0 && random.chance(0.5) {
+            configuration.paymentFields = Int(random.uniform(1...3))
+            configuration.fieldPaymentsPerSlot = 1
+            if random.chance(0.5) {
+                let from = duration / 10 + random.uniform(0...(duration * 4 / 10))
+                let to = min(duration * 9 / 10, from + 30_000 + random.uniform(0...(duration / 10)))
+                configuration.faults.append(.offline(node: producers, from: from, to: to))
+            }
+        }
         let plan = Plan(seed: seed, producers: producers, hours: hours, slotMilliseconds: configuration.slotMilliseconds,
                         latencyMilliseconds: [configuration.network.latency.lowerBound, configuration.network.latency.upperBound],
                         loss: configuration.network.loss, transfersPerSlot: configuration.transfersPerSlot,
                         fieldEverySlots: configuration.fieldEverySlots, satellites: configuration.satellites,
-                        statusMilliseconds: configuration.relay.statusIntervalMilliseconds,
+                        statusMilliseconds: configuration.relay.statusIntervalMilliseconds, paymentFields: configuration.paymentFields,
                         faults: configuration.faults.map(\.description), replay: replayCommand(seed: seed))
         return (configuration, plan)
     }

@@ -52,6 +52,11 @@ public struct SimulationConfiguration: Sendable {
     /// Every this many slots a payment field starts (claimed, opened two slots later by two users, closed
     /// cooperatively four slots after that); nil: no field workload.
     public var fieldEverySlots: UInt64?
+    /// Payment fields run off chain by the satellites' field actors (`Simulation+PaymentFields`): each led by a
+    /// satellite, with three accounts held by satellites' wallets; 0: none (needs satellites).
+    public var paymentFields: Int = 0
+    /// Payments tried per field per slot (an account with a payment unanswered skips its turn).
+    public var fieldPaymentsPerSlot: Int = 2
     /// Unix milliseconds of slot 0.
     public var genesisTime: UInt64 = 1_767_225_600_000
 
@@ -65,6 +70,9 @@ public struct SimulationConfiguration: Sendable {
     public static func producerKey(_ index: Int) -> SigningKey { SigningKey(deterministicLabel: "alza-sim-producer-\(index)") }
     public static func satelliteKey(_ index: Int) -> SigningKey { SigningKey(deterministicLabel: "alza-sim-satellite-\(index)") }
     public static func userKey(_ index: Int) -> SigningKey { SigningKey(deterministicLabel: "alza-sim-user-\(index)") }
+    public static func fieldAccountKey(field: Int, participant: Int) -> SigningKey {
+        SigningKey(deterministicLabel: "alza-sim-field-\(field)-account-\(participant)")
+    }
 
     /// The genesis of the simulated chain: every producer self-staked equally, users funded.
     public func genesisFile() -> GenesisFile {
@@ -85,6 +93,19 @@ public struct SimulationConfiguration: Sendable {
         }
         for index in 0..<userAccounts {
             accounts.append(GenesisFile.Account(publicKey: Self.userKey(index).publicKey.hex, balance: 10_000 * Amounts.unit))
+        }
+        // Only with off-chain fields, so every other run's genesis (and state roots) stays what it was: satellites
+        // claim fields with their node key's account, and each field's accounts bring their deposits.
+        if paymentFields > 0 && satellites > 0 {
+            for index in 0..<satellites {
+                accounts.append(GenesisFile.Account(publicKey: Self.satelliteKey(index).publicKey.hex, balance: 1_000 * Amounts.unit))
+            }
+            for field in 0..<paymentFields {
+                for participant in 0..<3 {
+                    accounts.append(GenesisFile.Account(publicKey: Self.fieldAccountKey(field: field, participant: participant).publicKey.hex,
+                                                        balance: 10_000 * Amounts.unit))
+                }
+            }
         }
         return GenesisFile(chainName: "alza-sim", genesisTime: genesisTime, parameters: parameters, accounts: accounts,
                            producers: producerEntries)

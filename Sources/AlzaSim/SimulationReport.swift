@@ -56,6 +56,8 @@ public struct SimulationReport: Codable, Sendable, Equatable {
     public var statusesObserved: UInt64
     public var divergencesReported: UInt64
     public var restarts: UInt64
+    /// The off-chain payment fields (`--payment-fields`), nil without them.
+    public var paymentFields: PaymentFieldActivity?
     public var recoveryLog: [String]
     /// Invariants broken during the run (empty when the run is safe).
     public var violations: [InvariantViolation]
@@ -78,6 +80,48 @@ public struct SimulationReport: Codable, Sendable, Equatable {
             && left.removedProducers == right.removedProducers && left.recoveryLog == right.recoveryLog
             && left.violations == right.violations && left.satellites == right.satellites
             && left.transactionBatches == right.transactionBatches && left.statusesObserved == right.statusesObserved
-            && left.divergencesReported == right.divergencesReported
+            && left.divergencesReported == right.divergencesReported && left.paymentFields == right.paymentFields
     }
+}
+
+/// What the simulated nodes' field actors did (`alza sim --payment-fields N`): the fields, their payments, the
+/// requests and announcements that carried them, and recoveries from the nodes' field journals.
+public struct PaymentFieldActivity: Codable, Sendable, Equatable {
+    public var fields = 0
+    /// Fields the reference node's state shows opened (or later), and closed by the cooperative close.
+    public var opened = 0
+    public var closed = 0
+    public var paymentsSubmitted: UInt64 = 0
+    public var paymentsReceipted: UInt64 = 0
+    public var paymentsRefused: UInt64 = 0
+    /// Payments a wallet did not sign (over its balance) and payment requests sent again after a failure.
+    public var paymentsRefusedByWallet: UInt64 = 0
+    public var paymentsResent: UInt64 = 0
+    public var snapshotsFullySigned: UInt64 = 0
+    public var closesSubmitted: UInt64 = 0
+    public var closeSignaturesRefused: UInt64 = 0
+    /// Requests through the nodes' `RequestCorrelator`s, and how those without an answer ended.
+    public var requestsSent: UInt64 = 0
+    public var requestsTimedOut: UInt64 = 0
+    public var requestsFailedByDisconnect: UInt64 = 0
+    public var requestsRefusedAtLimit: UInt64 = 0
+    /// Responses that matched no outstanding request (late, after a timeout or a resend).
+    public var responsesUnmatched: UInt64 = 0
+    /// Messages with no known or reachable host, naming no actor on the receiving node, or not decoding.
+    public var undeliverable: UInt64 = 0
+    public var unroutable: UInt64 = 0
+    public var undecodable: UInt64 = 0
+    /// Messages an actor refused (a typed field error: a stale proposal, a duplicate receipt...).
+    public var refusedMessages: UInt64 = 0
+    /// Instance announcements made, applied by another node's directory, and refused by one.
+    public var announcementsMade: UInt64 = 0
+    public var announcementsApplied: UInt64 = 0
+    public var announcementsRefused: UInt64 = 0
+    /// Leaders and participants made again from a restarted node's field journal.
+    public var leaderRecoveries: UInt64 = 0
+    public var participantReplays: UInt64 = 0
+    /// Participants whose settled balance was checked against their guarantee.
+    public var participantsChecked = 0
+
+    public init() {}
 }

@@ -37,6 +37,8 @@ struct SimCommand: ParsableCommand {
     var clockSkew: [String] = []
     @Option(help: "Transfers submitted per slot.") var transfers = 0
     @Option(help: "Start a payment field (claim, open, cooperative close) every N slots.") var fieldsEvery: UInt64?
+    @Option(help: "Payment fields run off chain by the satellites' field actors (needs --satellites).") var paymentFields = 0
+    @Option(help: "Payments tried per payment field per slot.") var fieldPayments = 2
     @Option(help: "One-way network latency range in ms, MIN-MAX.") var latency = "20-120"
     @Option(help: "Message loss probability (0...1).") var loss: Double = 0
     @Flag(help: "Print one JSON object as the last line.") var json = false
@@ -58,6 +60,13 @@ struct SimCommand: ParsableCommand {
         configuration.slotMilliseconds = slotMilliseconds
         configuration.inactivityRemovalSlots = inactivitySlots ?? max(1, 43_200_000 / slotMilliseconds)
         configuration.transfersPerSlot = transfers
+        guard (0...1_000).contains(paymentFields) else { throw ValidationError("--payment-fields must be between 0 and 1000") }
+        guard paymentFields == 0 || satellites >= 1 else {
+            throw ValidationError("--payment-fields needs --satellites: satellites lead the fields and hold their accounts")
+        }
+        guard (0...100).contains(fieldPayments) else { throw ValidationError("--field-payments must be between 0 and 100") }
+        configuration.paymentFields = paymentFields
+        configuration.fieldPaymentsPerSlot = fieldPayments
         if let fieldsEvery {
             guard fieldsEvery >= 1 else { throw ValidationError("--fields-every must be at least 1 slot") }
             configuration.fieldEverySlots = fieldsEvery
@@ -118,7 +127,7 @@ struct SimCommand: ParsableCommand {
         let campaign = SimulationCampaign(firstSeed: seed, seeds: seeds, hours: hours, producers: producers)
         let summary = try campaign.run(
             planned: { plan in
-                print(json ? line(["plan": plan]) : "seed \(plan.seed): \(plan.producers) producers, \(plan.satellites) satellites, "
+                print(json ? line(["plan": plan]) : "seed \(plan.seed): \(plan.producers) producers, \(plan.satellites) satellites, \(plan.paymentFields) payment fields, "
                       + "\(plan.slotMilliseconds) ms slots, faults: \(plan.faults.isEmpty ? "none" : plan.faults.joined(separator: ", "))")
             },
             finished: { outcome in

@@ -59,24 +59,11 @@ import Testing
             for _ in 0..<5 { try scenario.payRandomly() }
         }
         let honest = scenario.participants.indices.filter { $0 != dishonest && $0 != withholder }
-        let bounds = honest.map { guarantee(of: scenario.participants[$0]) }
+        let bounds = honest.map { scenario.participants[$0].guaranteedBalance }
         try closeField(&scenario, dishonest: dishonest)
         try watch(&scenario, honest: honest, leaderAnswers: close != .silentLeader && close != .leaderEquivocation)
         check(scenario, honest: honest, bounds: bounds, seed: seed)
         return scenario
-    }
-
-    /// Newest fully signed balance + receipted incoming beyond it − own payments beyond it (or never placed).
-    func guarantee(of participant: FieldParticipantCore) -> Amount? {
-        guard let full = participant.newestFullySigned else { return nil }
-        let count = full.snapshot.paymentCount
-        var bound = Int64(full.balances[participant.position])
-        for (index, entry) in participant.receipted where index >= count && entry.payment.payment.payee == participant.address {
-            bound += Int64(entry.payment.payment.amount)
-        }
-        let covered = Set(participant.receipted.filter { $0.key < count }.map(\.value.receipt.paymentHash))
-        for payment in participant.sent.values where !covered.contains(payment.hash) { bound -= Int64(payment.payment.amount) }
-        return Amount(max(0, bound))
     }
 
     func closeField(_ scenario: inout FieldScenario, dishonest: Int?) throws {
