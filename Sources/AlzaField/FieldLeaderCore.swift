@@ -85,6 +85,9 @@ public struct FieldLeaderCore: Sendable {
 
     public var durableCount: UInt64 { UInt64(paymentHashes.count) }
 
+    /// The log index of a durable payment (a copy sent again is answered with its receipt, whatever else holds).
+    public func loggedIndex(of paymentHash: Hash) -> UInt64? { durableIndex[paymentHash] }
+
     // MARK: Payments
 
     /// A participant's payment: refused with its reason, or ordered and sent to the log. A payment sent again

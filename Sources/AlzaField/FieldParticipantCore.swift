@@ -115,9 +115,13 @@ public struct FieldParticipantCore: Sendable {
 
     /// The leader refused this participant's newest payment (`FieldLeaderCore.Effect.rejected`): its sequence number
     /// is free again. Only the newest can be taken back; if a leader logged it after all, the participant no longer
-    /// counts it as its own and refuses the snapshot showing it (its balance would be short), so this is safe.
+    /// counts it as its own and refuses the snapshot showing it (its balance would be short), so this is safe. A
+    /// payment a snapshot it signed already holds is not taken back (false): the refusal came for a copy sent again
+    /// after that (a lost receipt, then a closing leader), and taking it back would count the payment's amount as
+    /// still this participant's when the close it signed pays it out — the simulator found it (D38).
     public mutating func refused(_ signed: SignedFieldPayment) -> Bool {
-        guard signed.payment.payer == address, sent[signed.hash] != nil, signed.payment.sequence + 1 == nextSequence else {
+        guard signed.payment.payer == address, sent[signed.hash] != nil, signed.payment.sequence + 1 == nextSequence,
+              ownIndices[signed.hash] == nil else {
             return false
         }
         sent[signed.hash] = nil

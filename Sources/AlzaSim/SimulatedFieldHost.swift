@@ -58,6 +58,10 @@ final class SimulatedFieldHost {
     /// payment request is out now (the others are sent again).
     var unanswered: [FieldJournalOwner: SignedFieldPayment] = [:]
     var paymentsOut: Set<FieldJournalOwner> = []
+    /// The first fully signed snapshot each account received (what a dishonest one posts), and what each account's
+    /// chain watcher last submitted, when (local time): submitted again only if still called for 10 s later.
+    var firstFullySigned: [FieldJournalOwner: SignedFieldSnapshot] = [:]
+    var reacted: [FieldJournalOwner: (payload: MessagePayload, at: UInt64)] = [:]
     /// A failed journal write stops the node's field actors (they could not keep a promise any more).
     private(set) var journalFailure: String?
 

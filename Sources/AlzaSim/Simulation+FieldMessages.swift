@@ -63,6 +63,7 @@ extension Simulation {
         case .fullySigned(let signed):
             try fields.participants[owner]!.receivedFullySigned(signed)
             fields.append([FieldParticipantJournalEntry.fullySigned(signed).canonicalBytes], for: owner)
+            if fields.firstFullySigned[owner] == nil { fields.firstFullySigned[owner] = signed }
         default:
             fieldCounters.refusedMessages += 1
         }
@@ -83,7 +84,8 @@ extension Simulation {
                 respond(reply, with: .refused(code: "field.leader-failed", reason: "the payment journal failed: \(failure)"), from: node)
                 return
             }
-            guard !leader.closing else {
+            // Closing refuses new payments only: a logged one sent again gets its receipt (as a node's leader).
+            guard !leader.closing || leader.core.loggedIndex(of: signed.hash) != nil else {
                 respond(reply, with: .refused(code: "field.closing", reason: "field \(field) is closing; no more payments"), from: node)
                 return
             }
@@ -165,13 +167,14 @@ extension Simulation {
             activity.opened += 1
             guard case .closed(let settlement, _) = record.status else { continue }
             activity.closed += 1
+            if let stale = staleSnapshotsPosted[plan.id], settlement.number > stale { activity.staleClosesReplaced += 1 }
             let at = time - configuration.genesisTime
             if settlement.balances.reduce(0, +) != record.deposits.reduce(0, +) {
                 invariants.fieldGuaranteeBroken(field: plan.index, at: at,
                                                 detail: "settled balances add up to \(settlement.balances.reduce(0, +)), deposits to \(record.deposits.reduce(0, +))")
             }
             for (position, account) in record.participants.enumerated() {
-                guard let index = plan.addresses.firstIndex(of: account),
+                guard let index = plan.addresses.firstIndex(of: account), !isDishonest(index),
                       let core = nodes[plan.accountNodes[index]].fields?.participants[.participant(plan.id, account)] else { continue }
                 activity.participantsChecked += 1
                 let owed = core.guaranteedBalance ?? record.deposits[position]

@@ -59,8 +59,53 @@ extension Simulation {
             }
             if slot < lastSlot * 6 / 10 { pay(in: plan) }
             resendUnanswered(in: plan)
-            if slot >= lastSlot * 7 / 10 { close(plan, slot: slot) }
+            watchChain(plan)
+            if slot >= lastSlot * 7 / 10 {
+                if configuration.staleSoloCloses { postStaleSoloClose(plan) } else { close(plan, slot: slot) }
+            }
         }
+    }
+
+    /// Whether account `position` of a field is the dishonest one (`staleSoloCloses`: the first).
+    func isDishonest(_ position: Int) -> Bool { configuration.staleSoloCloses && position == 0 }
+
+    /// Each honest account's chain watcher, as a satellite's: what its core says to do about the field's record on
+    /// its node's chain — dispute a stale or omitting close, finalize after the window — submitted once, and again
+    /// only when still called for 10 s later.
+    private func watchChain(_ plan: PaymentField) {
+        guard !configuration.fieldWatchersDown else { return }
+        for (position, account) in plan.addresses.enumerated() where !isDishonest(position) {
+            let node = nodes[plan.accountNodes[position]]
+            let owner = FieldJournalOwner.participant(plan.id, account)
+            let local = node.clock.read(at: time)
+            guard let fields = node.fields, let record = node.core?.head.fields[plan.id],
+                  let payload = fields.participants[owner]?.reaction(to: record, now: local) else { continue }
+            if let last = fields.reacted[owner], last.payload == payload, local < last.at + 10_000 { continue }
+            fields.reacted[owner] = (payload, local)
+            if case .fieldFinalize = payload { fieldCounters.finalizesSubmitted += 1 } else { fieldCounters.disputesSubmitted += 1 }
+            submit(payload, by: [plan.accounts[position]], at: node.index, scope: record.participants + [record.leader])
+        }
+    }
+
+    /// The dishonest first account posts the oldest fully signed snapshot it holds as a solo close, once, and
+    /// finalizes it when the window is over (what the honest accounts would do, were it still standing).
+    private func postStaleSoloClose(_ plan: PaymentField) {
+        let node = nodes[plan.accountNodes[0]]
+        let owner = FieldJournalOwner.participant(plan.id, plan.addresses[0])
+        let local = node.clock.read(at: time)
+        if let fields = node.fields, let record = node.core?.head.fields[plan.id], case .closing(_, let deadline, _) = record.status,
+           local >= deadline, local >= (fields.reacted[owner]?.at ?? 0) + 10_000 {
+            fields.reacted[owner] = (.fieldFinalize(field: plan.id), local)
+            fieldCounters.finalizesSubmitted += 1
+            submit(.fieldFinalize(field: plan.id), by: [plan.accounts[0]], at: node.index, scope: record.participants + [record.leader])
+        }
+        guard let fields = node.fields, fields.reacted[owner] == nil, let record = node.core?.head.fields[plan.id], record.status == .open,
+              let stale = fields.firstFullySigned[owner] ?? fields.participants[owner]?.newestFullySigned else { return }
+        let payload = MessagePayload.fieldSoloClose(field: plan.id, snapshot: stale)
+        fields.reacted[owner] = (payload, node.clock.read(at: time))
+        fieldCounters.staleSoloClosesPosted += 1
+        staleSnapshotsPosted[plan.id] = stale.snapshot.number
+        submit(payload, by: [plan.accounts[0]], at: node.index, scope: record.participants + [record.leader])
     }
 
     /// Claims the field, then opens it (every participant signs the open), each asked again every 4 slots until

@@ -40,6 +40,8 @@ public final class Simulation {
     /// instance directory names hosts by key).
     let paymentFieldPlans: [PaymentField]
     var fieldCounters = PaymentFieldActivity()
+    /// The snapshot number each field's stale solo close posted.
+    var staleSnapshotsPosted: [FieldId: UInt64] = [:]
     let nodeIndex: [PublicKey: Int]
 
     /// What happens at a point of virtual time. The queue keeps events in slots and moves only keys; the cases

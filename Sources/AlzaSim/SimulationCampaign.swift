@@ -20,6 +20,8 @@ public struct SimulationCampaign: Sendable {
         public var statusMilliseconds: UInt64
         /// Payment fields run off chain by the satellites (their leader's node crashed in some seeds: see faults).
         public var paymentFields: Int
+        /// The fields' first accounts post stale solo closes (the others dispute) instead of a cooperative close.
+        public var staleSoloCloses: Bool
         public var faults: [String]
         public var replay: String
     }
@@ -118,6 +120,7 @@ public struct SimulationCampaign: Sendable {
         if configuration.satellites > 0 && random.chance(0.5) {
             configuration.paymentFields = Int(random.uniform(1...3))
             configuration.fieldPaymentsPerSlot = 1
+            configuration.staleSoloCloses = random.chance(0.5)
             if random.chance(0.5) {
                 let from = duration / 10 + random.uniform(0...(duration * 4 / 10))
                 let to = min(duration * 9 / 10, from + 30_000 + random.uniform(0...(duration / 10)))
@@ -129,6 +132,7 @@ public struct SimulationCampaign: Sendable {
                         loss: configuration.network.loss, transfersPerSlot: configuration.transfersPerSlot,
                         fieldEverySlots: configuration.fieldEverySlots, satellites: configuration.satellites,
                         statusMilliseconds: configuration.relay.statusIntervalMilliseconds, paymentFields: configuration.paymentFields,
+                        staleSoloCloses: configuration.staleSoloCloses,
                         faults: configuration.faults.map(\.description), replay: replayCommand(seed: seed))
         return (configuration, plan)
     }

@@ -57,6 +57,12 @@ public struct SimulationConfiguration: Sendable {
     public var paymentFields: Int = 0
     /// Payments tried per field per slot (an account with a payment unanswered skips its turn).
     public var fieldPaymentsPerSlot: Int = 2
+    /// Each payment field's first account is dishonest: instead of the leader's cooperative close, it solo-closes
+    /// with the oldest fully signed snapshot it holds, and the others' chain watchers dispute and finalize.
+    public var staleSoloCloses = false
+    /// The honest accounts' chain watchers are down (nobody disputes a stale close): what the participant's
+    /// guarantee needs is missing, and the end-of-run check must catch the loss.
+    public var fieldWatchersDown = false
     /// Unix milliseconds of slot 0.
     public var genesisTime: UInt64 = 1_767_225_600_000
 

@@ -99,6 +99,13 @@ public struct PaymentFieldActivity: Codable, Sendable, Equatable {
     public var paymentsResent: UInt64 = 0
     public var snapshotsFullySigned: UInt64 = 0
     public var closesSubmitted: UInt64 = 0
+    /// Stale solo closes the dishonest accounts posted (`staleSoloCloses`), and what the honest accounts' chain
+    /// watchers submitted against them: disputes with a newer snapshot or a receipt, and finalizes.
+    public var staleSoloClosesPosted: UInt64 = 0
+    public var disputesSubmitted: UInt64 = 0
+    public var finalizesSubmitted: UInt64 = 0
+    /// Fields closed with a newer snapshot than the stale one posted (a dispute replaced it).
+    public var staleClosesReplaced = 0
     public var closeSignaturesRefused: UInt64 = 0
     /// Requests through the nodes' `RequestCorrelator`s, and how those without an answer ended.
     public var requestsSent: UInt64 = 0

@@ -39,6 +39,8 @@ struct SimCommand: ParsableCommand {
     @Option(help: "Start a payment field (claim, open, cooperative close) every N slots.") var fieldsEvery: UInt64?
     @Option(help: "Payment fields run off chain by the satellites' field actors (needs --satellites).") var paymentFields = 0
     @Option(help: "Payments tried per payment field per slot.") var fieldPayments = 2
+    @Flag(help: "Each payment field's first account posts a stale solo close instead of the leader's cooperative close.")
+    var staleSoloCloses = false
     @Option(help: "One-way network latency range in ms, MIN-MAX.") var latency = "20-120"
     @Option(help: "Message loss probability (0...1).") var loss: Double = 0
     @Flag(help: "Print one JSON object as the last line.") var json = false
@@ -67,6 +69,7 @@ struct SimCommand: ParsableCommand {
         guard (0...100).contains(fieldPayments) else { throw ValidationError("--field-payments must be between 0 and 100") }
         configuration.paymentFields = paymentFields
         configuration.fieldPaymentsPerSlot = fieldPayments
+        configuration.staleSoloCloses = staleSoloCloses
         if let fieldsEvery {
             guard fieldsEvery >= 1 else { throw ValidationError("--fields-every must be at least 1 slot") }
             configuration.fieldEverySlots = fieldsEvery

@@ -117,6 +117,26 @@ import Testing
         #expect(participant.sent[second.hash] == nil)
     }
 
+    /// Found by the simulator (D38): a payment's receipt is lost, the participant signs a snapshot holding the
+    /// payment, then its copy sent again is refused by the now closing leader. The payment is the participant's in
+    /// that snapshot: it is not taken back, and it still counts against the participant's guarantee.
+    @Test func aPaymentASignedSnapshotHoldsIsNotTakenBackOnARefusal() throws {
+        let fixture = FieldFixture()
+        var leader = fixture.leader()
+        var participants = fixture.participants()
+        let payment = try participants[0].pay(to: fixture.address(1), amount: 7 * Amounts.unit)
+        let first = leader.receive(payment, now: 1).persists.first!.firstIndex
+        _ = leader.persisted(firstIndex: first, now: 2)   // its receipt never reaches the payer
+        #expect(leader.loggedIndex(of: payment.hash) == 0)
+        #expect(leader.loggedIndex(of: Hash.sha256(utf8: "never sent")) == nil)
+        let proposal = try #require(leader.tick(now: 10_000).proposals.first { $0.to == fixture.address(0) }?.proposal)
+        _ = try participants[0].sign(proposal)
+        let takenBack = participants[0].refused(payment)
+        #expect(!takenBack, "the signed snapshot holds it")
+        #expect(participants[0].sent[payment.hash] == payment)
+        #expect(try participants[0].pay(to: fixture.address(2), amount: 1).payment.sequence == 1, "its sequence number stays used")
+    }
+
     @Test func aPaymentToAnOutsiderOrOfNothingIsNotSigned() {
         let fixture = FieldFixture()
         var participant = fixture.participants()[0]

@@ -123,14 +123,19 @@ public actor FieldLeader {
             await reply.send(.refused(code: "field.unexpected-request", reason: "a field leader answers payments only"))
             return
         }
-        if let refusal = failure.map({ FieldWireMessage.refused(code: "field.leader-failed", reason: $0) })
-            ?? (closing ? .refused(code: "field.closing", reason: "field \(field) is closing; no more payments") : nil) {
-            for reply in replies { await reply.send(refusal) }
+        if let failure {
+            for reply in replies { await reply.send(.refused(code: "field.leader-failed", reason: failure)) }
             return
         }
         var effects: [FieldLeaderCore.Effect] = []
         let now = ChainService.now()
         for (signed, reply) in zip(payments, replies) {
+            // Closing refuses new payments only: a logged one sent again (its receipt was lost) gets its receipt, or
+            // its payer would take back a payment the final snapshot pays out (D38).
+            if closing && core.loggedIndex(of: signed.hash) == nil {
+                await reply.send(.refused(code: "field.closing", reason: "field \(field) is closing; no more payments"))
+                continue
+            }
             waiting[signed.hash, default: []].append(reply)
             effects += core.receive(signed, now: now)
         }
