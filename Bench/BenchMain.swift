@@ -78,15 +78,17 @@ extension AlzaBench {
         }
     }
 
-    struct Field: ParsableCommand {
+    struct Field: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Payments/s through one field leader core (verified, logged with fsync, receipted in batches) vs Ed25519 verify/s; open-loop latency; snapshot and close cost by participants and payments.")
+            abstract: "Payments/s through one field leader core (verified, logged with fsync, receipted in batches) vs Ed25519 verify/s; open-loop latency; the node's field path over loopback sockets; snapshot and close cost by participants and payments.")
 
         @OptionGroup var options: SuiteOptions
 
-        func run() throws {
+        func run() async throws {
             let limits = PhysicalLimits.measure(scratchDirectory: options.scratchDir, quick: options.quick)
-            try options.emit(try FieldBenchmark.run(limits: limits, quick: options.quick, scratchDirectory: options.scratchDir))
+            var report = try FieldBenchmark.run(limits: limits, quick: options.quick, scratchDirectory: options.scratchDir)
+            try await FieldLoopbackBenchmark.measure(into: &report, limits: limits, quick: options.quick, scratchDirectory: options.scratchDir)
+            try options.emit(report)
         }
     }
 

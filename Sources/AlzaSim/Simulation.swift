@@ -40,6 +40,7 @@ public final class Simulation {
     /// instance directory names hosts by key).
     let paymentFieldPlans: [PaymentField]
     var fieldCounters = PaymentFieldActivity()
+    let paymentFieldWindowSeconds: UInt32
     /// The snapshot number each field's stale solo close posted.
     var staleSnapshotsPosted: [FieldId: UInt64] = [:]
     let nodeIndex: [PublicKey: Int]
@@ -75,6 +76,7 @@ public final class Simulation {
         invariants = InvariantMonitor(genesisSupply: try genesis.initialState().chain.totalSupply)
         let genesis = self.genesis
         paymentFieldPlans = Self.planPaymentFields(configuration)
+        paymentFieldWindowSeconds = Self.paymentFieldWindowSeconds(configuration)
         fieldCounters.fields = paymentFieldPlans.count
         let leaders = Set(paymentFieldPlans.map(\.leaderNode))
         let made = (0..<configuration.producers + configuration.satellites).map {

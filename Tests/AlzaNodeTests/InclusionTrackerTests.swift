@@ -47,3 +47,32 @@ import Testing
         #expect(tracker.inclusionLatency.count == 2)
     }
 }
+
+/// `alza testnet run` reads the chain of a node block by block; when the node switches branches between two
+/// reads, the next block's parent is not the block read below it, and the reading goes back above the LIB.
+@Suite struct ObservedBranchTests {
+    @Test func aBlockWhoseParentIsNotTheOneReadBelowRewindsToAboveTheLib() {
+        var branch = ObservedBranch()
+        #expect(branch.read(height: 1, id: "a1", previous: "genesis", lib: 0) == .include)
+        #expect(branch.read(height: 2, id: "a2", previous: "a1", lib: 0) == .include)
+        #expect(branch.read(height: 3, id: "a3", previous: "a2", lib: 1) == .include)
+        #expect(branch.next == 4)
+        // The node moved to branch b from height 3 on: b4's parent is b3, not a3.
+        #expect(branch.read(height: 4, id: "b4", previous: "b3", lib: 1) == .rewind(from: 2))
+        #expect(branch.next == 2)
+        #expect(branch.read(height: 2, id: "a2", previous: "a1", lib: 1) == .include)
+        #expect(branch.read(height: 3, id: "b3", previous: "a2", lib: 1) == .include)
+        #expect(branch.read(height: 4, id: "b4", previous: "b3", lib: 1) == .include)
+    }
+
+    @Test func blocksAtOrBelowTheLibAreForgottenAndTheRewindNeverGoesBelowIt() {
+        var branch = ObservedBranch()
+        for height in UInt64(1)...5 { _ = branch.read(height: height, id: "a\(height)", previous: "a\(height - 1)", lib: 0) }
+        branch.finalized(upTo: 4)
+        // A switch right above the LIB: the rewind starts at the LIB + 1, whose parent (the LIB) is not checked.
+        #expect(branch.read(height: 6, id: "b6", previous: "b5", lib: 4) == .rewind(from: 5))
+        #expect(branch.read(height: 5, id: "b5", previous: "a4", lib: 4) == .include)
+        #expect(branch.read(height: 6, id: "b6", previous: "b5", lib: 4) == .include)
+    }
+}
+

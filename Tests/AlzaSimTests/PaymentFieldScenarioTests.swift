@@ -158,6 +158,22 @@ import Testing
         #expect(report.paymentFields?.closed == 3 && report.paymentFields?.participantsChecked == 9)
     }
 
+    /// Campaign seed 573 (0.1 h): a 107 s partition cut the honest watchers off from the majority for a whole 60 s
+    /// window, and a stale solo close settled. The guarantee assumes the participant can reach the chain within the
+    /// window, so the simulated window now outlasts the run's longest partition or outage by 60 s: the honest
+    /// watchers' disputes land, and nothing settles stale.
+    @Test func campaignSeed573GivesTheWatchersAWindowLongerThanItsPartition() throws {
+        let (configuration, plan) = SimulationCampaign(firstSeed: 573, seeds: 1, hours: 0.1).draw(seed: 573)
+        #expect(plan.staleSoloCloses && plan.faults.contains { $0.hasPrefix("partition") })
+        let simulation = try Simulation(configuration: configuration)
+        let report = simulation.run()
+        #expect(report.violations.isEmpty, "\(report.violations)")
+        #expect(report.paymentFields?.staleSoloClosesPosted == 2 && report.paymentFields?.disputesSubmitted ?? 0 >= 2)
+        let reference = try #require(simulation.nodes.filter(\.isOnline).max { $0.core!.headReference.height < $1.core!.headReference.height })
+        let windows = simulation.paymentFields.compactMap { reference.core?.head.fields[$0.id]?.challengeSeconds }
+        #expect(windows == [167, 167], "60 s beyond the 106.9 s partition")
+    }
+
     /// Bad input from a byzantine peer: a frame that does not decode, a request for an actor the node does not
     /// host (answered with a refusal), a proposal from a node that is not the field's leader, and a response
     /// nobody asked for. Each is counted under its own name, nothing changes, and the fields go on to close.

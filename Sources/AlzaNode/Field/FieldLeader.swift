@@ -37,8 +37,8 @@ public actor FieldLeader {
     }
 
     /// Opens the leader of `roster`'s field, recovering from what the node's field journal holds for it.
-    static func open(roster: FieldRoster, key: SigningKey, configuration: FieldLeaderCore.Configuration = .init(),
-                     service: FieldService, logger: Logger) async throws(NodeError) -> FieldLeader {
+    public static func open(roster: FieldRoster, key: SigningKey, configuration: FieldLeaderCore.Configuration = .init(),
+                            service: FieldService, logger: Logger) async throws(NodeError) -> FieldLeader {
         let owner = FieldJournalOwner.leader(roster.field)
         let (records, writer) = await service.journal(for: owner)
         do throws(FieldError) {
@@ -62,7 +62,7 @@ public actor FieldLeader {
     }
 
     /// Starts proposing snapshots on the core's cadence.
-    func start() {
+    public func start() {
         precondition(tickTask == nil, "a field leader starts once")
         tickTask = Task { [weak self] in
             while !Task.isCancelled {
@@ -73,7 +73,7 @@ public actor FieldLeader {
         }
     }
 
-    func stop() {
+    public func stop() {
         tickTask?.cancel()
         tickTask = nil
     }

@@ -108,7 +108,7 @@ public actor FieldService {
 
     // MARK: Actors on this node
 
-    func attach(_ leader: FieldLeader) async throws(NodeError) {
+    public func attach(_ leader: FieldLeader) async throws(NodeError) {
         leaders[leader.field] = leader
         do {
             try await transport.host(InstanceId(leader.field.hash), of: .field)
@@ -146,7 +146,7 @@ public actor FieldService {
 
     static func instance(of account: Address) -> InstanceId { InstanceId(account.bytes32.bytes) }
     static func account(of instance: InstanceId?) -> Address? { instance.flatMap { Bytes32($0.bytes) }.map(Address.init(bytes32:)) }
-    static func address(ofLeader field: FieldId) -> ActorAddress { ActorAddress(.field, instance: InstanceId(field.hash)) }
+    public static func address(ofLeader field: FieldId) -> ActorAddress { ActorAddress(.field, instance: InstanceId(field.hash)) }
     static func address(ofParticipant account: Address) -> ActorAddress { ActorAddress(.field, instance: instance(of: account)) }
 
     /// True when some node (this one included) announced hosting the actor at `address`.
@@ -189,9 +189,9 @@ public actor FieldService {
     /// Sends a request to the actor at `address` and returns its answer. With `accept`, an answer it does not
     /// accept (a consent or signature that does not verify: an impostor's) sends the request on to the next node
     /// announcing the instance; the first accepted answer wins, else the first answer. `onlyHost` as for `send`.
-    func request(_ message: FieldWireMessage, to address: ActorAddress, onlyHost: String? = nil,
-                 accept: @Sendable (FieldWireMessage) -> Bool = { _ in true },
-                 timeoutMilliseconds: UInt64 = 10_000) async throws(FieldRequestFailure) -> FieldWireMessage {
+    public func request(_ message: FieldWireMessage, to address: ActorAddress, onlyHost: String? = nil,
+                        accept: @Sendable (FieldWireMessage) -> Bool = { _ in true },
+                        timeoutMilliseconds: UInt64 = 10_000) async throws(FieldRequestFailure) -> FieldWireMessage {
         var hosts = await transport.hosts(of: address)
         if let onlyHost { hosts = hosts.filter { $0 == onlyHost } }
         var unaccepted: FieldWireMessage?

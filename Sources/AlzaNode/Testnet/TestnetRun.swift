@@ -266,10 +266,7 @@ public struct TestnetRun: Sendable {
     /// and when that block becomes irreversible.
     private func observeBlocks(layout: TestnetLayout, clients: [String: NodeClient], processes: TestnetProcesses,
                                tracker: InclusionTracker) async {
-        var next: UInt64 = 1
-        // Ids of the blocks read above the LIB (and the LIB's), to notice a fork switch: a block whose parent is
-        // not the block read at the height below.
-        var observed: [UInt64: String] = [:]
+        var branch = ObservedBranch()
         while !Task.isCancelled {
             guard let node = layout.nodes.first(where: { processes.isRunning($0.name) }),
                   let client = clients[node.name],
@@ -278,23 +275,16 @@ public struct TestnetRun: Sendable {
                 try? await Task.sleep(for: .milliseconds(200))
                 continue
             }
-            while next <= info.head.height, !Task.isCancelled {
-                guard let block = try? await client.get("/v1/blocks/\(next)?transactions=ids", as: NodeAPI.BlockView.self) else { break }
-                if let parent = observed[next - 1], parent != block.previous {
-                    // The node switched branches since the height below was read: read its branch again from
-                    // above the LIB (the parent there is not checked, so this cannot repeat for ever).
-                    let from = max(1, min(info.lib.height + 1, next - 1))
-                    tracker.reverted(from: from)
-                    observed = observed.filter { $0.key < from - 1 }
-                    next = from
-                    continue
+            while branch.next <= info.head.height, !Task.isCancelled {
+                guard let block = try? await client.get("/v1/blocks/\(branch.next)?transactions=ids", as: NodeAPI.BlockView.self),
+                      block.height == branch.next else { break }
+                switch branch.read(height: block.height, id: block.id, previous: block.previous, lib: info.lib.height) {
+                case .include: tracker.included(block.transactionIds, height: block.height)
+                case .rewind(let from): tracker.reverted(from: from)
                 }
-                tracker.included(block.transactionIds, height: block.height)
-                observed[block.height] = block.id
-                next += 1
             }
             tracker.irreversible(upTo: info.lib.height)
-            observed = observed.filter { $0.key >= info.lib.height }
+            branch.finalized(upTo: info.lib.height)
             try? await Task.sleep(for: .milliseconds(100))
         }
     }
