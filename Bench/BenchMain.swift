@@ -84,10 +84,14 @@ extension AlzaBench {
 
         @OptionGroup var options: SuiteOptions
 
+        @Flag(help: "Skip the end-to-end field testnet (4 SuperNodes + 8 satellites as processes, about a minute).")
+        var noTestnet = false
+
         func run() async throws {
             let limits = PhysicalLimits.measure(scratchDirectory: options.scratchDir, quick: options.quick)
             var report = try FieldBenchmark.run(limits: limits, quick: options.quick, scratchDirectory: options.scratchDir)
             try await FieldLoopbackBenchmark.measure(into: &report, limits: limits, quick: options.quick, scratchDirectory: options.scratchDir)
+            if !noTestnet { try await FieldTestnetBenchmark.measure(into: &report, limits: limits, quick: options.quick) }
             try options.emit(report)
         }
     }

@@ -127,8 +127,8 @@ public final class InclusionTracker: Sendable {
     public var finalityLatency: TestnetRun.Report.Latency { state.withLock { Self.summary($0.finality) } }
 
     private static func summary(_ histogram: Histogram<UInt64>) -> TestnetRun.Report.Latency {
-        guard histogram.totalCount > 0 else { return .init(p50: 0, p99: 0, max: 0, count: 0) }
+        guard histogram.totalCount > 0 else { return .init(p50: 0, p99: 0, p999: 0, max: 0, count: 0) }
         return .init(p50: Double(histogram.valueAtPercentile(50)), p99: Double(histogram.valueAtPercentile(99)),
-                     max: Double(histogram.max), count: histogram.totalCount)
+                     p999: Double(histogram.valueAtPercentile(99.9)), max: Double(histogram.max), count: histogram.totalCount)
     }
 }

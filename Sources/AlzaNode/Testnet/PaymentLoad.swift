@@ -248,9 +248,9 @@ final class PaymentLoad: Sendable {
             let payments = TestnetRun.Report.Payments(
                 submitted: state.submitted, receipted: state.receipted, settled: settled, refused: state.refused,
                 errors: state.errors, errorSamples: state.errorSamples,
-                latencyMs: latency.totalCount == 0 ? .init(p50: 0, p99: 0, max: 0, count: 0)
-                    : .init(p50: ms(latency.valueAtPercentile(50)), p99: ms(latency.valueAtPercentile(99)), max: ms(latency.max),
-                            count: latency.totalCount))
+                latencyMs: latency.totalCount == 0 ? .init(p50: 0, p99: 0, p999: 0, max: 0, count: 0)
+                    : .init(p50: ms(latency.valueAtPercentile(50)), p99: ms(latency.valueAtPercentile(99)),
+                            p999: ms(latency.valueAtPercentile(99.9)), max: ms(latency.max), count: latency.totalCount))
             return PaymentOutcome(payments: payments, fieldsOpened: fields.count, fieldsClosed: closed.count, crossFieldLocks: locks,
                                   balanceChecks: .init(passed: passed, failed: failed.count, samples: failed.filter { !$0.isEmpty }))
         }

@@ -82,6 +82,7 @@ public struct TestnetRun: Sendable {
         public struct Latency: Codable, Sendable {
             public var p50: Double
             public var p99: Double
+            public var p999: Double
             public var max: Double
             public var count: UInt64
         }
