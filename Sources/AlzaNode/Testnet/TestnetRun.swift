@@ -120,6 +120,7 @@ public struct TestnetRun: Sendable {
     }
 
     public let options: Options
+    static let loadAnswerTimeoutSeconds: TimeInterval = 30
 
     public init(options: Options) {
         self.options = options
@@ -169,8 +170,12 @@ public struct TestnetRun: Sendable {
         }
 
         let tracker = InclusionTracker()
+        // The load's own clients wait up to 30 s for a batch's answer (the API's default is 5 s): a timed-out batch
+        // is counted as failed although the node may have taken it, and on an oversubscribed machine (a testnet's
+        // processes beside the parallel test suites on 2 cores) one answer took longer than 5 s in 1 of 12 runs. A
+        // slow answer still shows, in the inclusion latency measured from each transfer's signing.
         let load = LoadGenerator(layout: layout, targets: (layout.satellites.isEmpty ? layout.superNodes : layout.satellites)
-                                 .map { clients[$0.name]! }, tracker: tracker)
+                                 .map { NodeClient(api: $0.api, timeout: Self.loadAnswerTimeoutSeconds) }, tracker: tracker)
         let start = Date()
         let libStart = (try? await clients[layout.nodes[0].name]!.get("/v1/chain/info", as: NodeAPI.ChainInfo.self))?.lib.height ?? 0
         let observer = Task { await observeBlocks(layout: layout, clients: clients, processes: processes, tracker: tracker) }
