@@ -11,10 +11,6 @@ import AlzaNetCore
 /// and its journal records, as a node's actors are.
 final class SimulatedFieldHost {
     static let journalName = "fields.journal"
-    /// A node's default field request timeout (`FieldService.request`).
-    static let requestTimeoutMilliseconds: UInt64 = 10_000
-    /// How long the close signatures hold, chain time (`FieldLeaderRole.closeWindowMilliseconds`).
-    static let closeWindowMilliseconds: UInt64 = 120_000
 
     /// A field leader on this node: the core, the requests waiting for its answers, and its close.
     struct Leader {

@@ -121,7 +121,7 @@ extension Simulation {
         }
         let local = node.clock.read(at: time)
         guard let id = fields.correlator.start(to: target.name, address: address, now: local,
-                                              timeoutMilliseconds: SimulatedFieldHost.requestTimeoutMilliseconds) else {
+                                              timeoutMilliseconds: FieldTimings.requestTimeoutMilliseconds) else {
             fieldCounters.requestsRefusedAtLimit += 1
             return false
         }

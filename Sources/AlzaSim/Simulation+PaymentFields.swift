@@ -94,7 +94,7 @@ extension Simulation {
             let local = node.clock.read(at: time)
             guard let fields = node.fields, let record = node.core?.head.fields[plan.id],
                   let payload = fields.participants[owner]?.reaction(to: record, now: local) else { continue }
-            if let last = fields.reacted[owner], last.payload == payload, local < last.at + 10_000 { continue }
+            if let last = fields.reacted[owner], last.payload == payload, local < last.at + FieldTimings.reactionRepeatMilliseconds { continue }
             fields.reacted[owner] = (payload, local)
             if case .fieldFinalize = payload { fieldCounters.finalizesSubmitted += 1 } else { fieldCounters.disputesSubmitted += 1 }
             submit(payload, by: [plan.accounts[position]], at: node.index, scope: record.participants + [record.leader])
@@ -108,7 +108,7 @@ extension Simulation {
         let owner = FieldJournalOwner.participant(plan.id, plan.addresses[0])
         let local = node.clock.read(at: time)
         if let fields = node.fields, let record = node.core?.head.fields[plan.id], case .closing(_, let deadline, _) = record.status,
-           local >= deadline, local >= (fields.reacted[owner]?.at ?? 0) + 10_000 {
+           local >= deadline, local >= (fields.reacted[owner]?.at ?? 0) + FieldTimings.reactionRepeatMilliseconds {
             fields.reacted[owner] = (.fieldFinalize(field: plan.id), local)
             fieldCounters.finalizesSubmitted += 1
             submit(.fieldFinalize(field: plan.id), by: [plan.accounts[0]], at: node.index, scope: record.participants + [record.leader])
@@ -242,7 +242,7 @@ extension Simulation {
         }
         guard fields.leaders[plan.id]!.closeAsked == nil, leader.waiting.isEmpty, let final = leader.core.newestFullySigned,
               final.snapshot.paymentCount == leader.core.durableCount, final.snapshot.number == leader.core.newestSnapshot else { return }
-        let closeBy = node.clock.read(at: time) + SimulatedFieldHost.closeWindowMilliseconds
+        let closeBy = node.clock.read(at: time) + FieldTimings.closeWindowMilliseconds
         fields.leaders[plan.id]!.closeAsked = (final, closeBy, [:])
         for participant in leader.core.roster.participants {
             guard requestField(.closeRequest(final, participant: participant, closeBy: closeBy),

@@ -191,7 +191,7 @@ public actor FieldService {
     /// announcing the instance; the first accepted answer wins, else the first answer. `onlyHost` as for `send`.
     public func request(_ message: FieldWireMessage, to address: ActorAddress, onlyHost: String? = nil,
                         accept: @Sendable (FieldWireMessage) -> Bool = { _ in true },
-                        timeoutMilliseconds: UInt64 = 10_000) async throws(FieldRequestFailure) -> FieldWireMessage {
+                        timeoutMilliseconds: UInt64 = FieldTimings.requestTimeoutMilliseconds) async throws(FieldRequestFailure) -> FieldWireMessage {
         var hosts = await transport.hosts(of: address)
         if let onlyHost { hosts = hosts.filter { $0 == onlyHost } }
         var unaccepted: FieldWireMessage?

@@ -217,7 +217,7 @@ public actor FieldLeaderRole: NodeRole {
     }
 
     /// How long the participants' close signatures hold (chain time) after the leader asks for them.
-    static let closeWindowMilliseconds: UInt64 = 120_000
+    static let closeWindowMilliseconds = FieldTimings.closeWindowMilliseconds
 
     private func close(_ text: String) async throws -> HTTPResponse {
         let id = try APIServer.fieldId(text)

@@ -124,7 +124,7 @@ extension FieldParticipants {
             }
             guard let claim = core.withdrawalClaim(record: record, lockPending: { state.fields[$0]?.status == .claimed }) else { continue }
             let now = ChainService.now()
-            if let last = reacted[record.id], last.payload == claim, now < last.at + 10_000 { continue }
+            if let last = reacted[record.id], last.payload == claim, now < last.at + FieldTimings.reactionRepeatMilliseconds { continue }
             reacted[record.id] = (claim, now)
             await submit(claim, from: account, record: record)
         }

@@ -138,7 +138,7 @@ extension FieldParticipants {
             for account in record.participants where keys[account] != nil {
                 guard let key = await entry(field, account),
                       let payload = entries[key]?.core.reaction(to: record, now: now) else { continue }
-                if let last = reacted[field], last.payload == payload, now < last.at + 10_000 { continue }
+                if let last = reacted[field], last.payload == payload, now < last.at + FieldTimings.reactionRepeatMilliseconds { continue }
                 reacted[field] = (payload, now)
                 await submit(payload, from: account, record: record)
             }
