@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "AlzaLedger", targets: ["AlzaLedger"]),
         .library(name: "AlzaConsensus", targets: ["AlzaConsensus"]),
         .library(name: "AlzaField", targets: ["AlzaField"]),
+        .library(name: "AlzaRaFi", targets: ["AlzaRaFi"]),
         .library(name: "AlzaNetCore", targets: ["AlzaNetCore"]),
     ],
     dependencies: [
@@ -66,6 +67,11 @@ let package = Package(
         .target(
             name: "AlzaField",
             dependencies: ["AlzaCore", "AlzaLedger"],
+            swiftSettings: alzaSwiftSettings
+        ),
+        .target(
+            name: "AlzaRaFi",
+            dependencies: ["AlzaCore"],
             swiftSettings: alzaSwiftSettings
         ),
         .target(
@@ -142,6 +148,11 @@ let package = Package(
         .testTarget(
             name: "AlzaFieldTests",
             dependencies: ["AlzaCore", "AlzaLedger", "AlzaField"],
+            swiftSettings: alzaSwiftSettings
+        ),
+        .testTarget(
+            name: "AlzaRaFiTests",
+            dependencies: ["AlzaCore", "AlzaRaFi"],
             swiftSettings: alzaSwiftSettings
         ),
         .testTarget(
