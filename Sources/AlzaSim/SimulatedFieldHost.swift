@@ -62,7 +62,7 @@ final class SimulatedFieldHost {
     private(set) var journalFailure: String?
 
     /// Opens the node's field journal (a torn tail is cut and said in `repair`) and registers the protocol.
-    init(storage: SimulatedStorage, chainId: Hash) throws(StorageError) {
+    init(storage: MemoryStorage, chainId: Hash) throws(StorageError) {
         directory = InstanceDirectory(chainId: chainId)
         journal = RecordLog(storage: storage, name: Self.journalName)
         let opened = try journal.open()

@@ -14,7 +14,7 @@ extension Simulation {
         public let name: String
         public let peer: PeerID
         public let roles: NodeRoles
-        public let storage = SimulatedStorage()
+        public let storage = MemoryStorage()
         /// The node key (handshake, instance announcements).
         let key: SigningKey
         /// The producer this node is when it hosts the SuperNode role.

@@ -1,12 +1,10 @@
-import AlzaCore
-import AlzaLedger
 import Synchronization
 
 /// `DurableStorage` in memory with a disk's crash semantics: `append` is buffered until `sync`; `crash` keeps
 /// what was synced and, for each file, a random prefix of what was not (a torn write). `writeAtomically` is
-/// all-or-nothing. A node's storage outlives its crash, so a restarted node recovers from exactly what a real
-/// disk would hold.
-public final class SimulatedStorage: DurableStorage, Sendable {
+/// all-or-nothing. The simulator's disks and the tests' use it: a node's storage outlives its crash, so a
+/// restarted node recovers from exactly what a real disk would hold.
+public final class MemoryStorage: DurableStorage, Sendable {
     private struct File: Sendable {
         var bytes: [UInt8] = []
         var synced = 0
@@ -61,13 +59,23 @@ public final class SimulatedStorage: DurableStorage, Sendable {
         _ = files.withLock { $0.removeValue(forKey: name) }
     }
 
+    /// What a power cut that tears nothing leaves: exactly the synced bytes (a file appended to and never synced
+    /// stays, empty: its name reached the disk, its bytes did not).
+    public func crash() {
+        files.withLock { files in
+            for name in files.keys.sorted() {
+                files[name]!.bytes.removeSubrange(files[name]!.synced...)
+            }
+        }
+    }
+
     /// What a power cut leaves: synced bytes, plus a torn prefix of the unsynced ones chosen by `random`.
-    public func crash(random: inout DeterministicRandom) {
+    public func crash(random: inout some RandomNumberGenerator) {
         files.withLock { files in
             for name in files.keys.sorted() {
                 guard var file = files[name] else { continue }
                 let unsynced = file.bytes.count - file.synced
-                let kept = unsynced > 0 ? Int(random.uniform(0...UInt64(unsynced))) : 0
+                let kept = unsynced > 0 ? Int.random(in: 0...unsynced, using: &random) : 0
                 file.bytes.removeSubrange((file.synced + kept)...)
                 file.synced = file.bytes.count
                 files[name] = file

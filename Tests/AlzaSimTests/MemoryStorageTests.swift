@@ -3,13 +3,13 @@ import AlzaLedger
 import AlzaSim
 import Testing
 
-@Suite struct SimulatedStorageTests {
+@Suite struct MemoryStorageTests {
     /// After a crash a file holds its synced bytes and a prefix of the unsynced ones: exactly what was written, cut
     /// at a point the seed picks (the same point for the same seed, different points across seeds).
     @Test func crashKeepsSyncedBytesAndATornPrefixOfTheRest() throws {
         let written: [UInt8] = [1, 2, 3] + (0..<100).map { UInt8($0 + 10) }
         func crashed(seed: UInt64) throws -> [UInt8] {
-            let storage = SimulatedStorage()
+            let storage = MemoryStorage()
             try storage.append("log", Array(written[..<3]))
             try storage.sync("log")
             try storage.append("log", Array(written[3...]))
@@ -30,7 +30,7 @@ import Testing
     }
 
     @Test func atomicWritesAreAllOrNothing() throws {
-        let storage = SimulatedStorage()
+        let storage = MemoryStorage()
         try storage.writeAtomically("file", [1, 2])
         try storage.writeAtomically("file", [3, 4, 5])
         var random = DeterministicRandom(seed: 2)

@@ -1,4 +1,3 @@
-import AlzaCore
 import Foundation
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,3 @@
-import AlzaCore
 
 /// A folder of files with the few operations the block log, journal and checkpoints need, and the durability
 /// contract they rely on: data reaches the disk only through `sync` or `writeAtomically`; after a crash a file
