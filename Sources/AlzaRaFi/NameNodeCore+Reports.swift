@@ -9,6 +9,20 @@ public struct BlockReportOutcome: Sendable, Equatable {
 }
 
 extension NameNodeCore {
+    /// Any message from a DataNode, dispatched (the shell's one entry point for the `rafi` protocol's reports).
+    public mutating func receive(_ report: DataNodeReport, now: UInt64) -> [Effect] {
+        guard role == .active else { return [] }
+        switch report {
+        case .register(let registration): return register(registration, now: now)
+        case .heartbeat(let heartbeat): return self.heartbeat(heartbeat, now: now)
+        case .blockReport(let id, let blocks): return blockReport(from: id, blocks, now: now).effects
+        case .blockReceived(let id, let block): return blockReceived(from: id, block, now: now)
+        case .blockDeleted(let id, let block): return blockDeleted(from: id, block, now: now)
+        case .corruptReplica(let reporter, let holder, let block, let reason):
+            return reportCorrupt(holder: holder, block, reporter: reporter, reason: reason, now: now)
+        }
+    }
+
     // MARK: Block reports
 
     /// A DataNode's full list of finalized replicas: it replaces what the NameNode thought the node held.
@@ -88,7 +102,12 @@ extension NameNodeCore {
             return [.log("corrupt report from \(reporter) for \(replica.id): \(RaFiError.unknownBlock(replica.id).description)")]
         }
         guard record.holders.contains(holder) else {
-            return [.log("corrupt report from \(reporter): \(holder) holds no replica of \(replica.id)")]
+            // The holder re-registered and left the bad replica out of its report: nothing counts it, so it goes.
+            guard reporter == holder, dataNodes[holder]?.isAlive == true, enqueue(.delete([replica]), for: holder) else {
+                return [.log("corrupt report from \(reporter): \(holder) holds no replica of \(replica.id)")]
+            }
+            dataNodes[holder]!.pendingDeletes.insert(replica.id)
+            return [.log("\(replica.id) on \(holder) is corrupt (\(reason)) and not counted; deleted")]
         }
         record.replicas[holder] = nil
         record.corrupt.insert(holder)

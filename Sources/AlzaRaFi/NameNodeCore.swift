@@ -75,7 +75,10 @@ public struct NameNodeCore: Sendable {
     /// A DataNode joins (or rejoins). One of another namespace or layout is refused with `shutdown` and a log
     /// line naming both namespaces; a new one gets a permanent storage id.
     public mutating func register(_ registration: DataNodeRegistration, now: UInt64) -> [Effect] {
-        if registration.namespace.namespaceID != info.namespaceID {
+        // A DataNode whose folder was never formatted joins this namespace (it is given it in the answer); one
+        // formatted for another namespace never does.
+        let joining = registration.namespace.isUnformatted && registration.storageID == nil
+        if registration.namespace.namespaceID != info.namespaceID, !joining {
             let error = RaFiError.wrongNamespace(expected: info.namespaceID, actual: registration.namespace.namespaceID)
             return refuse(registration, error.description)
         }

@@ -132,3 +132,12 @@ public enum RaFiError: AlzaError, Equatable {
         }
     }
 }
+
+extension RaFiError {
+    /// A storage failure under a RaFi operation.
+    public init(_ error: StorageError) {
+        switch error {
+        case .io(let file, let operation, let reason): self = .io(file: file, operation: operation, reason: reason)
+        }
+    }
+}

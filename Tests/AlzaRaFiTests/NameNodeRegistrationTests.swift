@@ -73,3 +73,28 @@ final class NameNodeRegistrationTests: XCTestCase {
         XCTAssertFalse(harness.holders(written[0].id).contains(victim))
     }
 }
+
+final class NameNodeReportDispatchTests: XCTestCase {
+    func testAnUnformattedDataNodeJoinsAndIsGivenTheNamespace() throws {
+        var harness = NameNodeHarness()
+        let effects = harness.core.receive(.register(DataNodeRegistration(namespace: .unformatted, storageID: nil, address: "fresh", rack: "r", capacity: 9)), now: 3)
+        guard case .command(.registered(let id, let info), _) = effects.last else { return XCTFail("\(effects)") }
+        XCTAssertEqual(info, NameNodeHarness.info)
+        XCTAssertNotNil(harness.core.dataNodes[id])
+        // But one claiming an identity with namespace 0 is not new: refused.
+        let again = harness.core.receive(.register(DataNodeRegistration(namespace: .unformatted, storageID: id, address: "fresh", rack: "r", capacity: 9)), now: 4)
+        XCTAssertEqual(again.last, .command(.shutdown(reason: RaFiError.wrongNamespace(expected: 42, actual: 0).description), to: id))
+    }
+
+    func testACorruptReplicaTheNameNodeDoesNotCountIsDeletedWhenItsHolderReportsIt() throws {
+        var harness = NameNodeHarness()
+        for name in ["a", "b", "c"] { harness.addNode(name, rack: "r") }
+        let block = try harness.write("/f", blocks: 1)[0]
+        let holder = harness.holders(block.id)[0]
+        // The holder restarted and left the corrupt replica out of its report.
+        harness.record(harness.core.blockReport(from: holder, [], now: harness.now).effects)
+        let effects = harness.core.receive(.corruptReplica(reporter: holder, holder: holder, block: block, reason: "scanner"), now: harness.now)
+        XCTAssertEqual(effects, [.log("\(block.id) on \(holder) is corrupt (scanner) and not counted; deleted")])
+        XCTAssertEqual(harness.core.dataNodes[holder]?.pendingCommands, [.delete([block])])
+    }
+}
