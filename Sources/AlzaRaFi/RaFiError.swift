@@ -44,6 +44,10 @@ public enum RaFiError: AlzaError, Equatable {
     // Journal and image.
     case journalCorrupt(reason: String)
     case imageCorrupt(reason: String)
+    /// `format` found a namespace already in the NameNode's storage (its newest image).
+    case alreadyFormatted(image: String)
+    /// The NameNode's storage holds no image: it was never formatted.
+    case notFormatted
     case undecodable(reason: String)
 
     public var code: String {
@@ -82,6 +86,8 @@ public enum RaFiError: AlzaError, Equatable {
         case .proofRangeInvalid: "rafi.proof-range-invalid"
         case .journalCorrupt: "rafi.journal-corrupt"
         case .imageCorrupt: "rafi.image-corrupt"
+        case .alreadyFormatted: "rafi.already-formatted"
+        case .notFormatted: "rafi.not-formatted"
         case .undecodable: "rafi.undecodable"
         }
     }
@@ -128,6 +134,8 @@ public enum RaFiError: AlzaError, Equatable {
             "storage proof range \(offset)+\(length) of \(block) lies outside its \(blockLength) bytes"
         case .journalCorrupt(let reason): "the NameNode journal is corrupt: \(reason)"
         case .imageCorrupt(let reason): "the NameNode image is corrupt: \(reason)"
+        case .alreadyFormatted(let image): "the NameNode storage already holds a namespace (\(image)); format refuses to overwrite it"
+        case .notFormatted: "the NameNode storage holds no image: format it first"
         case .undecodable(let reason): "undecodable RaFi message: \(reason)"
         }
     }

@@ -1,14 +1,12 @@
-import AlzaCore
-
-/// The framing of every append-only log (block log segments, state journals): `u32 length | u32 CRC-32C of the
-/// payload | payload`, little-endian. A scan stops at the first record that is incomplete or fails its checksum;
-/// everything before it is intact, everything from it on is a torn or corrupt tail.
-enum LogRecord {
-    static let headerSize = 8
+/// The framing of every append-only log (block log segments, state journals, the NameNode's edits): `u32 length |
+/// u32 CRC-32C of the payload | payload`, little-endian. A scan stops at the first record that is incomplete or
+/// fails its checksum; everything before it is intact, everything from it on is a torn or corrupt tail.
+public enum LogRecord {
+    public static let headerSize = 8
     /// Larger records are corruption (a block is at most tens of MiB).
-    static let maximumPayload = 256 << 20
+    public static let maximumPayload = 256 << 20
 
-    static func frame(_ payload: [UInt8]) -> [UInt8] {
+    public static func frame(_ payload: [UInt8]) -> [UInt8] {
         var bytes = [UInt8]()
         bytes.reserveCapacity(headerSize + payload.count)
         withUnsafeBytes(of: UInt32(payload.count).littleEndian) { bytes.append(contentsOf: $0) }
@@ -17,16 +15,16 @@ enum LogRecord {
         return bytes
     }
 
-    struct Scan {
+    public struct Scan: Sendable {
         /// (offset of the record's header, payload)
-        var records: [(offset: Int, payload: [UInt8])] = []
+        public var records: [(offset: Int, payload: [UInt8])] = []
         /// Bytes of intact records.
-        var validLength = 0
+        public var validLength = 0
         /// Why the scan stopped before the end, if it did.
-        var problem: String?
+        public var problem: String?
     }
 
-    static func scan(_ bytes: [UInt8]) -> Scan {
+    public static func scan(_ bytes: [UInt8]) -> Scan {
         var scan = Scan()
         var offset = 0
         bytes.withUnsafeBytes { buffer in

@@ -1,5 +1,3 @@
-import AlzaCore
-
 /// One append-only file of checksummed records (`LogRecord` framing) in a `DurableStorage`: the journal of a
 /// role that is not the chain (a field leader's payment log, a participant's receipts and signatures). Opening
 /// it reads every intact record and cuts a torn or corrupt tail off, saying what it cut.
