@@ -89,7 +89,7 @@ let package = Package(
         ),
         .target(
             name: "AlzaSim",
-            dependencies: ["AlzaCore", "AlzaLedger", "AlzaConsensus", "AlzaField", "AlzaNetCore"],
+            dependencies: ["AlzaCore", "AlzaLedger", "AlzaConsensus", "AlzaField", "AlzaNetCore", "AlzaRaFi"],
             swiftSettings: alzaSwiftSettings
         ),
         .target(

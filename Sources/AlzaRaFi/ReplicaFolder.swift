@@ -96,6 +96,17 @@ public struct ReplicaFolder: Sendable {
         return data
     }
 
+    /// The first `count` bytes of a replica's data file, unchecked, or nil if it holds fewer: what a pipeline
+    /// recovery keeps of a replica whose stage is gone (the recovery writes a new meta file for it).
+    public func prefix(of id: BlockID, count: UInt64) throws(RaFiError) -> [UInt8]? {
+        do {
+            guard let size = try storage.size(ReplicaFile.dataFileName(id)), UInt64(size) >= count else { return nil }
+            return try storage.read(ReplicaFile.dataFileName(id), offset: 0, count: Int(count))
+        } catch {
+            throw RaFiError(error)
+        }
+    }
+
     /// The block scanner's check (`DataNodeCore.Effect.verify`).
     public func verify(_ block: ExtendedBlock) -> Result<Void, RaFiError> {
         Result { () throws(RaFiError) in _ = try read(block) }
