@@ -125,6 +125,7 @@ let package = Package(
                 "AlzaLedger",
                 "AlzaConsensus",
                 "AlzaField",
+                "AlzaRaFi",
                 "AlzaSim",
                 "AlzaNet",
                 "AlzaNode",

@@ -7,7 +7,7 @@ struct AlzaBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alza-bench",
         abstract: "Alza benchmarks: each figure is reported beside a physical limit measured in the same run.",
-        subcommands: [Crypto.self, Chain.self, Network.self, Field.self])
+        subcommands: [Crypto.self, Chain.self, Network.self, Field.self, RaFi.self])
 }
 
 /// Options every suite takes.
@@ -93,6 +93,19 @@ extension AlzaBench {
             try await FieldLoopbackBenchmark.measure(into: &report, limits: limits, quick: options.quick, scratchDirectory: options.scratchDir)
             if !noTestnet { try await FieldTestnetBenchmark.measure(into: &report, limits: limits, quick: options.quick) }
             try options.emit(report)
+        }
+    }
+
+    struct RaFi: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rafi",
+            abstract: "Pipeline writes of 3 replicas vs dd with fsync, checked vs raw reads, re-replication time after a DataNode is lost.")
+
+        @OptionGroup var options: SuiteOptions
+
+        func run() throws {
+            let limits = PhysicalLimits.measure(scratchDirectory: options.scratchDir, quick: options.quick)
+            try options.emit(try RaFiBenchmark.run(limits: limits, quick: options.quick, scratchDirectory: options.scratchDir))
         }
     }
 

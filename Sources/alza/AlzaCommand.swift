@@ -8,6 +8,6 @@ struct AlzaCommand: AsyncParsableCommand {
         abstract: "Alza: a DPoS payment chain with off-chain payment fields and a replicated ledger store.",
         version: AlzaVersion.string,
         subcommands: [VersionCommand.self, KeygenCommand.self, GenesisCommand.self, NodeCommand.self, ChainCommand.self, FieldCommand.self,
-                      TxCommand.self, TestnetCommand.self, SimCommand.self]
+                      RaFiCommand.self, TxCommand.self, TestnetCommand.self, SimCommand.self]
     )
 }

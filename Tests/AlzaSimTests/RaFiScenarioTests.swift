@@ -122,3 +122,18 @@ import Testing
         #expect(run(seed: 77, faults: faults) == run(seed: 77, faults: faults))
     }
 }
+
+/// RaFi's seeded campaign (`alza rafi sim --campaign N`): drawn faults, every run free of violations.
+@Suite struct RaFiCampaignTests {
+    @Test func fortySeedsOfDrawnFaultsKeepEveryPromise() {
+        var kinds = 0
+        let failures = RaFiCampaign(firstSeed: 1, seeds: 40).run { configuration, _ in kinds += configuration.faults.count }
+        #expect(failures.map(\.violations) == [])
+        #expect(kinds >= 40, "the campaign draws faults")
+    }
+
+    @Test func aSeedsConfigurationIsAFunctionOfTheSeed() {
+        #expect(RaFiCampaign.configuration(seed: 9) == RaFiCampaign.configuration(seed: 9))
+        #expect(RaFiCampaign.configuration(seed: 9) != RaFiCampaign.configuration(seed: 10))
+    }
+}
