@@ -80,7 +80,7 @@ enum RaFiBenchmark {
         var configuration = RaFiSimulationConfiguration()
         configuration.seed = 3
         configuration.files = quick ? 20 : 60
-        configuration.faults = [RaFiFault(atMs: 15_000, .killDataNodes([0]))]
+        configuration.faults = [RaFiFault(atMs: 15_000, .killDataNode(0))]
         configuration.readBack = false
         let report = RaFiSimulation(configuration).run()
         let deadAfter = NameNodeConfiguration().scaled(by: configuration.timeScale).deadAfterMs

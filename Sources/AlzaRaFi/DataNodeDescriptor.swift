@@ -56,4 +56,6 @@ public struct ReplicaCount: Sendable, Equatable {
     public var pending = 0
     /// Racks of the live replicas.
     public var racks = 0
+
+    public init() {}
 }

@@ -57,7 +57,7 @@ extension NameNodeCore {
             guard needed > 0, let source = chooseSource(for: record, now: now) else { continue }
             var excluded = record.holders.union(pendingReplications[id]?.targets ?? [])
             excluded.formUnion(dataNodes.values.filter { $0.pendingDeletes.contains(id) }.map(\.storageID))
-            let chosen = record.replicas.keys.compactMap { dataNodes[$0] }.filter(\.isInService).map(\.location)
+            let chosen = record.replicas.keys.sorted().compactMap { dataNodes[$0] }.filter(\.isInService).map(\.location)
             let targets = chooseTargets(count: needed, writer: nil, chosen: chosen, excluded: excluded, blockBytes: record.block.length)
             guard !targets.isEmpty else {
                 // Nowhere to copy to. If a corrupt replica holds the only other node (3 replicas on exactly 3
@@ -98,7 +98,7 @@ extension NameNodeCore {
 
     mutating func chooseTargets(count: Int, writer: StorageID?, chosen: [DataNodeLocation], excluded: Set<StorageID>,
                                 blockBytes: UInt64) -> [DataNodeLocation] {
-        let candidates = dataNodes.values.filter(\.isInService).map {
+        let candidates = dataNodes.values.filter(\.isInService).sorted { $0.storageID < $1.storageID }.map {
             PlacementCandidate(location: $0.location, remaining: $0.remaining, transfersInProgress: $0.transfersInProgress)
         }
         return policy.chooseTargets(count: count, writer: writer, chosen: chosen, excluded: excluded,
@@ -110,7 +110,7 @@ extension NameNodeCore {
         var effects: [Effect] = []
         for id in blocks.keys.sorted() {
             guard let record = blocks[id], record.isComplete else { continue }
-            var live = record.replicas.keys.compactMap { dataNodes[$0] }.filter(\.isInService)
+            var live = record.replicas.keys.sorted().compactMap { dataNodes[$0] }.filter(\.isInService)
             guard live.count > record.expected, pendingReplications[id] == nil else { continue }
             var doomed: [StorageID] = []
             while live.count > record.expected {

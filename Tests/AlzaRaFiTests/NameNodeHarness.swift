@@ -1,5 +1,5 @@
 import AlzaCore
-@testable import AlzaRaFi
+import AlzaRaFi
 
 /// A NameNode driven by instant, obedient fake DataNodes: every command a heartbeat answers is carried out at
 /// once (a copy arrives, a delete is confirmed). Enough to test the NameNode's decisions one by one; the

@@ -1,5 +1,5 @@
 import AlzaCore
-@testable import AlzaRaFi
+import AlzaRaFi
 import XCTest
 
 final class NameNodeRegistrationTests: XCTestCase {

@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test(arguments: seeds) func aLostDataNodesBlocksAreCopiedBackToThree(seed: UInt64) {
-        let report = run(seed: seed, faults: [RaFiFault(atMs: 15_000, .killDataNodes([Int(seed % 8)]))])
+        let report = run(seed: seed, faults: [RaFiFault(atMs: 15_000, .killDataNode(Int(seed % 8)))])
         #expect(report.violations == [])
         #expect(report.replicationHistogram == [3: report.blocksWritten])
         #expect(report.replicationsSent > 0)

@@ -70,13 +70,17 @@ public final class MemoryStorage: DurableStorage, Sendable {
     }
 
     /// What a power cut leaves: synced bytes, plus a torn prefix of the unsynced ones chosen by `random`.
-    public func crash(random: inout some RandomNumberGenerator) {
+    public func crash<Generator: RandomNumberGenerator>(random: inout Generator) {
+        // The torn lengths are drawn outside the lock (in file-name order, so a seed replays the same crash).
+        let unsynced = files.withLock { files in files.keys.sorted().map { ($0, files[$0]!.bytes.count - files[$0]!.synced) } }
+        var kept: [String: Int] = [:]
+        for (name, count) in unsynced {
+            kept[name] = count > 0 ? Int.random(in: 0...count, using: &random) : 0
+        }
         files.withLock { files in
-            for name in files.keys.sorted() {
+            for (name, keep) in kept {
                 guard var file = files[name] else { continue }
-                let unsynced = file.bytes.count - file.synced
-                let kept = unsynced > 0 ? Int.random(in: 0...unsynced, using: &random) : 0
-                file.bytes.removeSubrange((file.synced + kept)...)
+                file.bytes.removeSubrange(min(file.bytes.count, file.synced + keep)...)
                 file.synced = file.bytes.count
                 files[name] = file
             }

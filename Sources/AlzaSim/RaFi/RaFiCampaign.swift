@@ -26,7 +26,7 @@ public struct RaFiCampaign: Sendable {
             .restartNameNode(downMs: random.uniform(1_000...8_000)), .failover,
         ]
         let afterWrites: [RaFiFault.Kind?] = [
-            nil, .killDataNodes([Int(random.uniform(0...5))]), .loseRack("rack\(random.uniform(0...2))"),
+            nil, .killDataNode(Int(random.uniform(0...5))), .loseRack("rack\(random.uniform(0...2))"),
             .corruptReplicas(count: Int(random.uniform(1...3))), .corruptForReader(count: Int(random.uniform(1...3))),
             .decommission(Int(random.uniform(0...5))), .addNodesAndBalance(count: Int(random.uniform(1...3)), threshold: 0.005),
         ]

@@ -4,8 +4,8 @@ import AlzaRaFi
 extension RaFiSimulation {
     func inject(_ fault: RaFiFault.Kind) {
         switch fault {
-        case .killDataNodes(let indices):
-            for index in indices { crashDataNode(index, forGood: true) }
+        case .killDataNode(let index):
+            crashDataNode(index, forGood: true)
         case .restartDataNode(let index, let downMs):
             crashDataNode(index, forGood: false)
             queue.schedule(.restartDataNode(index), at: now + downMs)
@@ -43,6 +43,9 @@ extension RaFiSimulation {
     /// A power cut: unsynced bytes torn, stages and copies gone. A node that comes back reads its folder again
     /// (deleting torn replicas) and registers with what it finds.
     func crashDataNode(_ index: Int, forGood: Bool) {
+        guard dataNodes.indices.contains(index) else {
+            return report.violations.append("a fault names DataNode \(index) of \(dataNodes.count)")
+        }
         guard dataNodes[index].isUp else { return }
         dataNodes[index].isUp = false
         dataNodes[index].isGone = forGood

@@ -34,8 +34,8 @@ public struct RaFiSimulationConfiguration: Sendable, Equatable {
 /// A fault at a moment of the run.
 public struct RaFiFault: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
-        /// DataNodes (by index) crash for good.
-        case killDataNodes([Int])
+        /// A DataNode (by index) crashes for good.
+        case killDataNode(Int)
         /// A DataNode crashes (unsynced bytes torn) and comes back after `downMs`.
         case restartDataNode(Int, downMs: UInt64)
         /// Every DataNode of a rack crashes for good.
