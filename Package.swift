@@ -49,9 +49,13 @@ let package = Package(
         .target(
             name: "CAlzaSHA"
         ),
+        // CRC-32C on SSE4.2's crc32 instruction, for replica checksums; software slicing-by-8 stays the fallback.
+        .target(
+            name: "CAlzaCRC32C"
+        ),
         .target(
             name: "AlzaCore",
-            dependencies: ["CSodium", "CLZ4", "CAlzaSHA"],
+            dependencies: ["CSodium", "CLZ4", "CAlzaSHA", "CAlzaCRC32C"],
             swiftSettings: alzaSwiftSettings
         ),
         .target(

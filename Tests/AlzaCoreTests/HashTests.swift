@@ -20,6 +20,15 @@ import Testing
 
     @Test func crc32cCheckValue() {
         #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
+        // The hardware path (when this CPU has SSE4.2) and the software one agree on every length and split.
+        var random = SeededRandom(seed: 32)
+        for length in [0, 1, 7, 8, 9, 63, 512, 513, 4_099] {
+            let bytes = random.bytes(count: length)
+            let software = bytes.withUnsafeBytes { CRC32C.softwareChecksum($0) }
+            #expect(CRC32C.checksum(bytes) == software)
+            let split = length / 3
+            #expect(CRC32C.checksum(Array(bytes[split...]), continuing: CRC32C.checksum(Array(bytes[..<split]))) == software)
+        }
         let bytes = (0..<1000).map { UInt8(truncatingIfNeeded: $0) }
         let whole = CRC32C.checksum(bytes)
         #expect(CRC32C.checksum(Array(bytes[300...]), continuing: CRC32C.checksum(Array(bytes[..<300]))) == whole)
