@@ -18,9 +18,6 @@ extension NameNodeCore {
         return effects
     }
 
-    /// When the monitor next wants to run.
-    public var nextWakeAt: UInt64 { nextMonitorAt }
-
     private mutating func checkHeartbeats(now: UInt64) -> [Effect] {
         var effects: [Effect] = []
         for id in dataNodes.keys.sorted() {
@@ -30,7 +27,7 @@ extension NameNodeCore {
             dataNodes[id]!.pendingCommands = []
             dataNodes[id]!.pendingDeletes = []
             effects.append(.log("DataNode \(node.location) is dead: no heartbeat for \(now - node.lastHeartbeat) ms; its \(node.blocks.count) replicas will be copied"))
-            effects += forgetReplicas(of: node, now: now)
+            forgetReplicas(of: node)
             dataNodes[id]!.blocks = []
         }
         return effects

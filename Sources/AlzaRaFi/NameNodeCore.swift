@@ -58,9 +58,8 @@ public struct NameNodeCore: Sendable {
         self.policy = policy
         random = SeededRandom(seed: info.namespaceID ^ 0x5241_4669)
         for (path, file) in namespace.files() {
-            for (index, block) in file.blocks.enumerated() {
-                let sealed = file.isComplete || index < file.blocks.count - 1
-                blocks[block.id] = BlockRecord(block: block, path: path, expected: Int(file.replication), isComplete: sealed && file.isComplete)
+            for block in file.blocks {
+                blocks[block.id] = BlockRecord(block: block, path: path, expected: Int(file.replication), isComplete: file.isComplete)
             }
             if let writer = file.writer { leases[writer] = now }
         }
@@ -94,7 +93,7 @@ public struct NameNodeCore: Sendable {
         var effects: [Effect] = []
         if let old = dataNodes[id] {
             // A restart or a return from the dead: forget what it held until its next block report says.
-            effects += forgetReplicas(of: old, now: now)
+            forgetReplicas(of: old)
         }
         var descriptor = DataNodeDescriptor(location: location, capacity: registration.capacity, now: now)
         if excludedAddresses.contains(registration.address) { descriptor.adminState = .decommissioning }
@@ -190,7 +189,8 @@ public struct NameNodeCore: Sendable {
         return [.log("BackupNode promoted to active at transaction \(namespace.lastTransaction); in safe mode until DataNodes report")]
     }
 
-    mutating func forgetReplicas(of node: DataNodeDescriptor, now: UInt64) -> [Effect] {
+    /// The NameNode no longer counts anything `node` held (it died, or re-registered and will report again).
+    mutating func forgetReplicas(of node: DataNodeDescriptor) {
         for id in node.blocks {
             blocks[id]?.replicas[node.storageID] = nil
             blocks[id]?.corrupt.remove(node.storageID)
@@ -200,6 +200,5 @@ public struct NameNodeCore: Sendable {
             pendingReplications[id]!.targets.remove(node.storageID)
             reevaluate(id)
         }
-        return []
     }
 }

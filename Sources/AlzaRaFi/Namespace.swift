@@ -73,17 +73,6 @@ public struct Namespace: Hashable, Sendable {
         return file
     }
 
-    /// The path of an inode (walking up its parents).
-    public func path(of id: UInt64) -> NamespacePath {
-        var names: [String] = []
-        var current = id
-        while current != Self.rootID, let node = inodes[current] {
-            names.append(node.name)
-            current = node.parent
-        }
-        return names.reversed().reduce(NamespacePath.root) { $0.appending($1) }
-    }
-
     /// Every file with its path, in path order.
     public func files(under path: NamespacePath = .root) -> [(path: NamespacePath, file: FileNode)] {
         guard let start = inode(at: path) else { return [] }

@@ -28,11 +28,7 @@ enum DataPath {
 
     /// What a DataNode shell does for `.verify`: read the replica's files and check them.
     static func verify(_ block: ExtendedBlock, in store: MemoryStorage) -> Result<Void, RaFiError> {
-        Result { () throws(RaFiError) in
-            guard let data = try? store.read(ReplicaFile.dataFileName(block.id)),
-                  let meta = try? store.read(ReplicaFile.metaFileName(block)) else { throw .replicaMissing(block.id) }
-            try ReplicaFile.verify(data: data, meta: meta, block: block)
-        }
+        ReplicaFolder(storage: store).verify(block)
     }
 }
 

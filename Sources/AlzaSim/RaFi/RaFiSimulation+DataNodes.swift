@@ -19,11 +19,7 @@ extension RaFiSimulation {
             } catch {
                 // A refused packet drops the stream: the upstream sees this node fail.
                 dataNodes[index].stages[packet.block.id] = nil
-                if case .dataNode(let upstreamIndex) = upstream {
-                    queue.schedule(.deliver(.peerFailed(index, block: packet.block.id), to: .dataNode(upstreamIndex)), at: now + configuration.failureDetectionMs)
-                } else {
-                    queue.schedule(.deliver(.peerFailed(index, block: packet.block.id), to: upstream), at: now + configuration.failureDetectionMs)
-                }
+                queue.schedule(.deliver(.peerFailed(index, block: packet.block.id), to: upstream), at: now + configuration.failureDetectionMs)
             }
         case .ack(let ack, _):
             if dataNodes[index].transfers[ack.blockID] != nil {
@@ -100,10 +96,9 @@ extension RaFiSimulation {
                 report.violations.append("dn\(index) could not carry out \(effect): \(error)")
             }
         }
-        if let entry = dataNodes[index].stages[block], entry.stage.phase != .receiving {
-            // Kept until a recovery could need its checksums: a finalized or failed stage takes no more packets.
-            if entry.stage.phase == .finalized { dataNodes[index].stages[block] = nil }
-        }
+        // A finalized stage is done (a recovery reopens the replica from the disk); a failed one stays, since a
+        // recovery keeps the bytes it acked and needs their checksums.
+        if dataNodes[index].stages[block]?.stage.phase == .finalized { dataNodes[index].stages[block] = nil }
     }
 
     /// Carries out a DataNode core's effects.

@@ -5,12 +5,12 @@ extension RaFiSimulation {
     func inject(_ fault: RaFiFault.Kind) {
         switch fault {
         case .killDataNode(let index):
-            crashDataNode(index, forGood: true)
+            crashDataNode(index)
         case .restartDataNode(let index, let downMs):
-            crashDataNode(index, forGood: false)
+            crashDataNode(index)
             queue.schedule(.restartDataNode(index), at: now + downMs)
         case .loseRack(let rack):
-            for index in dataNodes.indices where dataNodes[index].core.rack == rack { crashDataNode(index, forGood: true) }
+            for index in dataNodes.indices where dataNodes[index].core.rack == rack { crashDataNode(index) }
         case .corruptReplicas(let count):
             corruptReplicas(count: count, nearestToReader: false)
         case .corruptForReader(let count):
@@ -32,7 +32,7 @@ extension RaFiSimulation {
                 }
                 return queue.schedule(.fault(.killPipelineNode), at: now + 1)
             }
-            crashDataNode(first, forGood: true)
+            crashDataNode(first)
         case .addNodesAndBalance(let count, let threshold):
             for _ in 0..<count { addDataNode(dataNodes.count) }
             balancing = threshold
@@ -42,13 +42,12 @@ extension RaFiSimulation {
 
     /// A power cut: unsynced bytes torn, stages and copies gone. A node that comes back reads its folder again
     /// (deleting torn replicas) and registers with what it finds.
-    func crashDataNode(_ index: Int, forGood: Bool) {
+    func crashDataNode(_ index: Int) {
         guard dataNodes.indices.contains(index) else {
             return report.violations.append("a fault names DataNode \(index) of \(dataNodes.count)")
         }
         guard dataNodes[index].isUp else { return }
         dataNodes[index].isUp = false
-        dataNodes[index].isGone = forGood
         dataNodes[index].stages = [:]
         dataNodes[index].transfers = [:]
         dataNodes[index].scheduledWake = .max

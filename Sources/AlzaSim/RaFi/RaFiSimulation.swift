@@ -5,7 +5,7 @@ import AlzaRaFi
 /// the same cores: NameNode effects are journaled (through `NameNodeStorage`) before anything after them, and
 /// DataNode and pipeline effects go to a `ReplicaFolder` on a `MemoryStorage` that crashes like a disk.
 public final class RaFiSimulation {
-    enum Endpoint: Hashable, Comparable {
+    enum Endpoint: Hashable {
         case nameNode, client, dataNode(Int)
     }
 
@@ -38,7 +38,6 @@ public final class RaFiSimulation {
         var stages: [BlockID: (stage: PipelineStageCore, upstream: Endpoint)] = [:]
         var transfers: [BlockID: PipelineWriterCore] = [:]
         var isUp = true
-        var isGone = false
         var scheduledWake: UInt64 = .max
     }
 
